@@ -1,0 +1,15 @@
+#pragma once
+// Subcommands of the `lorahub` executable. Each parses its own flags
+// (Boost.Program_options) from argv after the command name and returns the
+// process exit code; errors are thrown and reported once by main.
+
+#include <string>
+#include <vector>
+
+namespace lorahub::cli {
+
+using Args = std::vector<std::string>;
+
+int generate_command(const Args& args);
+
+}  // namespace lorahub::cli

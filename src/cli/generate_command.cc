@@ -1,0 +1,82 @@
+// lorahub generate: greedy outputs of a T5 checkpoint for one text or a JSONL file.
+
+#include "cli/commands.h"
+#include "cli/common_options.h"
+#include "io/json_file.h"
+#include "t5/batch.h"
+#include "t5/checkpoint.h"
+#include "t5/t5_model.h"
+#include "text/tokenizer.h"
+
+#include <ATen/ATen.h>
+#include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+
+namespace po = boost::program_options;
+
+namespace lorahub::cli {
+
+int generate_command(const Args& args) {
+  std::string model_dir, input, input_file;
+  int64_t max_new_tokens = 256, batch_size = 8;
+  RuntimeOptions runtime;
+  po::options_description desc("lorahub generate --model DIR (--input TEXT | --input-file FILE.jsonl)");
+  desc.add_options()("help,h", "show this help")
+      ("model", po::value(&model_dir)->required(), "Hugging Face T5 directory")
+      ("input", po::value(&input), "one input text; prints its output")
+      ("input-file", po::value(&input_file), "JSONL with an \"input\" field per line; prints JSONL with \"output\"")
+      ("max-new-tokens", po::value(&max_new_tokens)->default_value(256), "decoding limit")
+      ("batch-size", po::value(&batch_size)->default_value(8), "inputs decoded together");
+  add_runtime_options(desc, runtime);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  po::notify(vm);
+  if (vm.count("input") == vm.count("input-file")) {
+    throw std::invalid_argument("give exactly one of --input and --input-file");
+  }
+  if (max_new_tokens < 1) throw std::invalid_argument("--max-new-tokens: expected a positive integer");
+  if (batch_size < 1) throw std::invalid_argument("--batch-size: expected a positive integer");
+  apply_runtime_options(runtime);
+
+  std::vector<std::string> inputs;
+  if (vm.count("input")) {
+    inputs.push_back(input);
+  } else {
+    int line = 0;
+    for (const auto& row : io::read_jsonl_file(input_file)) {
+      ++line;
+      io::JsonFields f(row, input_file + ":" + std::to_string(line));
+      inputs.push_back(f.get_string("input"));
+    }
+  }
+  const auto tokenizer = text::T5Tokenizer::from_dir(model_dir);
+  const auto ck = t5::load_checkpoint(model_dir, runtime.dtype, runtime.device);
+  const t5::T5Model model(ck.config, ck.weights);
+
+  at::NoGradGuard no_grad;
+  for (size_t start = 0; start < inputs.size(); start += static_cast<size_t>(batch_size)) {
+    const size_t end = std::min(inputs.size(), start + static_cast<size_t>(batch_size));
+    std::vector<t5::TokenIds> ids;
+    for (size_t i = start; i < end; ++i) ids.push_back(tokenizer.encode(inputs[i]));
+    const auto batch = t5::make_input_batch(ids, tokenizer.pad_id());
+    const auto out = model.greedy(batch.input_ids, batch.attention_mask, {max_new_tokens, false});
+    const auto rows = t5::rows_to_ids(out.ids, true);
+    for (size_t i = start; i < end; ++i) {
+      const std::string text = tokenizer.decode(rows[i - start]);
+      if (vm.count("input")) {
+        std::cout << text << "\n";
+      } else {
+        std::cout << nlohmann::json{{"input", inputs[i]}, {"output", text}}.dump() << "\n";
+      }
+    }
+  }
+  return 0;
+}
+
+}  // namespace lorahub::cli

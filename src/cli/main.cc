@@ -1,0 +1,56 @@
+// The `lorahub` executable: dispatches to a subcommand; the only place that
+// catches errors, prints one line and exits non-zero.
+
+#include "cli/commands.h"
+
+#include <boost/program_options/errors.hpp>
+
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <stdexcept>
+
+namespace {
+
+struct Command {
+  std::function<int(const lorahub::cli::Args&)> run;
+  const char* summary;
+};
+
+const std::map<std::string, Command>& commands() {
+  static const std::map<std::string, Command> table = {
+      {"generate", {lorahub::cli::generate_command, "greedy outputs of a T5 model for texts"}},
+  };
+  return table;
+}
+
+void usage(std::ostream& out) {
+  out << "usage: lorahub <command> [options]   (lorahub <command> --help for its options)\n\ncommands:\n";
+  for (const auto& [name, cmd] : commands()) out << "  " << name << std::string(12 - name.size(), ' ') << cmd.summary << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    usage(argc < 2 ? std::cerr : std::cout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string name = argv[1];
+  auto it = commands().find(name);
+  if (it == commands().end()) {
+    std::cerr << "lorahub: error: unknown command '" << name << "'\n";
+    usage(std::cerr);
+    return 2;
+  }
+  try {
+    return it->second.run(lorahub::cli::Args(argv + 2, argv + argc));
+  } catch (const boost::program_options::error& e) {
+    std::cerr << "lorahub " << name << ": error: " << e.what() << " (see lorahub " << name << " --help)\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "lorahub " << name << ": error: " << e.what() << "\n";
+    return 1;
+  }
+}

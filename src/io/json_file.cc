@@ -1,0 +1,143 @@
+#include "io/json_file.h"
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+
+namespace lorahub::io {
+namespace {
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot open file for reading");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw std::runtime_error(path + ": read error");
+  return ss.str();
+}
+
+}  // namespace
+
+nlohmann::json read_json_file(const std::string& path) {
+  const std::string text = read_text(path);
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw std::invalid_argument(path + ": not valid JSON (" + e.what() + ")");
+  }
+}
+
+std::vector<nlohmann::json> read_jsonl_file(const std::string& path) {
+  const std::string text = read_text(path);
+  std::vector<nlohmann::json> rows;
+  std::istringstream in(text);
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    try {
+      rows.push_back(nlohmann::json::parse(line));
+    } catch (const nlohmann::json::parse_error& e) {
+      throw std::invalid_argument(path + ":" + std::to_string(line_no) + ": not valid JSON (" +
+                                  e.what() + ")");
+    }
+    if (!rows.back().is_object()) {
+      throw std::invalid_argument(path + ":" + std::to_string(line_no) +
+                                  ": expected a JSON object, found " + rows.back().type_name());
+    }
+  }
+  return rows;
+}
+
+void write_json_file(const std::string& path, const nlohmann::json& doc) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error(tmp + ": cannot open file for writing");
+    out << doc.dump(2) << "\n";
+    out.flush();
+    if (!out) throw std::runtime_error(tmp + ": write error");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    throw std::runtime_error(path + ": cannot replace file with " + tmp);
+  }
+}
+
+JsonFields::JsonFields(const nlohmann::json& obj, std::string file, std::string scope)
+    : obj_(obj), file_(std::move(file)), scope_(std::move(scope)) {
+  if (!obj_.is_object()) {
+    throw std::invalid_argument(file_ + (scope_.empty() ? "" : ": field '" + scope_ + "'") +
+                                ": expected a JSON object, found " + obj_.type_name());
+  }
+}
+
+void JsonFields::fail(const std::string& key, const std::string& what) const {
+  const std::string name = scope_.empty() ? key : scope_ + "." + key;
+  throw std::invalid_argument(file_ + ": field '" + name + "': " + what);
+}
+
+bool JsonFields::has(const std::string& key) const {
+  return obj_.contains(key) && !obj_.at(key).is_null();
+}
+
+const nlohmann::json& JsonFields::at(const std::string& key) const {
+  if (!has(key)) fail(key, "missing");
+  return obj_.at(key);
+}
+
+int64_t JsonFields::get_int(const std::string& key) const {
+  const auto& v = at(key);
+  if (!v.is_number_integer()) fail(key, std::string("expected an integer, found ") + v.type_name());
+  return v.get<int64_t>();
+}
+
+int64_t JsonFields::get_int(const std::string& key, int64_t fallback) const {
+  return has(key) ? get_int(key) : fallback;
+}
+
+double JsonFields::get_double(const std::string& key) const {
+  const auto& v = at(key);
+  if (!v.is_number()) fail(key, std::string("expected a number, found ") + v.type_name());
+  return v.get<double>();
+}
+
+double JsonFields::get_double(const std::string& key, double fallback) const {
+  return has(key) ? get_double(key) : fallback;
+}
+
+bool JsonFields::get_bool(const std::string& key, bool fallback) const {
+  if (!has(key)) return fallback;
+  const auto& v = obj_.at(key);
+  if (!v.is_boolean()) fail(key, std::string("expected true or false, found ") + v.type_name());
+  return v.get<bool>();
+}
+
+std::string JsonFields::get_string(const std::string& key) const {
+  const auto& v = at(key);
+  if (!v.is_string()) fail(key, std::string("expected a string, found ") + v.type_name());
+  return v.get<std::string>();
+}
+
+std::string JsonFields::get_string(const std::string& key, const std::string& fallback) const {
+  return has(key) ? get_string(key) : fallback;
+}
+
+std::vector<std::string> JsonFields::get_strings(const std::string& key) const {
+  const auto& v = at(key);
+  if (v.is_string()) return {v.get<std::string>()};
+  if (!v.is_array()) fail(key, std::string("expected a list of strings, found ") + v.type_name());
+  std::vector<std::string> out;
+  for (const auto& item : v) {
+    if (!item.is_string()) {
+      fail(key, std::string("expected a list of strings, found an element of type ") +
+                    item.type_name());
+    }
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace lorahub::io

@@ -1,0 +1,50 @@
+#pragma once
+// JSON documents read from files, with errors that name the file and field.
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <string>
+#include <vector>
+
+namespace lorahub::io {
+
+// Reads and parses a whole JSON file. Throws std::runtime_error naming the
+// file when it cannot be read, std::invalid_argument when it is not JSON.
+nlohmann::json read_json_file(const std::string& path);
+
+// Reads a JSON-lines file: one object per non-empty line. Errors name the
+// file and the 1-based line.
+std::vector<nlohmann::json> read_jsonl_file(const std::string& path);
+
+// Writes `doc` to `path` atomically (temporary file, then rename), so an
+// existing file is either kept whole or replaced whole.
+void write_json_file(const std::string& path, const nlohmann::json& doc);
+
+// Typed access to `obj[key]`, for files whose fields are documented. Errors
+// read "<file>: field '<key>': expected <type>, found <json type>".
+class JsonFields {
+ public:
+  JsonFields(const nlohmann::json& obj, std::string file, std::string scope = "");
+
+  bool has(const std::string& key) const;
+  int64_t get_int(const std::string& key) const;
+  int64_t get_int(const std::string& key, int64_t fallback) const;
+  double get_double(const std::string& key) const;
+  double get_double(const std::string& key, double fallback) const;
+  bool get_bool(const std::string& key, bool fallback) const;
+  std::string get_string(const std::string& key) const;
+  std::string get_string(const std::string& key, const std::string& fallback) const;
+  // A list of strings, or (when allowed) a single string.
+  std::vector<std::string> get_strings(const std::string& key) const;
+
+  // "<file>: field '<scope.key>': <what>" as std::invalid_argument.
+  [[noreturn]] void fail(const std::string& key, const std::string& what) const;
+  const nlohmann::json& at(const std::string& key) const;
+
+ private:
+  const nlohmann::json& obj_;
+  std::string file_;
+  std::string scope_;
+};
+
+}  // namespace lorahub::io

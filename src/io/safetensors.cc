@@ -1,0 +1,210 @@
+#include "io/safetensors.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <vector>
+
+namespace lorahub::io {
+namespace {
+
+struct DtypeInfo {
+  const char* name;
+  at::ScalarType type;
+  int64_t size;
+};
+
+constexpr DtypeInfo kDtypes[] = {
+    {"F64", at::kDouble, 8}, {"F32", at::kFloat, 4},   {"F16", at::kHalf, 2},
+    {"BF16", at::kBFloat16, 2}, {"I64", at::kLong, 8}, {"I32", at::kInt, 4},
+    {"I16", at::kShort, 2},  {"I8", at::kChar, 1},     {"U8", at::kByte, 1},
+    {"BOOL", at::kBool, 1},
+};
+
+const DtypeInfo* dtype_by_name(const std::string& name) {
+  for (const auto& d : kDtypes) {
+    if (name == d.name) return &d;
+  }
+  return nullptr;
+}
+
+const DtypeInfo& dtype_by_type(at::ScalarType type) {
+  for (const auto& d : kDtypes) {
+    if (d.type == type) return d;
+  }
+  throw std::invalid_argument(std::string("safetensors: cannot store dtype ") +
+                              c10::toString(type));
+}
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+using File = std::unique_ptr<std::FILE, FileCloser>;
+
+struct Entry {
+  std::string name;
+  const DtypeInfo* dtype;
+  std::vector<int64_t> shape;
+  uint64_t begin, end;
+};
+
+}  // namespace
+
+SafetensorsFile read_safetensors(const std::string& path) {
+  File f(std::fopen(path.c_str(), "rb"));
+  if (!f) throw std::runtime_error(path + ": cannot open safetensors file");
+  std::fseek(f.get(), 0, SEEK_END);
+  const long file_size_l = std::ftell(f.get());
+  std::fseek(f.get(), 0, SEEK_SET);
+  if (file_size_l < 0) throw std::runtime_error(path + ": cannot determine file size");
+  const uint64_t file_size = static_cast<uint64_t>(file_size_l);
+  auto fail = [&](const std::string& what) -> std::runtime_error {
+    return std::runtime_error(path + ": invalid safetensors file: " + what);
+  };
+
+  unsigned char len_bytes[8];
+  if (file_size < 8 || std::fread(len_bytes, 1, 8, f.get()) != 8) {
+    throw fail("shorter than the 8-byte header length (" + std::to_string(file_size) + " bytes)");
+  }
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
+  if (header_len > file_size - 8) {
+    throw fail("header length " + std::to_string(header_len) + " runs past the end of the file (" +
+               std::to_string(file_size) + " bytes)");
+  }
+  std::string header(header_len, '\0');
+  if (std::fread(header.data(), 1, header_len, f.get()) != header_len) {
+    throw fail("cannot read the " + std::to_string(header_len) + "-byte header");
+  }
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(header);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw fail(std::string("header is not JSON (") + e.what() + ")");
+  }
+  if (!doc.is_object()) throw fail("header is not a JSON object");
+
+  const uint64_t data_start = 8 + header_len;
+  const uint64_t data_size = file_size - data_start;
+  SafetensorsFile out;
+  std::vector<Entry> entries;
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    const std::string& name = it.key();
+    const auto& v = it.value();
+    if (name == "__metadata__") {
+      if (!v.is_object()) throw fail("__metadata__ is not an object");
+      for (auto m = v.begin(); m != v.end(); ++m) {
+        if (!m.value().is_string()) throw fail("__metadata__['" + m.key() + "'] is not a string");
+        out.metadata[m.key()] = m.value().get<std::string>();
+      }
+      continue;
+    }
+    auto tensor_fail = [&](const std::string& what) {
+      return fail("tensor '" + name + "': " + what);
+    };
+    if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") ||
+        !v.contains("data_offsets")) {
+      throw tensor_fail("expected an object with dtype, shape and data_offsets");
+    }
+    if (!v["dtype"].is_string()) throw tensor_fail("dtype is not a string");
+    Entry e;
+    e.name = name;
+    e.dtype = dtype_by_name(v["dtype"].get<std::string>());
+    if (!e.dtype) throw tensor_fail("unknown dtype '" + v["dtype"].get<std::string>() + "'");
+    if (!v["shape"].is_array()) throw tensor_fail("shape is not a list");
+    uint64_t numel = 1;
+    for (const auto& d : v["shape"]) {
+      if (!d.is_number_unsigned()) throw tensor_fail("shape has a non-integer or negative entry");
+      e.shape.push_back(d.get<int64_t>());
+      numel *= d.get<uint64_t>();
+    }
+    const auto& off = v["data_offsets"];
+    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
+        !off[1].is_number_unsigned()) {
+      throw tensor_fail("data_offsets is not a pair of non-negative integers");
+    }
+    e.begin = off[0].get<uint64_t>();
+    e.end = off[1].get<uint64_t>();
+    if (e.begin > e.end) throw tensor_fail("data_offsets begin after they end");
+    if (e.end > data_size) {
+      throw tensor_fail("data_offsets end at " + std::to_string(e.end) +
+                        ", past the end of the data (" + std::to_string(data_size) + " bytes)");
+    }
+    const uint64_t expected = numel * static_cast<uint64_t>(e.dtype->size);
+    if (e.end - e.begin != expected) {
+      throw tensor_fail("shape and dtype need " + std::to_string(expected) +
+                        " bytes but data_offsets span " + std::to_string(e.end - e.begin));
+    }
+    entries.push_back(std::move(e));
+  }
+  // Offsets must not overlap (the format also wants them contiguous; we only
+  // insist on what reading needs).
+  std::vector<const Entry*> by_offset;
+  for (const auto& e : entries) by_offset.push_back(&e);
+  std::sort(by_offset.begin(), by_offset.end(),
+            [](const Entry* a, const Entry* b) { return a->begin < b->begin; });
+  for (size_t i = 1; i < by_offset.size(); ++i) {
+    if (by_offset[i]->begin < by_offset[i - 1]->end) {
+      throw fail("tensors '" + by_offset[i - 1]->name + "' and '" + by_offset[i]->name +
+                 "' overlap in the data buffer");
+    }
+  }
+  for (const auto& e : entries) {
+    at::Tensor t = at::empty(e.shape, at::TensorOptions().dtype(e.dtype->type));
+    const uint64_t nbytes = e.end - e.begin;
+    if (nbytes > 0) {
+      if (std::fseek(f.get(), static_cast<long>(data_start + e.begin), SEEK_SET) != 0 ||
+          std::fread(t.data_ptr(), 1, nbytes, f.get()) != nbytes) {
+        throw fail("tensor '" + e.name + "': cannot read its data");
+      }
+    }
+    out.tensors.emplace(e.name, std::move(t));
+  }
+  return out;
+}
+
+void write_safetensors(const std::string& path, const TensorMap& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  nlohmann::ordered_json header;
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::vector<at::Tensor> data;
+  uint64_t offset = 0;
+  for (const auto& [name, tensor] : tensors) {
+    at::Tensor t = tensor.detach().to(at::kCPU).contiguous();
+    const auto& d = dtype_by_type(t.scalar_type());
+    const uint64_t nbytes = static_cast<uint64_t>(t.numel()) * d.size;
+    header[name] = {{"dtype", d.name}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + nbytes}}};
+    offset += nbytes;
+    data.push_back(std::move(t));
+  }
+  std::string text = header.dump();
+  while (text.size() % 8 != 0) text.push_back(' ');  // keeps the buffer 8-byte aligned
+
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error(tmp + ": cannot open file for writing");
+    uint64_t n = text.size();
+    unsigned char len_bytes[8];
+    for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<unsigned char>((n >> (8 * i)) & 0xff);
+    out.write(reinterpret_cast<const char*>(len_bytes), 8);
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    for (const auto& t : data) {
+      out.write(static_cast<const char*>(t.data_ptr()),
+                static_cast<std::streamsize>(t.numel() * t.element_size()));
+    }
+    out.flush();
+    if (!out) throw std::runtime_error(tmp + ": write error");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    throw std::runtime_error(path + ": cannot replace file with " + tmp);
+  }
+}
+
+}  // namespace lorahub::io

@@ -1,0 +1,16 @@
+#pragma once
+// PyTorch pickles (`torch.save` of a plain dict of tensors, zip format), the
+// `pytorch_model.bin` / `adapter_model.bin` of Hugging Face and PEFT.
+
+#include "io/tensor_map.h"
+
+#include <string>
+
+namespace lorahub::io {
+
+// Reads a `torch.save`d dict {name: tensor}. LibTorch 1.13 cannot read the
+// legacy (non-zip) format, an OrderedDict, or a one-entry dict; these fail
+// with std::runtime_error naming the file and suggesting safetensors.
+TensorMap read_torch_bin(const std::string& path);
+
+}  // namespace lorahub::io

@@ -1,0 +1,147 @@
+#include "t5/layers.h"
+
+#include "t5/weight_store.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+
+namespace lorahub::t5 {
+namespace {
+int register_site(SiteTable& sites, const std::string& module) {
+  sites.push_back(module);
+  return static_cast<int>(sites.size()) - 1;
+}
+}  // namespace
+
+RmsNorm::RmsNorm(const WeightStore& w, const std::string& name, int64_t dim, double eps)
+    : weight_(w.get(name, {dim})), eps_(eps) {}
+
+at::Tensor RmsNorm::forward(const at::Tensor& x) const {
+  const at::Tensor variance = x.to(at::kFloat).pow(2).mean(-1, /*keepdim=*/true);
+  at::Tensor h = x * at::rsqrt(variance + eps_);
+  if (weight_.scalar_type() != at::kFloat) h = h.to(weight_.scalar_type());
+  return weight_ * h;
+}
+
+at::Tensor relative_position_bucket(const at::Tensor& relative, bool bidirectional,
+                                    int64_t num_buckets, int64_t max_distance) {
+  at::Tensor buckets = at::zeros_like(relative);
+  at::Tensor rel = relative;
+  if (bidirectional) {
+    num_buckets /= 2;
+    buckets = buckets + (rel > 0).to(at::kLong) * num_buckets;
+    rel = rel.abs();
+  } else {
+    rel = -at::minimum(rel, at::zeros_like(rel));
+  }
+  const int64_t max_exact = num_buckets / 2;
+  const at::Tensor is_small = rel < max_exact;
+  // Same float32 operations as HF, so bucket boundaries agree exactly.
+  at::Tensor large = max_exact + (at::log(rel.to(at::kFloat) / static_cast<double>(max_exact)) /
+                                  std::log(static_cast<double>(max_distance) / max_exact) *
+                                  static_cast<double>(num_buckets - max_exact))
+                                     .to(at::kLong);
+  large = at::minimum(large, at::full_like(large, num_buckets - 1));
+  return buckets + at::where(is_small, rel, large);
+}
+
+RelativePositionBias::RelativePositionBias(const WeightStore& w, const std::string& name,
+                                           const T5Config& c, bool bidirectional)
+    : table_(w.get(name, {c.relative_attention_num_buckets, c.num_heads})),
+      bidirectional_(bidirectional),
+      num_buckets_(c.relative_attention_num_buckets),
+      max_distance_(c.relative_attention_max_distance) {}
+
+at::Tensor RelativePositionBias::forward(int64_t q_len, int64_t k_len, int64_t q_offset) const {
+  const auto opts = at::TensorOptions().dtype(at::kLong).device(table_.device());
+  const at::Tensor context = at::arange(q_offset, q_offset + q_len, opts).unsqueeze(1);
+  const at::Tensor memory = at::arange(k_len, opts).unsqueeze(0);
+  const at::Tensor buckets =
+      relative_position_bucket(memory - context, bidirectional_, num_buckets_, max_distance_);
+  // [q, k, heads] -> [1, heads, q, k]
+  return at::embedding(table_, buckets).permute({2, 0, 1}).unsqueeze(0);
+}
+
+Attention::Attention(const WeightStore& w, const std::string& module, const T5Config& c,
+                     SiteTable& sites)
+    : heads_(c.num_heads), d_kv_(c.d_kv) {
+  const int64_t inner = c.inner_dim();
+  q_ = Linear(w, module + ".q", c.d_model, inner, register_site(sites, module + ".q"));
+  k_ = Linear(w, module + ".k", c.d_model, inner, register_site(sites, module + ".k"));
+  v_ = Linear(w, module + ".v", c.d_model, inner, register_site(sites, module + ".v"));
+  o_ = Linear(w, module + ".o", inner, c.d_model, register_site(sites, module + ".o"));
+}
+
+at::Tensor Attention::split_heads(const at::Tensor& x) const {
+  return x.view({x.size(0), x.size(1), heads_, d_kv_}).transpose(1, 2);
+}
+
+at::Tensor Attention::forward(const at::Tensor& x, const at::Tensor& kv_input,
+                              const at::Tensor& bias, AttentionCache* cache,
+                              const LowRankSet* lora) const {
+  const at::Tensor q = split_heads(q_.forward(x, lora));
+  at::Tensor k, v;
+  if (kv_input.defined()) {  // cross-attention: encoder states, projected once
+    if (cache && cache->k.defined()) {
+      k = cache->k;
+      v = cache->v;
+    } else {
+      k = split_heads(k_.forward(kv_input, lora));
+      v = split_heads(v_.forward(kv_input, lora));
+      if (cache) {
+        cache->k = k;
+        cache->v = v;
+      }
+    }
+  } else {
+    k = split_heads(k_.forward(x, lora));
+    v = split_heads(v_.forward(x, lora));
+    if (cache) {
+      const int64_t t = x.size(1);
+      if (!cache->k.defined()) {
+        cache->k = at::empty({x.size(0), heads_, cache->capacity, d_kv_}, k.options());
+        cache->v = at::empty_like(cache->k);
+      }
+      if (cache->length + t > cache->capacity) {
+        throw std::logic_error("attention cache overflow");
+      }
+      cache->k.narrow(2, cache->length, t).copy_(k);
+      cache->v.narrow(2, cache->length, t).copy_(v);
+      cache->length += t;
+      k = cache->k.narrow(2, 0, cache->length);
+      v = cache->v.narrow(2, 0, cache->length);
+    }
+  }
+  at::Tensor scores = at::matmul(q, k.transpose(2, 3));
+  scores = scores + bias;
+  const at::Tensor weights = at::softmax(scores.to(at::kFloat), -1).to(scores.scalar_type());
+  const at::Tensor out = at::matmul(weights, v).transpose(1, 2).reshape({x.size(0), x.size(1), -1});
+  return o_.forward(out, lora);
+}
+
+FeedForward::FeedForward(const WeightStore& w, const std::string& module, const T5Config& c,
+                         SiteTable& sites)
+    : gated_(c.is_gated), act_(c.activation) {
+  if (gated_) {
+    wi_ = Linear(w, module + ".wi_0", c.d_model, c.d_ff, register_site(sites, module + ".wi_0"));
+    wi_1_ = Linear(w, module + ".wi_1", c.d_model, c.d_ff, register_site(sites, module + ".wi_1"));
+  } else {
+    wi_ = Linear(w, module + ".wi", c.d_model, c.d_ff, register_site(sites, module + ".wi"));
+  }
+  wo_ = Linear(w, module + ".wo", c.d_ff, c.d_model, register_site(sites, module + ".wo"));
+}
+
+at::Tensor FeedForward::forward(const at::Tensor& x, const LowRankSet* lora) const {
+  at::Tensor h = wi_.forward(x, lora);
+  switch (act_) {
+    case Activation::kRelu: h = at::relu(h); break;
+    case Activation::kGelu: h = at::gelu(h); break;
+    case Activation::kGeluTanh: h = at::gelu(h, "tanh"); break;
+    case Activation::kSilu: h = at::silu(h); break;
+  }
+  if (gated_) h = h * wi_1_.forward(x, lora);
+  return wo_.forward(h, lora);
+}
+
+}  // namespace lorahub::t5

@@ -1,0 +1,43 @@
+#include "t5/linear.h"
+
+#include "t5/t5_names.h"
+#include "t5/weight_store.h"
+
+#include <ATen/ATen.h>
+
+#include <stdexcept>
+
+namespace lorahub::t5 {
+
+at::Tensor add_low_rank(const at::Tensor& x, const at::Tensor& y, const LowRankUpdate& u) {
+  const int64_t groups = u.groups();
+  const int64_t rows = x.size(0);
+  if (rows % groups != 0) {
+    throw std::invalid_argument("low-rank update with " + std::to_string(groups) +
+                                " groups applied to a batch of " + std::to_string(rows) + " rows");
+  }
+  const at::Tensor a = u.a.to(x.scalar_type());
+  const at::Tensor b = u.b.to(x.scalar_type());
+  if (groups == 1) {
+    const at::Tensor h = at::matmul(x, a[0].t());
+    return y.add(at::matmul(h, b[0].t()), u.scale);
+  }
+  // [B, T, in] -> [G, B/G * T, in]: each group's rows are contiguous.
+  const at::Tensor xg = x.reshape({groups, -1, x.size(-1)});
+  const at::Tensor h = at::bmm(xg, a.transpose(1, 2));
+  const at::Tensor d = at::bmm(h, b.transpose(1, 2));
+  return y.add(d.reshape(y.sizes()), u.scale);
+}
+
+Linear::Linear(const WeightStore& w, const std::string& module, int64_t in, int64_t out, int site)
+    : weight_(w.get(names::weight(module), {out, in})), site_(site) {}
+
+at::Tensor Linear::forward(const at::Tensor& x, const LowRankSet* lora) const {
+  at::Tensor y = at::matmul(x, weight_.t());
+  if (lora) {
+    if (const LowRankUpdate* u = lora->at(site_)) y = add_low_rank(x, y, *u);
+  }
+  return y;
+}
+
+}  // namespace lorahub::t5

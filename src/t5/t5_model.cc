@@ -1,0 +1,162 @@
+#include "t5/t5_model.h"
+
+#include "t5/batch.h"
+#include "t5/t5_names.h"
+
+#include <ATen/ATen.h>
+#include <c10/util/Exception.h>
+
+#include <cmath>
+#include <limits>
+
+namespace lorahub::t5 {
+
+using names::Stack;
+
+T5Model::T5Model(const T5Config& config, std::shared_ptr<const WeightStore> weights)
+    : config_(config), weights_(std::move(weights)) {
+  const WeightStore& w = *weights_;
+  const T5Config& c = config_;
+  shared_ = w.get(names::kShared, {c.vocab_size, c.d_model});
+  lm_head_ = c.tie_word_embeddings ? shared_ : w.get(names::kLmHead, {c.vocab_size, c.d_model});
+  for (Stack s : {Stack::kEncoder, Stack::kDecoder}) {
+    const int64_t n = s == Stack::kEncoder ? c.num_layers : c.num_decoder_layers;
+    auto& blocks = s == Stack::kEncoder ? encoder_ : decoder_;
+    for (int64_t i = 0; i < n; ++i) {
+      Block b;
+      b.self_norm = RmsNorm(w, names::layer_norm(s, i, 0), c.d_model, c.layer_norm_epsilon);
+      b.self_attn = Attention(w, names::self_attention(s, i), c, sites_);
+      if (s == Stack::kDecoder) {
+        b.cross_norm = RmsNorm(w, names::layer_norm(s, i, 1), c.d_model, c.layer_norm_epsilon);
+        b.cross_attn = Attention(w, names::cross_attention(i), c, sites_);
+      }
+      b.ffn_norm = RmsNorm(w, names::layer_norm(s, i, names::ffn_layer(s)), c.d_model, c.layer_norm_epsilon);
+      b.ffn = FeedForward(w, names::feed_forward(s, i), c, sites_);
+      blocks.push_back(std::move(b));
+    }
+  }
+  // Only the first layer of each stack owns a relative-position table; the
+  // others reuse its bias.
+  encoder_bias_ = RelativePositionBias(w, names::relative_attention_bias(Stack::kEncoder), c, true);
+  decoder_bias_ = RelativePositionBias(w, names::relative_attention_bias(Stack::kDecoder), c, false);
+  encoder_final_norm_ = RmsNorm(w, names::final_layer_norm(Stack::kEncoder), c.d_model, c.layer_norm_epsilon);
+  decoder_final_norm_ = RmsNorm(w, names::final_layer_norm(Stack::kDecoder), c.d_model, c.layer_norm_epsilon);
+}
+
+int T5Model::site_index(const std::string& module) const {
+  for (size_t i = 0; i < sites_.size(); ++i) {
+    if (sites_[i] == module) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+at::Tensor T5Model::embed(const at::Tensor& ids) const {
+  return at::embedding(shared_, ids.to(shared_.device()));
+}
+
+at::Tensor T5Model::mask_bias(const at::Tensor& mask) const {
+  // HF's extended attention mask: 0 where attended, dtype's lowest where not.
+  const auto dtype = shared_.scalar_type();
+  const double lowest = dtype == at::kBFloat16 ? -3.3895313892515355e38
+                                               : static_cast<double>(std::numeric_limits<float>::lowest());
+  const at::Tensor m = mask.to(shared_.device(), dtype);
+  return ((1.0 - m) * lowest).unsqueeze(1).unsqueeze(1);
+}
+
+at::Tensor T5Model::encode(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                           const LowRankSet* lora) const {
+  TORCH_CHECK(input_ids.dim() == 2, "encode: input_ids must be [batch, length]");
+  at::Tensor h = embed(input_ids);
+  const int64_t s = input_ids.size(1);
+  const at::Tensor bias = encoder_bias_.forward(s, s) + mask_bias(attention_mask);
+  for (const Block& b : encoder_) {
+    h = h + b.self_attn.forward(b.self_norm.forward(h), {}, bias, nullptr, lora);
+    h = h + b.ffn.forward(b.ffn_norm.forward(h), lora);
+  }
+  return encoder_final_norm_.forward(h);
+}
+
+at::Tensor T5Model::run_decoder(const at::Tensor& hidden, const at::Tensor& self_bias,
+                                const at::Tensor& encoder_hidden, const at::Tensor& cross_bias,
+                                std::vector<AttentionCache>* caches, const LowRankSet* lora) const {
+  at::Tensor h = hidden;
+  for (size_t i = 0; i < decoder_.size(); ++i) {
+    const Block& b = decoder_[i];
+    AttentionCache* self_cache = caches ? &(*caches)[2 * i] : nullptr;
+    AttentionCache* cross_cache = caches ? &(*caches)[2 * i + 1] : nullptr;
+    h = h + b.self_attn.forward(b.self_norm.forward(h), {}, self_bias, self_cache, lora);
+    h = h + b.cross_attn.forward(b.cross_norm.forward(h), encoder_hidden, cross_bias, cross_cache, lora);
+    h = h + b.ffn.forward(b.ffn_norm.forward(h), lora);
+  }
+  return decoder_final_norm_.forward(h);
+}
+
+at::Tensor T5Model::lm_head(const at::Tensor& decoder_out) const {
+  // v1.0 (tied) rescales before the shared projection; v1.1/Flan does not.
+  const at::Tensor x = config_.tie_word_embeddings
+                           ? decoder_out * std::pow(static_cast<double>(config_.d_model), -0.5)
+                           : decoder_out;
+  return at::matmul(x, lm_head_.t());
+}
+
+at::Tensor T5Model::decode(const at::Tensor& decoder_input_ids, const at::Tensor& encoder_hidden,
+                           const at::Tensor& encoder_mask, const LowRankSet* lora) const {
+  const int64_t t = decoder_input_ids.size(1);
+  const auto opts = at::TensorOptions().dtype(shared_.scalar_type()).device(shared_.device());
+  const at::Tensor causal = at::ones({t, t}, opts).tril();
+  const double lowest = encoder_hidden.scalar_type() == at::kBFloat16
+                            ? -3.3895313892515355e38
+                            : static_cast<double>(std::numeric_limits<float>::lowest());
+  const at::Tensor self_bias = decoder_bias_.forward(t, t) + ((1.0 - causal) * lowest).view({1, 1, t, t});
+  const at::Tensor h = run_decoder(embed(decoder_input_ids), self_bias, encoder_hidden,
+                                   mask_bias(encoder_mask), nullptr, lora);
+  return lm_head(h);
+}
+
+at::Tensor T5Model::logits(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                           const at::Tensor& decoder_input_ids, const LowRankSet* lora) const {
+  return decode(decoder_input_ids, encode(input_ids, attention_mask, lora), attention_mask, lora);
+}
+
+at::Tensor T5Model::loss(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                         const at::Tensor& labels, const LowRankSet* lora) const {
+  const at::Tensor dec_in = shift_right(labels, config_.decoder_start_token_id, config_.pad_token_id);
+  const at::Tensor lg = logits(input_ids, attention_mask, dec_in, lora);
+  return mean_token_cross_entropy(lg, labels.to(lg.device()));
+}
+
+GreedyOutput T5Model::greedy(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                             const GreedyOptions& options, const LowRankSet* lora) const {
+  const int64_t batch = input_ids.size(0);
+  const at::Tensor encoder_hidden = encode(input_ids, attention_mask, lora);
+  const at::Tensor cross_bias = mask_bias(attention_mask);
+  const int64_t steps = options.max_new_tokens;
+  std::vector<AttentionCache> caches(2 * decoder_.size());
+  for (size_t i = 0; i < decoder_.size(); ++i) caches[2 * i].capacity = steps;
+  // Bias of every (query, key) pair up to `steps`; step s uses row s, keys <= s.
+  const at::Tensor full_bias = decoder_bias_.forward(steps, steps);
+
+  const auto long_opts = at::TensorOptions().dtype(at::kLong).device(shared_.device());
+  at::Tensor ids = at::full({batch, 1}, config_.decoder_start_token_id, long_opts);
+  at::Tensor unfinished = at::ones({batch}, long_opts);
+  std::vector<at::Tensor> tokens{ids}, step_logits;
+  at::Tensor current = ids;
+  for (int64_t s = 0; s < steps; ++s) {
+    const at::Tensor bias = full_bias.narrow(2, s, 1).narrow(3, 0, s + 1);
+    const at::Tensor h = run_decoder(embed(current), bias, encoder_hidden, cross_bias, &caches, lora);
+    const at::Tensor lg = lm_head(h).select(1, 0);  // [B, vocab]
+    if (options.record_step_logits) step_logits.push_back(lg.to(at::kFloat));
+    at::Tensor next = lg.argmax(-1);
+    next = next * unfinished + config_.pad_token_id * (1 - unfinished);
+    unfinished = unfinished * (next != config_.eos_token_id).to(at::kLong);
+    current = next.unsqueeze(1);
+    tokens.push_back(current);
+    if (unfinished.max().item<int64_t>() == 0) break;
+  }
+  GreedyOutput out;
+  out.ids = at::cat(tokens, 1);
+  if (options.record_step_logits) out.step_logits = at::stack(step_logits, 0);
+  return out;
+}
+
+}  // namespace lorahub::t5

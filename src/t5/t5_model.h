@@ -1,0 +1,83 @@
+#pragma once
+// T5ForConditionalGeneration: encoder, decoder, lm head, greedy decoding.
+// Immutable once built; every method is const and may run concurrently.
+
+#include "t5/layers.h"
+#include "t5/linear.h"
+#include "t5/t5_config.h"
+#include "t5/weight_store.h"
+
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace lorahub::t5 {
+
+struct GreedyOptions {
+  int64_t max_new_tokens = 256;
+  bool record_step_logits = false;  // keep the lm-head logits of every step
+};
+
+struct GreedyOutput {
+  at::Tensor ids;          // [B, 1 + steps]: decoder start, then tokens; pad after </s>
+  at::Tensor step_logits;  // [steps, B, vocab] when recorded
+};
+
+class T5Model {
+ public:
+  // Resolves every weight; throws naming the file and tensor on a missing or
+  // misshapen one. The store is shared, never modified.
+  T5Model(const T5Config& config, std::shared_ptr<const WeightStore> weights);
+
+  const T5Config& config() const { return config_; }
+  const WeightStore& weights() const { return *weights_; }
+  std::shared_ptr<const WeightStore> shared_weights() const { return weights_; }
+  // Module names of the projections that accept low-rank updates
+  // ("encoder.block.0.layer.0.SelfAttention.q"), indexed by site.
+  const SiteTable& sites() const { return sites_; }
+  int site_index(const std::string& module) const;  // -1 when absent
+
+  // Encoder output after the final norm, [B, S, d_model].
+  at::Tensor encode(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                    const LowRankSet* lora = nullptr) const;
+  // Teacher-forced lm-head logits [B, T, vocab].
+  at::Tensor decode(const at::Tensor& decoder_input_ids, const at::Tensor& encoder_hidden,
+                    const at::Tensor& encoder_mask, const LowRankSet* lora = nullptr) const;
+  at::Tensor logits(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                    const at::Tensor& decoder_input_ids, const LowRankSet* lora = nullptr) const;
+  // HF `model(**batch).loss`: mean token cross-entropy over labels != -100;
+  // decoder inputs are the labels shifted right.
+  at::Tensor loss(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                  const at::Tensor& labels, const LowRankSet* lora = nullptr) const;
+  // Greedy decoding with a key/value cache, as HF generate(num_beams=1):
+  // stops when every row has produced </s> or after max_new_tokens.
+  GreedyOutput greedy(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                      const GreedyOptions& options, const LowRankSet* lora = nullptr) const;
+
+ private:
+  struct Block {
+    RmsNorm self_norm, cross_norm, ffn_norm;
+    Attention self_attn, cross_attn;
+    FeedForward ffn;
+  };
+  struct DecoderState;  // per-layer caches of one greedy run
+
+  at::Tensor embed(const at::Tensor& ids) const;
+  at::Tensor mask_bias(const at::Tensor& mask) const;  // [B, S] -> [B, 1, 1, S] additive
+  at::Tensor run_decoder(const at::Tensor& hidden, const at::Tensor& self_bias,
+                         const at::Tensor& encoder_hidden, const at::Tensor& cross_bias,
+                         std::vector<AttentionCache>* caches, const LowRankSet* lora) const;
+  at::Tensor lm_head(const at::Tensor& decoder_out) const;
+
+  T5Config config_;
+  std::shared_ptr<const WeightStore> weights_;
+  SiteTable sites_;
+  at::Tensor shared_, lm_head_;
+  std::vector<Block> encoder_, decoder_;
+  RelativePositionBias encoder_bias_, decoder_bias_;
+  RmsNorm encoder_final_norm_, decoder_final_norm_;
+};
+
+}  // namespace lorahub::t5

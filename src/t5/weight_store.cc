@@ -1,0 +1,62 @@
+#include "t5/weight_store.h"
+
+#include <ATen/ATen.h>
+
+#include <sstream>
+#include <stdexcept>
+
+namespace lorahub::t5 {
+namespace {
+std::string shape_str(at::IntArrayRef s) {
+  std::ostringstream o;
+  o << "[";
+  for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
+  o << "]";
+  return o.str();
+}
+}  // namespace
+
+WeightStore::WeightStore(io::TensorMap tensors, std::map<std::string, std::string> origin,
+                         std::string default_origin, c10::ScalarType dtype, c10::Device device)
+    : origin_(std::move(origin)), default_origin_(std::move(default_origin)), dtype_(dtype), device_(device) {
+  for (auto& [name, t] : tensors) {
+    at::Tensor v = t.is_floating_point() ? t.to(device, dtype) : t.to(device);
+    tensors_.emplace(name, v.contiguous());
+  }
+}
+
+std::string WeightStore::origin(const std::string& name) const {
+  auto it = origin_.find(name);
+  return it == origin_.end() ? default_origin_ : it->second;
+}
+
+const at::Tensor& WeightStore::get(const std::string& name, const std::vector<int64_t>& shape) const {
+  auto it = tensors_.find(name);
+  if (it == tensors_.end()) {
+    throw std::runtime_error(default_origin_ + ": missing tensor '" + name + "'");
+  }
+  if (it->second.sizes() != at::IntArrayRef(shape)) {
+    throw std::runtime_error(origin(name) + ": tensor '" + name + "' has shape " +
+                             shape_str(it->second.sizes()) + ", expected " + shape_str(shape));
+  }
+  return it->second;
+}
+
+std::shared_ptr<WeightStore> WeightStore::with_replaced(const io::TensorMap& replaced,
+                                                        const std::string& why) const {
+  io::TensorMap merged = tensors_;
+  std::map<std::string, std::string> origin = origin_;
+  for (const auto& [name, t] : replaced) {
+    auto it = merged.find(name);
+    if (it == merged.end()) throw std::invalid_argument(why + ": base model has no tensor '" + name + "'");
+    if (it->second.sizes() != t.sizes()) {
+      throw std::invalid_argument(why + ": tensor '" + name + "' has shape " + shape_str(t.sizes()) +
+                                  ", base model has " + shape_str(it->second.sizes()));
+    }
+    it->second = t;
+    origin[name] = why;
+  }
+  return std::make_shared<WeightStore>(std::move(merged), std::move(origin), default_origin_, dtype_, device_);
+}
+
+}  // namespace lorahub::t5

@@ -1,0 +1,46 @@
+#pragma once
+// Named model weights with their provenance, resolved by layers at build time.
+
+#include "io/tensor_map.h"
+
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace lorahub::t5 {
+
+class WeightStore {
+ public:
+  // Takes the tensors, casting floating-point ones to `dtype` and moving all
+  // to `device`. `origin` maps a name to the file it came from (for errors);
+  // names without an entry are attributed to `default_origin`.
+  WeightStore(io::TensorMap tensors, std::map<std::string, std::string> origin,
+              std::string default_origin, c10::ScalarType dtype, c10::Device device);
+
+  bool contains(const std::string& name) const { return tensors_.count(name) > 0; }
+  // The tensor `name`, checked to have `shape`. Throws std::runtime_error
+  // naming the file and the tensor when it is missing or misshapen.
+  const at::Tensor& get(const std::string& name, const std::vector<int64_t>& shape) const;
+  const io::TensorMap& tensors() const { return tensors_; }
+  std::string origin(const std::string& name) const;
+  c10::ScalarType dtype() const { return dtype_; }
+  c10::Device device() const { return device_; }
+
+  // A store sharing every tensor of this one except `replaced` (used to fold
+  // an adapter into a copy of the model; this store is not modified).
+  std::shared_ptr<WeightStore> with_replaced(const io::TensorMap& replaced,
+                                             const std::string& why) const;
+
+ private:
+  io::TensorMap tensors_;
+  std::map<std::string, std::string> origin_;
+  std::string default_origin_;
+  c10::ScalarType dtype_;
+  c10::Device device_;
+};
+
+}  // namespace lorahub::t5

@@ -1,0 +1,22 @@
+#pragma once
+// The C ABI between the torch process and the SentencePiece module
+// (spm_shim.cc). Plain C types only, so no C++ or protobuf symbol crosses it.
+// Functions returning a size return the size needed; callers retry with a
+// larger buffer when it exceeds the capacity they passed.
+
+#include <stddef.h>
+
+extern "C" {
+
+typedef void* (*lh_spm_load_fn)(const char* path, char* err, size_t err_cap);
+typedef void (*lh_spm_free_fn)(void* handle);
+typedef int (*lh_spm_piece_size_fn)(void* handle);
+typedef int (*lh_spm_encode_fn)(void* handle, const char* text, size_t len, int* ids, int cap);
+typedef size_t (*lh_spm_decode_fn)(void* handle, const int* ids, int n, char* out, size_t cap);
+typedef size_t (*lh_spm_id_to_piece_fn)(void* handle, int id, char* out, size_t cap);
+typedef int (*lh_spm_piece_to_id_fn)(void* handle, const char* piece);
+// Trains a model from SentencePieceTrainer flags ("--input=... --model_prefix=...").
+// Returns 0 on success, else writes the error.
+typedef int (*lh_spm_train_fn)(const char* flags, char* err, size_t err_cap);
+
+}

@@ -1,0 +1,82 @@
+// The only translation unit that includes SentencePiece. Built as a module and
+// dlopen'ed by spm_module.cc; see CMakeLists.txt for why.
+
+#include "text/spm_abi.h"
+
+#include <sentencepiece_processor.h>
+#include <sentencepiece_trainer.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+void copy_error(const std::string& msg, char* err, size_t cap) {
+  if (!err || cap == 0) return;
+  std::strncpy(err, msg.c_str(), cap - 1);
+  err[cap - 1] = '\0';
+}
+size_t copy_out(const std::string& s, char* out, size_t cap) {
+  if (out && cap > 0) std::memcpy(out, s.data(), std::min(cap, s.size()));
+  return s.size();
+}
+}  // namespace
+
+extern "C" {
+
+__attribute__((visibility("default"))) void* lh_spm_load(const char* path, char* err,
+                                                         size_t err_cap) {
+  auto* sp = new sentencepiece::SentencePieceProcessor();
+  const auto status = sp->Load(path);
+  if (!status.ok()) {
+    copy_error(status.ToString(), err, err_cap);
+    delete sp;
+    return nullptr;
+  }
+  return sp;
+}
+
+__attribute__((visibility("default"))) void lh_spm_free(void* handle) {
+  delete static_cast<sentencepiece::SentencePieceProcessor*>(handle);
+}
+
+__attribute__((visibility("default"))) int lh_spm_piece_size(void* handle) {
+  return static_cast<sentencepiece::SentencePieceProcessor*>(handle)->GetPieceSize();
+}
+
+__attribute__((visibility("default"))) int lh_spm_encode(void* handle, const char* text,
+                                                         size_t len, int* ids, int cap) {
+  std::vector<int> out;
+  static_cast<sentencepiece::SentencePieceProcessor*>(handle)->Encode(std::string(text, len), &out);
+  for (int i = 0; i < static_cast<int>(out.size()) && i < cap; ++i) ids[i] = out[i];
+  return static_cast<int>(out.size());
+}
+
+__attribute__((visibility("default"))) size_t lh_spm_decode(void* handle, const int* ids, int n,
+                                                            char* out, size_t cap) {
+  std::string text;
+  static_cast<sentencepiece::SentencePieceProcessor*>(handle)->Decode(
+      std::vector<int>(ids, ids + n), &text);
+  return copy_out(text, out, cap);
+}
+
+__attribute__((visibility("default"))) size_t lh_spm_id_to_piece(void* handle, int id, char* out,
+                                                                 size_t cap) {
+  return copy_out(static_cast<sentencepiece::SentencePieceProcessor*>(handle)->IdToPiece(id), out,
+                  cap);
+}
+
+__attribute__((visibility("default"))) int lh_spm_piece_to_id(void* handle, const char* piece) {
+  return static_cast<sentencepiece::SentencePieceProcessor*>(handle)->PieceToId(piece);
+}
+
+__attribute__((visibility("default"))) int lh_spm_train(const char* flags, char* err,
+                                                        size_t err_cap) {
+  const auto status = sentencepiece::SentencePieceTrainer::Train(flags);
+  if (!status.ok()) {
+    copy_error(status.ToString(), err, err_cap);
+    return 1;
+  }
+  return 0;
+}
+}

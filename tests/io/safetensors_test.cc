@@ -1,0 +1,111 @@
+#include "io/safetensors.h"
+
+#include "support/fixtures.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+namespace lorahub::io {
+namespace {
+
+using testing::read_file;
+using testing::temp_dir;
+using testing::write_file;
+
+// A safetensors file assembled by hand from a header text and a data buffer.
+std::string raw_file(const std::string& header, const std::string& data) {
+  std::string out(8, '\0');
+  uint64_t n = header.size();
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+  return out + header + data;
+}
+
+std::string expect_error(const std::string& path) {
+  try {
+    read_safetensors(path);
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no error for " << path;
+  return "";
+}
+
+TEST(Safetensors, RoundTripKeepsValuesDtypesAndMetadata) {
+  const std::string path = temp_dir("st") + "/t.safetensors";
+  TensorMap in;
+  in["a.weight"] = at::randn({3, 5});
+  in["b"] = at::randn({7}).to(at::kBFloat16);
+  in["c"] = at::randn({2, 2}).to(at::kHalf);
+  in["ids"] = at::arange(6, at::kLong);
+  write_safetensors(path, in, {{"format", "pt"}});
+  const auto out = read_safetensors(path);
+  ASSERT_EQ(out.tensors.size(), 4u);
+  EXPECT_EQ(out.metadata.at("format"), "pt");
+  for (const auto& [name, t] : in) {
+    ASSERT_TRUE(out.tensors.count(name)) << name;
+    EXPECT_EQ(out.tensors.at(name).scalar_type(), t.scalar_type()) << name;
+    EXPECT_TRUE(at::equal(out.tensors.at(name), t)) << name;
+  }
+  // Header is 8-byte aligned as the format recommends.
+  const std::string bytes = read_file(path);
+  uint64_t n = 0;
+  std::memcpy(&n, bytes.data(), 8);
+  EXPECT_EQ(n % 8, 0u);
+}
+
+TEST(Safetensors, ReadsTheHandWrittenLayoutOfTheSpec) {
+  // Two F32 scalars-vectors laid out as the format documents.
+  const float values[3] = {1.5f, -2.0f, 4.25f};
+  const std::string data(reinterpret_cast<const char*>(values), sizeof(values));
+  const std::string path = temp_dir("st") + "/spec.safetensors";
+  write_file(path, raw_file(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                            R"("y":{"dtype":"F32","shape":[1,1],"data_offsets":[8,12]}})",
+                            data));
+  const auto f = read_safetensors(path);
+  EXPECT_FLOAT_EQ(f.tensors.at("x")[1].item<float>(), -2.0f);
+  EXPECT_FLOAT_EQ(f.tensors.at("y")[0][0].item<float>(), 4.25f);
+}
+
+TEST(Safetensors, MalformedFilesFailNamingFileAndTensor) {
+  const std::string dir = temp_dir("bad");
+  const std::string ok_entry = R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+  struct Case {
+    std::string name, bytes, expected;
+  };
+  const std::vector<Case> cases = {
+      {"short", "abc", "shorter than the 8-byte header length"},
+      {"header_past_eof", raw_file(ok_entry, "12345678").substr(0, 20), "runs past the end of the file"},
+      {"not_json", raw_file("{not json", ""), "header is not JSON"},
+      {"offsets_past_eof", raw_file(R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", "12345678"),
+       "tensor 'w': data_offsets end at 16, past the end of the data (8 bytes)"},
+      {"unknown_dtype", raw_file(R"({"w":{"dtype":"F8_E9","shape":[2],"data_offsets":[0,8]}})", "12345678"),
+       "tensor 'w': unknown dtype 'F8_E9'"},
+      {"size_mismatch", raw_file(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", "12345678"),
+       "tensor 'w': shape and dtype need 12 bytes but data_offsets span 8"},
+      {"overlap",
+       raw_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                "12345678"),
+       "tensors 'a' and 'b' overlap"},
+      {"missing_fields", raw_file(R"({"w":{"dtype":"F32"}})", ""), "tensor 'w': expected an object with dtype"},
+  };
+  for (const auto& c : cases) {
+    const std::string path = dir + "/" + c.name + ".safetensors";
+    write_file(path, c.bytes);
+    const std::string msg = expect_error(path);
+    EXPECT_NE(msg.find(path), std::string::npos) << c.name << ": " << msg;
+    EXPECT_NE(msg.find(c.expected), std::string::npos) << c.name << ": " << msg;
+  }
+}
+
+TEST(Safetensors, WriteReplacesAtomically) {
+  const std::string path = temp_dir("st") + "/keep.safetensors";
+  write_safetensors(path, {{"a", at::ones({2})}});
+  TensorMap bad{{"z", at::ones({1}).to(at::kComplexFloat)}};
+  EXPECT_THROW(write_safetensors(path, bad), std::invalid_argument);
+  EXPECT_TRUE(at::equal(read_safetensors(path).tensors.at("a"), at::ones({2})));
+}
+
+}  // namespace
+}  // namespace lorahub::io

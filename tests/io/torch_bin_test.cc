@@ -1,0 +1,60 @@
+#include "io/torch_bin.h"
+
+#include "io/safetensors.h"
+#include "support/fixtures.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+namespace lorahub::io {
+namespace {
+
+TEST(TorchBin, FixtureBaseBinEqualsSafetensors) {
+  const auto bin = read_torch_bin(testing::tiny_dir() + "/base/pytorch_model.bin");
+  const auto st = read_safetensors(testing::tiny_dir() + "/base/model.safetensors").tensors;
+  EXPECT_EQ(bin.size(), st.size() + 2);  // + encoder/decoder.embed_tokens (tied)
+  for (const auto& [name, t] : st) {
+    ASSERT_TRUE(bin.count(name)) << name;
+    EXPECT_TRUE(at::equal(bin.at(name), t)) << name;
+  }
+  EXPECT_TRUE(at::equal(bin.at("encoder.embed_tokens.weight"), st.at("shared.weight")));
+}
+
+TEST(TorchBin, FixtureAdapterBinEqualsSafetensors) {
+  for (int i = 0; i < 5; ++i) {
+    const std::string dir = testing::tiny_dir() + "/lora/lora" + std::to_string(i);
+    const auto bin = read_torch_bin(dir + "/adapter_model.bin");
+    const auto st = read_safetensors(dir + "/adapter_model.safetensors").tensors;
+    ASSERT_EQ(bin.size(), st.size());
+    for (const auto& [name, t] : st) EXPECT_TRUE(at::equal(bin.at(name), t)) << name;
+  }
+}
+
+TEST(TorchBin, UnreadableFilesFailClearly) {
+  const std::string dir = testing::temp_dir("bin");
+  const std::string bytes = testing::read_file(testing::tiny_dir() + "/lora/lora0/adapter_model.bin");
+  struct Case {
+    std::string name, bytes, expected;
+  };
+  const std::vector<Case> cases = {
+      {"truncated.bin", bytes.substr(0, bytes.size() / 2), "LibTorch's unpickler failed"},
+      {"legacy.bin", std::string("\x80\x02\x8a\x0a", 4) + "legacy", "legacy (non-zip)"},
+      {"text.bin", "hello world", "not a zip archive"},
+      {"empty.bin", "", "file is 0 bytes long"},
+  };
+  for (const auto& c : cases) {
+    const std::string path = dir + "/" + c.name;
+    testing::write_file(path, c.bytes);
+    try {
+      read_torch_bin(path);
+      ADD_FAILURE() << c.name << " was accepted";
+    } catch (const std::runtime_error& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find(path), std::string::npos) << msg;
+      EXPECT_NE(msg.find(c.expected), std::string::npos) << msg;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lorahub::io

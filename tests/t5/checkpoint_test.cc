@@ -1,0 +1,134 @@
+// Loading Hugging Face checkpoints: formats, shards, aliases, and refusals.
+
+#include "t5/checkpoint.h"
+
+#include "io/json_file.h"
+#include "io/safetensors.h"
+#include "t5/t5_model.h"
+#include "t5/tiny_model.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+namespace lorahub::t5 {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::tiny_dir;
+
+// A copy of the fixture's config with weights given as a tensor map.
+std::string make_model_dir(const std::string& tag, const io::TensorMap& tensors) {
+  const std::string dir = testing::temp_dir(tag);
+  fs::copy_file(tiny_dir() + "/base/config.json", dir + "/config.json");
+  io::write_safetensors(dir + "/model.safetensors", tensors);
+  return dir;
+}
+
+std::string load_error(const std::string& dir) {
+  try {
+    const auto ck = load_checkpoint(dir);
+    T5Model model(ck.config, ck.weights);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << dir << " loaded";
+  return "";
+}
+
+TEST(Checkpoint, BinAndSafetensorsLoadIdentically) {
+  const std::string dir = testing::temp_dir("bin-only");
+  fs::copy_file(tiny_dir() + "/base/config.json", dir + "/config.json");
+  fs::copy_file(tiny_dir() + "/base/pytorch_model.bin", dir + "/pytorch_model.bin");
+  const auto from_bin = load_checkpoint(dir);
+  const auto& st = testing::tiny_checkpoint().weights->tensors();
+  const auto& bin = from_bin.weights->tensors();
+  ASSERT_EQ(st.size(), bin.size());
+  for (const auto& [name, t] : st) EXPECT_TRUE(at::equal(t, bin.at(name))) << name;
+}
+
+TEST(Checkpoint, ShardedCheckpointLoadsAllShards) {
+  const auto& all = testing::tiny_checkpoint().weights->tensors();
+  io::TensorMap first, second;
+  nlohmann::json index;
+  int i = 0;
+  for (const auto& [name, t] : all) {
+    const bool one = (i++ % 2) == 0;
+    (one ? first : second)[name] = t;
+    index["weight_map"][name] = one ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
+  }
+  const std::string dir = testing::temp_dir("sharded");
+  fs::copy_file(tiny_dir() + "/base/config.json", dir + "/config.json");
+  io::write_safetensors(dir + "/model-00001-of-00002.safetensors", first);
+  io::write_safetensors(dir + "/model-00002-of-00002.safetensors", second);
+  io::write_json_file(dir + "/model.safetensors.index.json", index);
+  const auto ck = load_checkpoint(dir);
+  ASSERT_EQ(ck.weights->tensors().size(), all.size());
+  for (const auto& [name, t] : all) EXPECT_TRUE(at::equal(t, ck.weights->tensors().at(name))) << name;
+  EXPECT_EQ(ck.weights->origin("lm_head.weight").find(dir), 0u);
+
+  // A tensor listed in the index but absent from its shard is named.
+  index["weight_map"]["encoder.extra.weight"] = "model-00001-of-00002.safetensors";
+  io::write_json_file(dir + "/model.safetensors.index.json", index);
+  const std::string msg = load_error(dir);
+  EXPECT_NE(msg.find("missing tensor 'encoder.extra.weight'"), std::string::npos) << msg;
+}
+
+TEST(Checkpoint, EmbedTokensAliasShared) {
+  io::TensorMap tensors = testing::tiny_checkpoint().weights->tensors();
+  tensors["encoder.embed_tokens.weight"] = tensors.at("shared.weight");
+  tensors.erase("shared.weight");
+  const auto ck = load_checkpoint(make_model_dir("alias", tensors));
+  EXPECT_TRUE(at::equal(ck.weights->tensors().at("shared.weight"),
+                        testing::tiny_checkpoint().weights->tensors().at("shared.weight")));
+}
+
+TEST(Checkpoint, MissingAndMisshapenTensorsAreNamed) {
+  io::TensorMap tensors = testing::tiny_checkpoint().weights->tensors();
+  tensors.erase("decoder.block.1.layer.1.EncDecAttention.v.weight");
+  std::string dir = make_model_dir("missing", tensors);
+  std::string msg = load_error(dir);
+  EXPECT_NE(msg.find(dir + "/model.safetensors: missing tensor 'decoder.block.1.layer.1.EncDecAttention.v.weight'"),
+            std::string::npos) << msg;
+
+  tensors = testing::tiny_checkpoint().weights->tensors();
+  tensors["encoder.block.0.layer.1.DenseReluDense.wo.weight"] = at::zeros({64, 100});
+  dir = make_model_dir("shape", tensors);
+  msg = load_error(dir);
+  EXPECT_NE(msg.find("tensor 'encoder.block.0.layer.1.DenseReluDense.wo.weight' has shape [64, 100], expected [64, 128]"),
+            std::string::npos) << msg;
+  EXPECT_NE(msg.find(dir + "/model.safetensors"), std::string::npos) << msg;
+}
+
+TEST(Checkpoint, TruncatedWeightsAndBadConfigFail) {
+  std::string dir = testing::temp_dir("trunc");
+  fs::copy_file(tiny_dir() + "/base/config.json", dir + "/config.json");
+  const std::string bytes = testing::read_file(tiny_dir() + "/base/model.safetensors");
+  testing::write_file(dir + "/model.safetensors", bytes.substr(0, bytes.size() - 1000));
+  std::string msg = load_error(dir);
+  EXPECT_NE(msg.find(dir + "/model.safetensors: invalid safetensors file: tensor '"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("past the end of the data"), std::string::npos) << msg;
+
+  dir = testing::temp_dir("config");
+  auto config = io::read_json_file(tiny_dir() + "/base/config.json");
+  config["d_model"] = "sixty-four";
+  io::write_json_file(dir + "/config.json", config);
+  msg = load_error(dir);
+  EXPECT_EQ(msg, dir + "/config.json: field 'd_model': expected an integer, found string");
+
+  config["d_model"] = 64;
+  config["feed_forward_proj"] = "gated-swish";
+  io::write_json_file(dir + "/config.json", config);
+  msg = load_error(dir);
+  EXPECT_NE(msg.find(dir + "/config.json: field 'feed_forward_proj': expected relu"), std::string::npos) << msg;
+
+  EXPECT_NE(load_error("/no/such/model").find("/no/such/model: model directory does not exist"), std::string::npos);
+  config["feed_forward_proj"] = "gated-gelu";
+  io::write_json_file(dir + "/config.json", config);
+  EXPECT_NE(load_error(dir).find("no weights"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lorahub::t5
