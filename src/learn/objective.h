@@ -1,0 +1,69 @@
+#pragma once
+// The LoraHub objective (DESIGN.md section 3): few-shot loss of the composed
+// model plus l1_weight * mean_i |w_i|, for many candidate weight vectors at
+// once. Candidates are evaluated in batched forward passes: the k examples
+// are repeated for every candidate and the rows of candidate p use
+// composition p (grouped low-rank products), so P values cost one pass.
+
+#include "lora/composition.h"
+#include "lora/lora_pool.h"
+#include "t5/batch.h"
+
+#include <ATen/core/Tensor.h>
+
+#include <vector>
+
+namespace lorahub::t5 {
+class T5Model;
+}
+
+namespace lorahub::learn {
+
+enum class LossNormalization {
+  // lorahub's default_get_loss: sum over batches of the batch-mean token
+  // cross-entropy, divided by the number of examples.
+  kLorahub,
+  // Mean token cross-entropy over all examples.
+  kTokenMean,
+};
+
+struct ObjectiveOptions {
+  lora::Method method = lora::Method::kLoraHub;
+  LossNormalization normalization = LossNormalization::kLorahub;
+  int64_t batch_size = 0;        // examples per loss batch (lorahub's batch_size); 0: all
+  double l1_weight = 0.05;       // lorahub's default_l1_regularization
+  int64_t candidates_per_pass = 16;  // candidates evaluated in one forward pass
+};
+
+class FewShotObjective {
+ public:
+  // `model` and `pool` must outlive the objective; the examples are
+  // tokenized ids (targets end with </s>).
+  FewShotObjective(const t5::T5Model& model, const lora::LoraPool& pool, const std::vector<t5::TokenIds>& inputs,
+                   const std::vector<t5::TokenIds>& targets, ObjectiveOptions options);
+
+  int64_t num_modules() const { return pool_.size(); }
+  int64_t num_examples() const { return batch_.input_ids.size(0); }
+  const ObjectiveOptions& options() const { return options_; }
+
+  // Few-shot losses of the candidates, weights [P, N] (or [N]).
+  std::vector<double> losses(const at::Tensor& weights) const;
+  // losses + l1 term, the value the optimizer minimises.
+  std::vector<double> objectives(const at::Tensor& weights) const;
+  double l1_term(const at::Tensor& w) const;
+
+  // The loss of a model without any composition (w = 0 gives the same).
+  double base_loss() const;
+
+ private:
+  // Loss per candidate from token cross-entropies [Q * k, T].
+  std::vector<double> reduce(const at::Tensor& token_ce, int64_t candidates) const;
+
+  const t5::T5Model& model_;
+  const lora::LoraPool& pool_;
+  ObjectiveOptions options_;
+  t5::Seq2SeqBatch batch_;
+  at::Tensor decoder_input_ids_;
+};
+
+}  // namespace lorahub::learn

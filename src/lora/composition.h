@@ -1,0 +1,49 @@
+#pragma once
+// Compositions of the modules of a pool for weight vectors w (DESIGN.md 3):
+//   LoraHub: A = sum_i w_i A_i, B = sum_i w_i B_i,  delta W = s * B A
+//            (the reference sums A and B separately, cross terms included);
+//   CAT:     delta W = sum_i w_i s_i B_i A_i (ranks concatenated, no cross terms).
+// Compositions are low-rank updates applied at run time (T5Model forward with
+// a LowRankSet, one composition per group of batch rows) or merged into a
+// copy of the base weights; the pool and the base model are never modified.
+
+#include "io/tensor_map.h"
+#include "lora/lora_pool.h"
+#include "t5/linear.h"
+
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+#include <string>
+
+namespace lorahub::t5 {
+class T5Model;
+class WeightStore;
+}  // namespace lorahub::t5
+
+namespace lorahub::lora {
+
+enum class Method { kLoraHub, kCat };
+Method parse_method(const std::string& name, const std::string& what);
+std::string method_name(Method m);
+
+// Weights: [N] for one composition or [P, N] for P of them (row p is used
+// by the p-th group of batch rows). With `per_target` (CAT only), [N, L] or
+// [P, N, L]: one weight per module and target projection, L = targets().size().
+t5::LowRankSet compose(const LoraPool& pool, const at::Tensor& weights, Method method, bool per_target = false);
+
+// The base weights with the (single) composition folded in: W + s * B A.
+std::shared_ptr<t5::WeightStore> merge(const t5::T5Model& base, const LoraPool& pool,
+                                       const at::Tensor& weights, Method method, bool per_target = false);
+
+// The composition as a PEFT state dict (keys "base_model.model.<module>.lora_A.weight")
+// and its rank and lora_alpha (LoraHub: the pool's; CAT: r = N*r, alpha = r).
+struct ComposedAdapter {
+  io::TensorMap tensors;
+  int64_t r = 0;
+  double lora_alpha = 0;
+};
+ComposedAdapter composed_adapter(const LoraPool& pool, const at::Tensor& weights, Method method,
+                                 bool per_target = false);
+
+}  // namespace lorahub::lora

@@ -1,0 +1,62 @@
+#pragma once
+// A library of compatible LoRA modules kept once in memory (on the model's
+// device and dtype), stacked per target projection so that compositions are
+// a few matrix products away and never copy or modify the modules.
+
+#include "lora/lora_adapter.h"
+
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace lorahub::t5 {
+class T5Model;
+}
+
+namespace lorahub::lora {
+
+// One projection that every module of the pool adapts.
+struct PoolTarget {
+  std::string module;  // "decoder.block.1.layer.1.EncDecAttention.v"
+  int site = -1;       // T5Model::sites() index
+  at::Tensor a;        // [N, r, in]
+  at::Tensor b;        // [N, out, r]
+};
+
+class LoraPool {
+ public:
+  // Checks that the adapters can be composed: same rank, same lora_alpha,
+  // same adapted modules, same base_model_name_or_path (unless
+  // `check_base` is false). Errors name the odd module and why ("rank 8 but
+  // the other modules have rank 4").
+  LoraPool(const t5::T5Model& base, std::vector<LoraAdapter> adapters, bool check_base = true);
+  // Loads every directory (load_adapter) and builds the pool.
+  static LoraPool load(const t5::T5Model& base, const std::vector<std::string>& dirs, bool check_base = true);
+
+  int64_t size() const { return static_cast<int64_t>(adapters_.size()); }
+  int64_t rank() const { return rank_; }
+  double lora_alpha() const { return alpha_; }
+  double scale() const { return alpha_ / static_cast<double>(rank_); }
+  int64_t num_sites() const { return num_sites_; }
+  const std::vector<PoolTarget>& targets() const { return targets_; }
+  // Metadata of module i (its tensors live only in targets()).
+  const LoraAdapter& adapter(int64_t i) const { return adapters_.at(static_cast<size_t>(i)); }
+  // Target module names as given in the first adapter's config.
+  const std::vector<std::string>& target_modules() const { return adapters_.front().target_modules; }
+
+  // A pool of the modules at `indices`, in that order, sharing nothing
+  // mutable with this one (stacks are gathered once).
+  LoraPool subset(const std::vector<int64_t>& indices) const;
+
+ private:
+  LoraPool() = default;
+  std::vector<LoraAdapter> adapters_;
+  std::vector<PoolTarget> targets_;
+  int64_t rank_ = 0;
+  double alpha_ = 0;
+  int64_t num_sites_ = 0;
+};
+
+}  // namespace lorahub::lora
