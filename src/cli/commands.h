@@ -11,5 +11,6 @@ namespace lorahub::cli {
 using Args = std::vector<std::string>;
 
 int generate_command(const Args& args);
+int compose_command(const Args& args);
 
 }  // namespace lorahub::cli

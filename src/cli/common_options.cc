@@ -1,12 +1,13 @@
 #include "cli/common_options.h"
 
 #include "t5/checkpoint.h"
+#include "t5/runtime.h"
 
-#include <ATen/Parallel.h>
 #include <boost/program_options.hpp>
 
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
-#include <thread>
 
 namespace po = boost::program_options;
 
@@ -27,8 +28,54 @@ void apply_runtime_options(RuntimeOptions& opts) {
     throw std::invalid_argument("--device: expected cpu, cuda or cuda:N, found \"" + opts.device_name + "\"");
   }
   if (opts.threads < 0) throw std::invalid_argument("--threads: expected a non-negative integer");
-  const int threads = opts.threads > 0 ? opts.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  at::set_num_threads(threads);
+  t5::set_threads(opts.threads);
+}
+
+void add_module_options(po::options_description& desc, ModuleOptions& opts) {
+  desc.add_options()
+      ("modules", po::value(&opts.dirs)->multitoken(), "LoRA module directories (PEFT adapters)")
+      ("modules-file", po::value(&opts.list_file), "file with one module id per line (# comments allowed)")
+      ("modules-dir", po::value(&opts.root), "directory holding the modules named in --modules-file")
+      ("ignore-base-mismatch", po::bool_switch(&opts.ignore_base), "compose modules whose base_model_name_or_path differ");
+}
+
+std::vector<std::string> resolve_modules(const ModuleOptions& opts) {
+  std::vector<std::string> dirs = opts.dirs;
+  if (!opts.list_file.empty()) {
+    std::ifstream in(opts.list_file);
+    if (!in) throw std::runtime_error(opts.list_file + ": cannot open module list");
+    std::string line;
+    while (std::getline(in, line)) {
+      const auto b = line.find_first_not_of(" \t\r");
+      if (b == std::string::npos || line[b] == '#') continue;
+      const auto e = line.find_last_not_of(" \t\r");
+      const std::string id = line.substr(b, e - b + 1);
+      dirs.push_back(opts.root.empty() ? id : opts.root + "/" + id);
+    }
+  }
+  if (dirs.empty()) throw std::invalid_argument("no LoRA modules: give --modules or --modules-file");
+  return dirs;
+}
+
+std::vector<double> parse_doubles(const std::string& text, const std::string& what) {
+  std::vector<double> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || item.find_first_not_of(" ", used) != std::string::npos) {
+      throw std::invalid_argument(what + ": expected comma-separated numbers, found \"" + item + "\"");
+    }
+    out.push_back(v);
+  }
+  if (out.empty()) throw std::invalid_argument(what + ": no numbers given");
+  return out;
 }
 
 }  // namespace lorahub::cli

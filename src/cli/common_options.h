@@ -6,6 +6,7 @@
 #include <c10/core/ScalarType.h>
 
 #include <string>
+#include <vector>
 
 namespace lorahub::cli {
 
@@ -20,5 +21,21 @@ struct RuntimeOptions {
 void add_runtime_options(boost::program_options::options_description& desc, RuntimeOptions& opts);
 // Parses device and dtype, sets torch's thread count. Throws on bad values.
 void apply_runtime_options(RuntimeOptions& opts);
+
+// Where LoRA modules come from: directories, or ids (one per line of a list
+// file, e.g. the paper's 196) looked up under a root directory.
+struct ModuleOptions {
+  std::vector<std::string> dirs;
+  std::string list_file;
+  std::string root;
+  bool ignore_base = false;  // compose modules whose base_model_name_or_path differ
+};
+
+void add_module_options(boost::program_options::options_description& desc, ModuleOptions& opts);
+// Module directories in order; errors name the list file and line.
+std::vector<std::string> resolve_modules(const ModuleOptions& opts);
+
+// "0.5,-0.3,1.2" -> numbers; errors name `what` and the bad item.
+std::vector<double> parse_doubles(const std::string& text, const std::string& what);
 
 }  // namespace lorahub::cli

@@ -2,6 +2,7 @@
 // catches errors, prints one line and exits non-zero.
 
 #include "cli/commands.h"
+#include "t5/runtime.h"
 
 #include <boost/program_options/errors.hpp>
 
@@ -21,6 +22,7 @@ struct Command {
 const std::map<std::string, Command>& commands() {
   static const std::map<std::string, Command> table = {
       {"generate", {lorahub::cli::generate_command, "greedy outputs of a T5 model for texts"}},
+      {"compose", {lorahub::cli::compose_command, "write a composition of LoRA modules (PEFT adapter or merged)"}},
   };
   return table;
 }
@@ -33,6 +35,7 @@ void usage(std::ostream& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  lorahub::t5::tune_allocator();
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     usage(argc < 2 ? std::cerr : std::cout);
     return argc < 2 ? 2 : 0;

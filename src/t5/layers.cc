@@ -114,7 +114,7 @@ at::Tensor Attention::forward(const at::Tensor& x, const at::Tensor& kv_input,
     }
   }
   at::Tensor scores = at::matmul(q, k.transpose(2, 3));
-  scores = scores + bias;
+  scores.add_(bias);  // fresh tensor: in place saves a pass over [B, H, T, K]
   const at::Tensor weights = at::softmax(scores.to(at::kFloat), -1).to(scores.scalar_type());
   const at::Tensor out = at::matmul(weights, v).transpose(1, 2).reshape({x.size(0), x.size(1), -1});
   return o_.forward(out, lora);

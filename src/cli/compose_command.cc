@@ -1,0 +1,67 @@
+// lorahub compose: write a composition of LoRA modules as a PEFT adapter or a
+// merged Hugging Face checkpoint.
+
+#include "cli/commands.h"
+#include "cli/common_options.h"
+#include "lora/composition.h"
+#include "lora/lora_pool.h"
+#include "lora/peft_export.h"
+#include "t5/checkpoint.h"
+#include "t5/t5_model.h"
+
+#include <ATen/ATen.h>
+#include <boost/program_options.hpp>
+
+#include <iostream>
+
+namespace po = boost::program_options;
+
+namespace lorahub::cli {
+
+int compose_command(const Args& args) {
+  std::string model_dir, weights_text, method_name, out_dir;
+  ModuleOptions modules;
+  RuntimeOptions runtime;
+  po::options_description desc(
+      "lorahub compose --model DIR --modules DIR... --weights=w1,w2,... [--method lorahub|cat] --out DIR [--merge]");
+  desc.add_options()("help,h", "show this help")
+      ("model", po::value(&model_dir)->required(), "Hugging Face T5 directory (the modules' base)")
+      ("weights", po::value(&weights_text)->required(), "one weight per module, comma-separated (write --weights=-0.5,...)")
+      ("method", po::value(&method_name)->default_value("lorahub"), "lorahub (sum A, sum B) or cat (concatenated ranks)")
+      ("out", po::value(&out_dir)->required(), "output directory")
+      ("merge", "write a full checkpoint with the composition folded in, instead of a PEFT adapter");
+  add_module_options(desc, modules);
+  add_runtime_options(desc, runtime);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  po::notify(vm);
+  const lora::Method method = lora::parse_method(method_name, "--method");
+  const std::vector<double> w = parse_doubles(weights_text, "--weights");
+  const std::vector<std::string> dirs = resolve_modules(modules);
+  if (w.size() != dirs.size()) {
+    throw std::invalid_argument("--weights: " + std::to_string(w.size()) + " weights for " +
+                                std::to_string(dirs.size()) + " modules");
+  }
+  apply_runtime_options(runtime);
+  const auto ck = t5::load_checkpoint(model_dir, runtime.dtype, runtime.device);
+  const t5::T5Model model(ck.config, ck.weights);
+  const lora::LoraPool pool = lora::LoraPool::load(model, dirs, !modules.ignore_base);
+  const at::Tensor weights = at::tensor(w, at::kDouble);
+  at::NoGradGuard no_grad;
+  if (vm.count("merge")) {
+    lora::write_merged_checkpoint(out_dir, model, pool, weights, method, model_dir);
+    std::cout << "wrote merged checkpoint " << out_dir << " (" << dirs.size() << " modules, " << method_name << ")\n";
+  } else {
+    const auto adapter = lora::composed_adapter(pool, weights, method);
+    lora::write_peft_adapter(out_dir, adapter, pool.target_modules(), pool.adapter(0).base_model_name_or_path);
+    std::cout << "wrote PEFT adapter " << out_dir << " (r = " << adapter.r << ", " << dirs.size() << " modules, "
+              << method_name << ")\n";
+  }
+  return 0;
+}
+
+}  // namespace lorahub::cli
