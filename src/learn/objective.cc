@@ -35,7 +35,11 @@ std::vector<double> FewShotObjective::reduce(const at::Tensor& token_ce, int64_t
     loss = at::zeros({candidates}, ce.options());
     for (int64_t start = 0; start < k; start += b) {
       const int64_t len = std::min(b, k - start);
-      loss = loss + ce.narrow(1, start, len).sum({1, 2}) / counted.narrow(0, start, len).sum();
+      // Each batch loss is a float32 scalar in the reference (HF's
+      // outputs.loss); rounding ours the same way keeps the optimizer's
+      // view of the objective on the reference's grid.
+      const at::Tensor batch_mean = ce.narrow(1, start, len).sum({1, 2}) / counted.narrow(0, start, len).sum();
+      loss = loss + batch_mean.to(at::kFloat).to(at::kDouble);
     }
     loss = loss / static_cast<double>(k);
   }

@@ -1,0 +1,34 @@
+#include "learn/learner.h"
+
+#include <ATen/ATen.h>
+
+namespace lorahub::learn {
+
+optim::Box lorahub_box(int64_t num_modules, double bound) {
+  return optim::Box::uniform(static_cast<size_t>(num_modules), -bound, bound, 0.0);
+}
+
+LearnResult learn_weights(const FewShotObjective& objective, optim::Optimizer& optimizer, const Progress& progress) {
+  LearnResult result;
+  const int64_t n = objective.num_modules();
+  for (auto xs = optimizer.ask(); !xs.empty(); xs = optimizer.ask()) {
+    at::Tensor w = at::empty({static_cast<int64_t>(xs.size()), n}, at::kDouble);
+    for (size_t p = 0; p < xs.size(); ++p) {
+      for (int64_t i = 0; i < n; ++i) w[static_cast<int64_t>(p)][i] = xs[p][static_cast<size_t>(i)];
+    }
+    const std::vector<double> losses = objective.losses(w);
+    std::vector<double> values;
+    for (size_t p = 0; p < xs.size(); ++p) {
+      const double value = losses[p] + objective.l1_term(w[static_cast<int64_t>(p)]);
+      values.push_back(value);
+      result.history.push_back({xs[p], losses[p], value});
+    }
+    optimizer.tell(xs, values);
+    if (progress) progress(optimizer, result.history);
+  }
+  result.weights = optimizer.best_x();
+  result.objective = optimizer.best_value();
+  return result;
+}
+
+}  // namespace lorahub::learn

@@ -1,0 +1,34 @@
+#pragma once
+// The single-process LoraHub learning loop: ask the optimizer, evaluate the
+// candidates in one batched pass, tell, and keep every evaluation.
+
+#include "learn/objective.h"
+#include "optim/optimizer.h"
+
+#include <functional>
+#include <vector>
+
+namespace lorahub::learn {
+
+struct Evaluation {
+  std::vector<double> weights;
+  double loss = 0;
+  double objective = 0;  // loss + L1
+};
+
+struct LearnResult {
+  std::vector<double> weights;  // best point seen (the recommendation)
+  double objective = 0;
+  std::vector<Evaluation> history;  // in evaluation order
+};
+
+// Called after each told population with the evaluations so far.
+using Progress = std::function<void(const optim::Optimizer&, const std::vector<Evaluation>&)>;
+
+LearnResult learn_weights(const FewShotObjective& objective, optim::Optimizer& optimizer,
+                          const Progress& progress = nullptr);
+
+// The LoraHub search box: [-1.5, 1.5]^n from w = 0.
+optim::Box lorahub_box(int64_t num_modules, double bound = 1.5);
+
+}  // namespace lorahub::learn
