@@ -12,5 +12,6 @@ using Args = std::vector<std::string>;
 
 int generate_command(const Args& args);
 int compose_command(const Args& args);
+int learn_command(const Args& args);
 
 }  // namespace lorahub::cli

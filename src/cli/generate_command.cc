@@ -3,7 +3,7 @@
 #include "cli/commands.h"
 #include "cli/common_options.h"
 #include "io/json_file.h"
-#include "t5/batch.h"
+#include "learn/seq2seq.h"
 #include "t5/checkpoint.h"
 #include "t5/t5_model.h"
 #include "text/tokenizer.h"
@@ -59,21 +59,12 @@ int generate_command(const Args& args) {
   const auto ck = t5::load_checkpoint(model_dir, runtime.dtype, runtime.device);
   const t5::T5Model model(ck.config, ck.weights);
 
-  at::NoGradGuard no_grad;
-  for (size_t start = 0; start < inputs.size(); start += static_cast<size_t>(batch_size)) {
-    const size_t end = std::min(inputs.size(), start + static_cast<size_t>(batch_size));
-    std::vector<t5::TokenIds> ids;
-    for (size_t i = start; i < end; ++i) ids.push_back(tokenizer.encode(inputs[i]));
-    const auto batch = t5::make_input_batch(ids, tokenizer.pad_id());
-    const auto out = model.greedy(batch.input_ids, batch.attention_mask, {max_new_tokens, false});
-    const auto rows = t5::rows_to_ids(out.ids, true);
-    for (size_t i = start; i < end; ++i) {
-      const std::string text = tokenizer.decode(rows[i - start]);
-      if (vm.count("input")) {
-        std::cout << text << "\n";
-      } else {
-        std::cout << nlohmann::json{{"input", inputs[i]}, {"output", text}}.dump() << "\n";
-      }
+  const auto outputs = learn::generate(model, tokenizer, inputs, {max_new_tokens, batch_size});
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (vm.count("input")) {
+      std::cout << outputs[i] << "\n";
+    } else {
+      std::cout << nlohmann::json{{"input", inputs[i]}, {"output", outputs[i]}}.dump() << "\n";
     }
   }
   return 0;

@@ -22,6 +22,7 @@ struct Command {
 const std::map<std::string, Command>& commands() {
   static const std::map<std::string, Command> table = {
       {"generate", {lorahub::cli::generate_command, "greedy outputs of a T5 model for texts"}},
+      {"learn", {lorahub::cli::learn_command, "learn LoraHub weights for a few examples"}},
       {"compose", {lorahub::cli::compose_command, "write a composition of LoRA modules (PEFT adapter or merged)"}},
   };
   return table;

@@ -56,3 +56,58 @@ TEST(Learner, CobylaReproducesTheReferenceTrajectory) {
 
 }  // namespace
 }  // namespace lorahub::learn
+
+namespace lorahub::learn {
+namespace {
+
+TEST(Learner, PlantedModuleGetsTheLargestWeight) {
+  at::NoGradGuard no_grad;
+  // Targets are module 2's own greedy outputs on the fixture inputs (and on
+  // their first halves, for more examples).
+  constexpr int kPlanted = 2;
+  std::vector<t5::TokenIds> inputs;
+  for (const auto& ex : testing::golden()["examples"]) {
+    const auto ids = testing::ids(ex["input_ids"]);
+    inputs.push_back(ids);
+    t5::TokenIds half(ids.begin(), ids.begin() + static_cast<long>(ids.size() / 2));
+    half.push_back(1);
+    inputs.push_back(half);
+  }
+  at::Tensor one_hot = at::zeros({5}, at::kDouble);
+  one_hot[kPlanted] = 1.0;
+  const auto planted = lora::compose(testing::tiny_pool(), one_hot, lora::Method::kLoraHub);
+  const auto batch = t5::make_input_batch(inputs, 0);
+  const auto out = testing::tiny_model().greedy(batch.input_ids, batch.attention_mask, {8, false}, &planted);
+  std::vector<t5::TokenIds> targets;
+  for (auto row : t5::rows_to_ids(out.ids, true)) {
+    while (!row.empty() && row.back() == 0) row.pop_back();  // padding after </s>
+    if (row.empty() || row.back() != 1) row.push_back(1);
+    targets.push_back(row);
+  }
+  for (lora::Method method : {lora::Method::kLoraHub, lora::Method::kCat}) {
+    ObjectiveOptions options;
+    options.method = method;
+    const FewShotObjective objective(testing::tiny_model(), testing::tiny_pool(), inputs, targets, options);
+    auto cmaes = optim::make_optimizer({"cmaes", 160, 7, 0}, lorahub_box(5));
+    const LearnResult result = learn_weights(objective, *cmaes);
+    // LoraHub's (sum w B)(sum w A) is even in w for a single module (w = -1
+    // gives the planted module exactly), so its weight is the largest in
+    // magnitude; CAT is linear in w, so its weight is the largest.
+    std::vector<double> key = result.weights;
+    if (method == lora::Method::kLoraHub) {
+      for (auto& v : key) v = std::abs(v);
+    }
+    const auto largest = std::max_element(key.begin(), key.end()) - key.begin();
+    EXPECT_EQ(largest, kPlanted) << lora::method_name(method) << at::tensor(result.weights);
+    EXPECT_LT(result.objective, objective.objectives(at::zeros({5}, at::kDouble))[0]);
+    for (int j = 0; j < 5; ++j) {
+      if (j == kPlanted) continue;
+      at::Tensor e = at::zeros({5}, at::kDouble);
+      e[j] = 1.0;
+      EXPECT_LT(result.objective, objective.objectives(e)[0]) << lora::method_name(method) << " module " << j;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace lorahub::learn
