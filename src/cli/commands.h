@@ -13,5 +13,7 @@ using Args = std::vector<std::string>;
 int generate_command(const Args& args);
 int compose_command(const Args& args);
 int learn_command(const Args& args);
+int run_command(const Args& args);
+int plan_command(const Args& args);
 
 }  // namespace lorahub::cli

@@ -22,6 +22,8 @@ struct Command {
 const std::map<std::string, Command>& commands() {
   static const std::map<std::string, Command> table = {
       {"generate", {lorahub::cli::generate_command, "greedy outputs of a T5 model for texts"}},
+      {"run", {lorahub::cli::run_command, "run a sweep (under mpirun: rank 0 coordinates)"}},
+      {"plan", {lorahub::cli::plan_command, "print the trials of a sweep config"}},
       {"learn", {lorahub::cli::learn_command, "learn LoraHub weights for a few examples"}},
       {"compose", {lorahub::cli::compose_command, "write a composition of LoRA modules (PEFT adapter or merged)"}},
   };

@@ -1,0 +1,54 @@
+// lorahub run / lorahub plan: the experiment runner's commands.
+
+#include "cli/commands.h"
+#include "run/runner.h"
+
+#include <boost/program_options.hpp>
+#include <unistd.h>
+
+#include <iostream>
+
+namespace po = boost::program_options;
+
+namespace lorahub::cli {
+
+int run_command(const Args& args) {
+  run::RunOptions o;
+  po::options_description desc("[mpirun -np P] lorahub run CONFIG.yaml [--resume] [--output FILE]");
+  desc.add_options()("help,h", "show this help")
+      ("config", po::value(&o.config_path)->required(), "sweep config (YAML)")
+      ("resume", po::bool_switch(&o.resume), "skip trials already in the results file")
+      ("output", po::value(&o.output), "results file (overrides the config's output)")
+      ("no-progress", "no progress line");
+  po::positional_options_description pos;
+  pos.add("config", 1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  po::notify(vm);
+  o.progress = !vm.count("no-progress") && ::isatty(2);
+  o.command_line = "lorahub run";
+  for (const auto& a : args) o.command_line += " " + a;
+  return run::run_sweep(o);
+}
+
+int plan_command(const Args& args) {
+  std::string config;
+  po::options_description desc("lorahub plan CONFIG.yaml");
+  desc.add_options()("help,h", "show this help")("config", po::value(&config)->required(), "sweep config (YAML)");
+  po::positional_options_description pos;
+  pos.add("config", 1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  po::notify(vm);
+  return run::print_plan(config);
+}
+
+}  // namespace lorahub::cli

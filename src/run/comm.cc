@@ -1,0 +1,84 @@
+#include "run/comm.h"
+
+#include <mpi.h>
+
+#include <stdexcept>
+
+namespace lorahub::run {
+namespace {
+
+void check(int rc, const char* what) {
+  if (rc == MPI_SUCCESS) return;
+  char msg[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(rc, msg, &len);
+  throw std::runtime_error(std::string("MPI ") + what + ": " + std::string(msg, static_cast<size_t>(len)));
+}
+
+MPI_Comm to_comm(int handle) { return MPI_Comm_f2c(handle); }
+
+}  // namespace
+
+MpiSession::MpiSession(int* argc, char*** argv) {
+  int provided = 0;
+  check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "init");
+  // Errors come back as codes, which check() turns into exceptions.
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+}
+
+MpiSession::~MpiSession() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+void MpiSession::abort(int code) {
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::exit(code);
+}
+
+Comm Comm::world() {
+  Comm c;
+  c.handle_ = MPI_Comm_c2f(MPI_COMM_WORLD);
+  check(MPI_Comm_rank(MPI_COMM_WORLD, &c.rank_), "rank");
+  check(MPI_Comm_size(MPI_COMM_WORLD, &c.size_), "size");
+  MPI_Comm node;
+  check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, c.rank_, MPI_INFO_NULL, &node), "split by node");
+  check(MPI_Comm_rank(node, &c.local_rank_), "node rank");
+  check(MPI_Comm_size(node, &c.local_size_), "node size");
+  int is_root = c.rank_ == 0 ? 1 : 0, root_here = 0;
+  check(MPI_Allreduce(&is_root, &root_here, 1, MPI_INT, MPI_MAX, node), "find the root's node");
+  c.node_hosts_root_ = root_here != 0;
+  MPI_Comm_free(&node);
+  return c;
+}
+
+void Comm::send(int dest, Tag tag, const std::vector<uint8_t>& bytes) const {
+  check(MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, dest, static_cast<int>(tag), to_comm(handle_)),
+        "send");
+}
+
+std::vector<uint8_t> Comm::receive(int source, Tag tag, bool any_tag, int* from, Tag* got) const {
+  MPI_Status status;
+  check(MPI_Probe(source < 0 ? MPI_ANY_SOURCE : source, any_tag ? MPI_ANY_TAG : static_cast<int>(tag),
+                  to_comm(handle_), &status),
+        "probe");
+  int count = 0;
+  check(MPI_Get_count(&status, MPI_BYTE, &count), "get count");
+  std::vector<uint8_t> bytes(static_cast<size_t>(count));
+  check(MPI_Recv(bytes.data(), count, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG, to_comm(handle_), MPI_STATUS_IGNORE),
+        "receive");
+  if (from) *from = status.MPI_SOURCE;
+  if (got) *got = static_cast<Tag>(status.MPI_TAG);
+  return bytes;
+}
+
+std::vector<uint8_t> Comm::broadcast(const std::vector<uint8_t>& bytes) const {
+  uint64_t n = bytes.size();
+  check(MPI_Bcast(&n, 1, MPI_UINT64_T, 0, to_comm(handle_)), "broadcast size");
+  std::vector<uint8_t> out = rank_ == 0 ? bytes : std::vector<uint8_t>(n);
+  check(MPI_Bcast(out.data(), static_cast<int>(n), MPI_BYTE, 0, to_comm(handle_)), "broadcast");
+  return out;
+}
+
+}  // namespace lorahub::run

@@ -1,0 +1,299 @@
+#include "run/config.h"
+
+#include "tasks/bbh.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+namespace lorahub::run {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Errors name the file, the key path and its line.
+class Reader {
+ public:
+  explicit Reader(std::string path) : path_(std::move(path)) {}
+
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& key, const std::string& what) const {
+    std::string where = path_;
+    if (node.IsDefined() && node.Mark().line >= 0) where += ":" + std::to_string(node.Mark().line + 1);
+    throw std::invalid_argument(where + ": " + (key.empty() ? "" : "'" + key + "': ") + what);
+  }
+
+  void check_keys(const YAML::Node& map, const std::string& scope, const std::set<std::string>& allowed) const {
+    if (!map.IsMap()) fail(map, scope, "expected a mapping");
+    for (const auto& kv : map) {
+      const std::string key = kv.first.as<std::string>();
+      if (!allowed.count(key)) {
+        std::string list;
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+        fail(kv.first, join(scope, key), "unknown key (expected one of: " + list + ")");
+      }
+    }
+  }
+
+  static std::string join(const std::string& scope, const std::string& key) {
+    return scope.empty() ? key : scope + "." + key;
+  }
+
+  std::string string(const YAML::Node& n, const std::string& key) const {
+    if (!n.IsScalar()) fail(n, key, "expected a string");
+    return expand(n, key, n.as<std::string>());
+  }
+  int64_t integer(const YAML::Node& n, const std::string& key) const {
+    try {
+      if (!n.IsScalar()) throw YAML::Exception(n.Mark(), "");
+      return n.as<int64_t>();
+    } catch (const YAML::Exception&) {
+      fail(n, key, "expected an integer, found '" + (n.IsScalar() ? n.as<std::string>() : std::string("a collection")) + "'");
+    }
+  }
+  double number(const YAML::Node& n, const std::string& key) const {
+    try {
+      if (!n.IsScalar()) throw YAML::Exception(n.Mark(), "");
+      return n.as<double>();
+    } catch (const YAML::Exception&) {
+      fail(n, key, "expected a number");
+    }
+  }
+  std::vector<int64_t> integers(const YAML::Node& n, const std::string& key) const {
+    if (n.IsScalar()) return {integer(n, key)};
+    if (!n.IsSequence() || n.size() == 0) fail(n, key, "expected an integer or a non-empty list of integers");
+    std::vector<int64_t> out;
+    for (const auto& item : n) out.push_back(integer(item, key));
+    return out;
+  }
+  std::vector<std::string> strings(const YAML::Node& n, const std::string& key) const {
+    if (n.IsScalar()) return {string(n, key)};
+    if (!n.IsSequence() || n.size() == 0) fail(n, key, "expected a string or a non-empty list of strings");
+    std::vector<std::string> out;
+    for (const auto& item : n) out.push_back(string(item, key));
+    return out;
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  // ${VAR} and ${VAR:-default}; an unset VAR without default is an error.
+  std::string expand(const YAML::Node& n, const std::string& key, const std::string& value) const {
+    std::string out;
+    for (size_t i = 0; i < value.size();) {
+      if (value.compare(i, 2, "${") == 0) {
+        const size_t end = value.find('}', i);
+        if (end == std::string::npos) fail(n, key, "unterminated ${...}");
+        std::string name = value.substr(i + 2, end - i - 2), fallback;
+        bool has_fallback = false;
+        if (const auto d = name.find(":-"); d != std::string::npos) {
+          fallback = name.substr(d + 2);
+          name = name.substr(0, d);
+          has_fallback = true;
+        }
+        const char* env = std::getenv(name.c_str());
+        if (env && *env) {
+          out += env;
+        } else if (has_fallback) {
+          out += fallback;
+        } else {
+          fail(n, key, "environment variable " + name + " is not set");
+        }
+        i = end + 1;
+      } else {
+        out += value[i++];
+      }
+    }
+    return out;
+  }
+
+  std::string path_;
+};
+
+void require_one_of(const Reader& r, const YAML::Node& n, const std::string& key, const std::string& value,
+                    const std::set<std::string>& allowed) {
+  if (!allowed.count(value)) {
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    r.fail(n, key, "unknown value '" + value + "' (expected one of: " + list + ")");
+  }
+}
+
+std::string resolve_path(const std::string& base_file, const std::string& p) {
+  if (p.empty() || fs::path(p).is_absolute()) return p;
+  // Relative paths are relative to the config file's directory.
+  return (fs::path(base_file).parent_path() / p).lexically_normal().string();
+}
+
+}  // namespace
+
+Config parse_config(const std::string& text, const std::string& path) {
+  Reader r(path);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw std::invalid_argument(path + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML (" + e.msg + ")");
+  }
+  Config c;
+  c.path = path;
+  c.text = text;
+  r.check_keys(root, "", {"model", "modules", "bbh", "sweep", "evaluation", "runtime", "output", "flush_interval_s"});
+  if (!root["model"]) r.fail(root, "model", "missing (a Hugging Face T5 directory)");
+  c.model = resolve_path(path, r.string(root["model"], "model"));
+
+  const YAML::Node modules = root["modules"];
+  if (!modules) r.fail(root, "modules", "missing (dir and list or ids)");
+  r.check_keys(modules, "modules", {"dir", "list", "ids"});
+  if (modules["dir"]) c.modules_dir = resolve_path(path, r.string(modules["dir"], "modules.dir"));
+  if (modules["ids"]) c.module_ids = r.strings(modules["ids"], "modules.ids");
+  if (modules["list"]) {
+    c.modules_list = resolve_path(path, r.string(modules["list"], "modules.list"));
+    std::ifstream in(c.modules_list);
+    if (!in) r.fail(modules["list"], "modules.list", "cannot open " + c.modules_list);
+    std::string line;
+    while (std::getline(in, line)) {
+      const auto b = line.find_first_not_of(" \t\r");
+      if (b == std::string::npos || line[b] == '#') continue;
+      c.module_ids.push_back(line.substr(b, line.find_last_not_of(" \t\r") - b + 1));
+    }
+  }
+  if (c.module_ids.empty()) r.fail(modules, "modules", "no module ids (give modules.ids or modules.list)");
+
+  const YAML::Node bbh = root["bbh"];
+  if (!bbh) r.fail(root, "bbh", "missing (dir and tasks)");
+  r.check_keys(bbh, "bbh", {"dir", "tasks", "max_eval"});
+  if (!bbh["dir"]) r.fail(bbh, "bbh.dir", "missing");
+  c.bbh_dir = resolve_path(path, r.string(bbh["dir"], "bbh.dir"));
+  const auto task_names = bbh["tasks"] ? r.strings(bbh["tasks"], "bbh.tasks") : std::vector<std::string>{"all"};
+  try {
+    c.tasks = tasks::resolve_bbh_tasks(c.bbh_dir, task_names);
+  } catch (const std::exception& e) {
+    r.fail(bbh["tasks"] ? bbh["tasks"] : bbh, "bbh.tasks", e.what());
+  }
+  if (bbh["max_eval"]) c.max_eval = r.integer(bbh["max_eval"], "bbh.max_eval");
+  if (c.max_eval < 0) r.fail(bbh["max_eval"], "bbh.max_eval", "expected 0 (all) or a positive integer");
+
+  const YAML::Node sweep = root["sweep"];
+  if (!sweep) r.fail(root, "sweep", "missing (seeds, n_modules, n_shots, methods)");
+  r.check_keys(sweep, "sweep", {"seeds", "n_modules", "n_shots", "methods"});
+  if (sweep["seeds"]) c.seeds = r.integers(sweep["seeds"], "sweep.seeds");
+  if (sweep["n_modules"]) c.n_modules = r.integers(sweep["n_modules"], "sweep.n_modules");
+  if (sweep["n_shots"]) c.n_shots = r.integers(sweep["n_shots"], "sweep.n_shots");
+  for (int64_t n : c.n_modules) {
+    if (n < 1 || n > static_cast<int64_t>(c.module_ids.size())) {
+      r.fail(sweep["n_modules"], "sweep.n_modules",
+             std::to_string(n) + " modules requested but the pool has " + std::to_string(c.module_ids.size()));
+    }
+  }
+  for (int64_t k : c.n_shots) {
+    if (k < 1) r.fail(sweep["n_shots"], "sweep.n_shots", "expected positive shot counts");
+  }
+  const YAML::Node methods = sweep["methods"];
+  if (!methods || !methods.IsSequence() || methods.size() == 0) r.fail(sweep, "sweep.methods", "expected a non-empty list");
+  std::set<std::string> labels;
+  for (const auto& m : methods) {
+    MethodConfig mc;
+    if (m.IsScalar()) {
+      mc.name = r.string(m, "sweep.methods.name");
+    } else {
+      r.check_keys(m, "sweep.methods", {"name", "label", "composition", "optimizer", "budget", "population", "l1",
+                                        "loss", "loss_batch_size", "bound"});
+      if (!m["name"]) r.fail(m, "sweep.methods.name", "missing");
+      mc.name = r.string(m["name"], "sweep.methods.name");
+    }
+    const YAML::Node where = m.IsScalar() ? YAML::Node(m) : YAML::Node(m["name"]);
+    require_one_of(r, where, "sweep.methods.name", mc.name, {"zero_shot", "icl", "lorahub"});
+    if (!m.IsScalar()) {
+      if (m["composition"]) mc.composition = r.string(m["composition"], "sweep.methods.composition");
+      require_one_of(r, m["composition"] ? m["composition"] : where, "sweep.methods.composition", mc.composition, {"lorahub", "cat"});
+      if (m["optimizer"]) mc.optimizer = r.string(m["optimizer"], "sweep.methods.optimizer");
+      require_one_of(r, m["optimizer"] ? m["optimizer"] : where, "sweep.methods.optimizer", mc.optimizer,
+                     {"cobyla", "cmaes", "random", "one_plus_one"});
+      if (m["budget"]) mc.budget = r.integer(m["budget"], "sweep.methods.budget");
+      if (mc.budget < 1) r.fail(m["budget"], "sweep.methods.budget", "expected a positive integer, found " + std::to_string(mc.budget));
+      if (m["population"]) mc.population = r.integer(m["population"], "sweep.methods.population");
+      if (m["l1"]) mc.l1 = r.number(m["l1"], "sweep.methods.l1");
+      if (m["loss"]) mc.loss = r.string(m["loss"], "sweep.methods.loss");
+      require_one_of(r, m["loss"] ? m["loss"] : where, "sweep.methods.loss", mc.loss, {"lorahub", "token_mean"});
+      if (m["loss_batch_size"]) mc.loss_batch_size = r.integer(m["loss_batch_size"], "sweep.methods.loss_batch_size");
+      if (m["bound"]) mc.bound = r.number(m["bound"], "sweep.methods.bound");
+      if (!(mc.bound > 0)) r.fail(m["bound"], "sweep.methods.bound", "expected a positive number");
+      if (m["label"]) mc.label = r.string(m["label"], "sweep.methods.label");
+    }
+    if (mc.label.empty()) {
+      mc.label = mc.learns() ? "lorahub-" + mc.optimizer + (mc.composition == "cat" ? "-cat" : "") : mc.name;
+    }
+    if (mc.label.find_first_of("./ ") != std::string::npos) r.fail(where, "sweep.methods.label", "must not contain '.', '/' or spaces");
+    if (!labels.insert(mc.label).second) {
+      r.fail(where, "sweep.methods.label", "duplicate method label '" + mc.label + "' (give each variant a label)");
+    }
+    c.methods.push_back(mc);
+  }
+
+  if (const YAML::Node e = root["evaluation"]) {
+    r.check_keys(e, "evaluation", {"max_new_tokens", "batch_size", "shard_size"});
+    if (e["max_new_tokens"]) c.max_new_tokens = r.integer(e["max_new_tokens"], "evaluation.max_new_tokens");
+    if (e["batch_size"]) c.eval_batch_size = r.integer(e["batch_size"], "evaluation.batch_size");
+    if (e["shard_size"]) c.eval_shard_size = r.integer(e["shard_size"], "evaluation.shard_size");
+    if (c.max_new_tokens < 1 || c.eval_batch_size < 1 || c.eval_shard_size < 1) {
+      r.fail(e, "evaluation", "max_new_tokens, batch_size and shard_size must be positive");
+    }
+  }
+  if (const YAML::Node rt = root["runtime"]) {
+    r.check_keys(rt, "runtime", {"device", "dtype", "threads", "candidates_per_pass"});
+    if (rt["device"]) c.device = r.string(rt["device"], "runtime.device");
+    require_one_of(r, rt["device"] ? rt["device"] : rt, "runtime.device", c.device, {"auto", "cpu", "cuda"});
+    if (rt["dtype"]) c.dtype = r.string(rt["dtype"], "runtime.dtype");
+    require_one_of(r, rt["dtype"] ? rt["dtype"] : rt, "runtime.dtype", c.dtype, {"float32", "bfloat16"});
+    if (rt["threads"]) c.threads = r.integer(rt["threads"], "runtime.threads");
+    if (rt["candidates_per_pass"]) c.candidates_per_pass = r.integer(rt["candidates_per_pass"], "runtime.candidates_per_pass");
+    if (c.threads < 0 || c.candidates_per_pass < 1) r.fail(rt, "runtime", "threads >= 0 and candidates_per_pass >= 1");
+  }
+  if (root["output"]) c.output = resolve_path(path, r.string(root["output"], "output"));
+  else c.output = resolve_path(path, c.output);
+  if (root["flush_interval_s"]) c.flush_interval_s = r.number(root["flush_interval_s"], "flush_interval_s");
+
+  // Paths that must exist before any worker starts.
+  if (!fs::exists(c.model + "/config.json")) r.fail(root["model"], "model", c.model + " has no config.json");
+  for (size_t i = 0; i < c.module_ids.size(); ++i) {
+    if (!fs::exists(c.module_dir(i) + "/adapter_config.json")) {
+      r.fail(modules, "modules", "module '" + c.module_ids[i] + "': " + c.module_dir(i) + " has no adapter_config.json");
+    }
+  }
+  return c;
+}
+
+Config load_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path + ": cannot open config file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path);
+}
+
+std::string Config::results_hash() const {
+  std::ostringstream s;
+  s << model << '|' << modules_dir << '|';
+  for (const auto& id : module_ids) s << id << ',';
+  s << '|' << bbh_dir << '|';
+  for (const auto& t : tasks) s << t << ',';
+  s << '|' << max_eval << '|';
+  for (auto v : seeds) s << v << ',';
+  for (auto v : n_modules) s << v << ',';
+  for (auto v : n_shots) s << v << ',';
+  for (const auto& m : methods) {
+    s << m.name << ':' << m.label << ':' << m.composition << ':' << m.optimizer << ':' << m.budget << ':' << m.population
+      << ':' << m.l1 << ':' << m.loss << ':' << m.loss_batch_size << ':' << m.bound << ';';
+  }
+  s << '|' << max_new_tokens << '|' << eval_batch_size << '|' << eval_shard_size << '|' << dtype << '|'
+    << candidates_per_pass;
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(tasks::stable_hash(s.str())));
+  return buf;
+}
+
+}  // namespace lorahub::run

@@ -1,0 +1,64 @@
+#pragma once
+// A sweep described in YAML (the reference is README.md, "Config").
+// Parsing checks every key: unknown keys and wrong types are errors that
+// name the file, the key path and its line.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lorahub::run {
+
+// One arm of the sweep: a baseline or a LoraHub variant.
+struct MethodConfig {
+  std::string name;   // zero_shot | icl | lorahub
+  std::string label;  // unique name in results; default: name, or lorahub-<optimizer>[-cat]
+  std::string composition = "lorahub";  // lorahub | cat
+  std::string optimizer = "cobyla";     // cobyla | cmaes | random | one_plus_one
+  int64_t budget = 40;
+  int64_t population = 0;
+  double l1 = 0.05;
+  std::string loss = "lorahub";  // lorahub | token_mean
+  int64_t loss_batch_size = 0;
+  double bound = 1.5;
+  bool learns() const { return name == "lorahub"; }
+};
+
+struct Config {
+  std::string path;  // the file it came from
+  std::string text;  // its YAML text (stored in the results)
+  std::string model;
+  std::string modules_dir;
+  std::string modules_list;
+  std::vector<std::string> module_ids;  // resolved from modules.ids or modules.list
+  std::string bbh_dir;
+  std::vector<std::string> tasks;  // resolved ("all" expanded)
+  int64_t max_eval = 0;
+  std::vector<int64_t> seeds{1};
+  std::vector<int64_t> n_modules{20};
+  std::vector<int64_t> n_shots{5};
+  std::vector<MethodConfig> methods;
+  int64_t max_new_tokens = 256;
+  int64_t eval_batch_size = 16;
+  int64_t eval_shard_size = 32;
+  std::string device = "auto";  // auto | cpu | cuda
+  std::string dtype = "float32";
+  int64_t threads = 0;  // per worker; 0: cores / ranks on the node
+  int64_t candidates_per_pass = 16;
+  std::string output = "results.h5";
+  double flush_interval_s = 30;
+
+  // Module directory of id i.
+  std::string module_dir(size_t i) const { return modules_dir.empty() ? module_ids[i] : modules_dir + "/" + module_ids[i]; }
+  // A hash of everything that determines results (not output, threads,
+  // flush interval): a resumed file must come from the same one.
+  std::string results_hash() const;
+};
+
+// Parses and validates (paths exist, tasks exist, n_modules within the pool,
+// methods and optimizers known, budgets positive). ${VAR} and ${VAR:-default}
+// in string values are expanded from the environment.
+Config load_config(const std::string& path);
+Config parse_config(const std::string& yaml_text, const std::string& path);
+
+}  // namespace lorahub::run

@@ -1,0 +1,266 @@
+#include "run/coordinator.h"
+
+#include "learn/learner.h"
+#include "optim/optimizer.h"
+#include "tasks/bbh.h"
+#include "tasks/scoring.h"
+
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <stdexcept>
+
+namespace lorahub::run {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct TrialState {
+  Trial trial;
+  const MethodConfig* method = nullptr;
+  const tasks::BbhTask* task = nullptr;
+  tasks::ShotSplit split;
+  std::vector<std::string> module_ids, module_dirs;
+  std::unique_ptr<optim::Optimizer> optimizer;
+  std::vector<optim::Vec> population;
+  std::vector<double> losses, objectives;
+  int64_t units_pending = 0;
+  std::vector<double> final_weights;
+  std::vector<std::string> predictions;
+  TrialRecord record;
+  Clock::time_point start;
+};
+
+class Coordinator {
+ public:
+  Coordinator(const Config& c, Transport& t, ResultsStore& s, bool progress)
+      : config_(c), transport_(t), store_(s), progress_(progress), start_(Clock::now()) {}
+
+  RunSummary run(const std::vector<Trial>& plan, const std::atomic<bool>& stop) {
+    RunSummary summary;
+    summary.planned = static_cast<int64_t>(plan.size());
+    for (const auto& t : plan) {
+      if (store_.finished(t.id)) {
+        ++summary.skipped;
+      } else {
+        todo_.push_back(t);
+      }
+    }
+    total_ = todo_.size();
+    std::set<int> idle;
+    for (int w = 0; w < transport_.num_workers(); ++w) idle.insert(w);
+    int in_flight = 0;
+    while (true) {
+      const bool stopping = stop.load();
+      // Keep enough trials active that every idle worker has a unit.
+      while (!stopping && ready_.size() < idle.size() && next_ < todo_.size()) activate(todo_[next_++]);
+      while (!stopping && !idle.empty() && !ready_.empty()) {
+        const int w = *idle.begin();
+        idle.erase(idle.begin());
+        transport_.send(w, ready_.front());
+        ready_.pop_front();
+        ++in_flight;
+      }
+      if (in_flight == 0) {
+        if (stopping) {
+          summary.interrupted = !active_.empty() || next_ < todo_.size();
+          break;
+        }
+        if (ready_.empty() && next_ >= todo_.size()) {
+          if (!active_.empty()) throw std::logic_error("coordinator: trials active with no work");
+          break;
+        }
+        continue;
+      }
+      auto [worker, result] = transport_.receive();
+      --in_flight;
+      idle.insert(worker);
+      handle(result);
+    }
+    summary.finished = finished_;
+    if (progress_) std::fprintf(stderr, "\n");
+    return summary;
+  }
+
+ private:
+  nlohmann::json unit_base(const TrialState& s, const char* kind) {
+    nlohmann::json u = {{"kind", kind}, {"trial", s.trial.id}, {"unit", unit_counter_++}, {"task", s.trial.task},
+                        {"modules", s.module_dirs}, {"composition", s.method->composition}};
+    return u;
+  }
+
+  const tasks::BbhTask& task(const std::string& name) {
+    auto it = tasks_.find(name);
+    if (it == tasks_.end()) it = tasks_.emplace(name, tasks::load_bbh_task(config_.bbh_dir, name)).first;
+    return it->second;
+  }
+
+  void activate(const Trial& t) {
+    auto s = std::make_unique<TrialState>();
+    s->trial = t;
+    s->method = &config_.methods[t.method];
+    s->task = &task(t.task);
+    s->split = tasks::split_shots(*s->task, t.n_shots, static_cast<uint64_t>(t.seed), config_.max_eval);
+    s->start = Clock::now();
+    if (s->method->learns()) {
+      for (int64_t i : tasks::draw_modules(static_cast<int64_t>(config_.module_ids.size()), t.n_modules,
+                                           static_cast<uint64_t>(t.seed))) {
+        s->module_ids.push_back(config_.module_ids[static_cast<size_t>(i)]);
+        s->module_dirs.push_back(config_.module_dir(static_cast<size_t>(i)));
+      }
+      optim::OptimizerOptions o{s->method->optimizer, s->method->budget, tasks::stable_hash("optimizer|" + t.id),
+                                s->method->population};
+      s->optimizer = optim::make_optimizer(o, learn::lorahub_box(t.n_modules, s->method->bound));
+    }
+    TrialState& ref = *s;
+    active_.emplace(t.id, std::move(s));
+    if (ref.optimizer) {
+      ask(ref);
+    } else {
+      queue_eval(ref);
+    }
+  }
+
+  void ask(TrialState& s) {
+    s.population = s.optimizer->ask();
+    s.losses.assign(s.population.size(), 0.0);
+    s.objectives.assign(s.population.size(), 0.0);
+    const size_t per = static_cast<size_t>(config_.candidates_per_pass);
+    for (size_t start = 0; start < s.population.size(); start += per) {
+      nlohmann::json u = unit_base(s, "objective");
+      const size_t end = std::min(s.population.size(), start + per);
+      u["weights"] = std::vector<optim::Vec>(s.population.begin() + static_cast<long>(start),
+                                             s.population.begin() + static_cast<long>(end));
+      u["shots"] = s.split.shots;
+      u["loss"] = s.method->loss;
+      u["loss_batch_size"] = s.method->loss_batch_size;
+      u["l1"] = s.method->l1;
+      offsets_[u["unit"].get<int64_t>()] = start;
+      ready_.push_back(std::move(u));
+      ++s.units_pending;
+    }
+  }
+
+  void queue_eval(TrialState& s) {
+    s.predictions.assign(s.split.eval.size(), "");
+    const size_t per = static_cast<size_t>(config_.eval_shard_size);
+    for (size_t start = 0; start < s.split.eval.size(); start += per) {
+      nlohmann::json u = unit_base(s, "eval");
+      const size_t end = std::min(s.split.eval.size(), start + per);
+      u["prompt"] = s.method->name == "icl" ? "icl" : "zero";
+      u["weights"] = s.final_weights;
+      u["indices"] = std::vector<int64_t>(s.split.eval.begin() + static_cast<long>(start),
+                                          s.split.eval.begin() + static_cast<long>(end));
+      offsets_[u["unit"].get<int64_t>()] = start;
+      ready_.push_back(std::move(u));
+      ++s.units_pending;
+    }
+    if (s.split.eval.empty()) finish(s);
+  }
+
+  void handle(const nlohmann::json& result) {
+    if (result.contains("error")) {
+      throw std::runtime_error("trial " + result.value("trial", std::string("?")) + ": " + result["error"].get<std::string>());
+    }
+    auto it = active_.find(result.at("trial").get<std::string>());
+    if (it == active_.end()) throw std::logic_error("result for an unknown trial");
+    TrialState& s = *it->second;
+    const int64_t unit = result.at("unit");
+    const size_t offset = offsets_.at(unit);
+    offsets_.erase(unit);
+    if (result.contains("losses")) {
+      const auto losses = result["losses"].get<std::vector<double>>();
+      const auto objectives = result["objectives"].get<std::vector<double>>();
+      for (size_t i = 0; i < losses.size(); ++i) {
+        s.losses[offset + i] = losses[i];
+        s.objectives[offset + i] = objectives[i];
+      }
+      evaluations_ += static_cast<int64_t>(losses.size());
+      if (--s.units_pending > 0) return;
+      for (size_t i = 0; i < s.population.size(); ++i) {
+        s.record.history_weights.push_back(s.population[i]);
+        s.record.history_loss.push_back(s.losses[i]);
+        s.record.history_objective.push_back(s.objectives[i]);
+      }
+      s.optimizer->tell(s.population, s.objectives);
+      if (!s.optimizer->done()) {
+        ask(s);
+      } else {
+        s.final_weights = s.optimizer->best_x();
+        queue_eval(s);
+      }
+    } else {
+      const auto predictions = result.at("predictions").get<std::vector<std::string>>();
+      for (size_t i = 0; i < predictions.size(); ++i) s.predictions[offset + i] = predictions[i];
+      if (--s.units_pending == 0) finish(s);
+    }
+  }
+
+  void finish(TrialState& s) {
+    TrialRecord& r = s.record;
+    r.id = s.trial.id;
+    r.task = s.trial.task;
+    r.method = s.method->label;
+    r.seed = s.trial.seed;
+    r.n_modules = s.trial.n_modules;
+    r.n_shots = s.trial.n_shots;
+    r.modules = s.module_ids;
+    r.weights = s.final_weights;
+    r.shots = s.split.shots;
+    r.eval_index = s.split.eval;
+    r.predictions = s.predictions;
+    for (size_t i = 0; i < s.split.eval.size(); ++i) {
+      const bool ok = tasks::exact_match(s.predictions[i], s.task->examples[static_cast<size_t>(s.split.eval[i])].target);
+      r.correct.push_back(ok ? 1 : 0);
+      r.n_correct += ok;
+    }
+    r.n_eval = static_cast<int64_t>(s.split.eval.size());
+    r.accuracy = r.n_eval ? static_cast<double>(r.n_correct) / static_cast<double>(r.n_eval) : 0.0;
+    if (s.optimizer) {
+      r.best_objective = s.optimizer->best_value();
+      r.steps = s.optimizer->evaluations();
+    }
+    r.wall_s = std::chrono::duration<double>(Clock::now() - s.start).count();
+    store_.add(r);  // durable before the trial is reported done
+    ++finished_;
+    active_.erase(s.trial.id);
+    report();
+  }
+
+  void report() {
+    if (!progress_) return;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+    const double rate = elapsed > 0 ? static_cast<double>(finished_) / elapsed : 0;
+    const double eta = rate > 0 ? static_cast<double>(total_ - static_cast<size_t>(finished_)) / rate : 0;
+    std::fprintf(stderr, "\rtrials %lld/%zu done, %zu active, %.1f evaluations/s, elapsed %.0fs, ETA %.0fs   ",
+                 static_cast<long long>(finished_), total_, active_.size(),
+                 elapsed > 0 ? static_cast<double>(evaluations_) / elapsed : 0.0, elapsed, eta);
+    std::fflush(stderr);
+  }
+
+  const Config& config_;
+  Transport& transport_;
+  ResultsStore& store_;
+  bool progress_;
+  Clock::time_point start_;
+  std::vector<Trial> todo_;
+  size_t next_ = 0, total_ = 0;
+  std::map<std::string, std::unique_ptr<TrialState>> active_;
+  std::map<std::string, tasks::BbhTask> tasks_;
+  std::deque<nlohmann::json> ready_;
+  std::map<int64_t, size_t> offsets_;  // unit -> first candidate / example it covers
+  int64_t unit_counter_ = 0, finished_ = 0, evaluations_ = 0;
+};
+
+}  // namespace
+
+RunSummary coordinate(const Config& config, const std::vector<Trial>& plan, Transport& transport, ResultsStore& store,
+                      const std::atomic<bool>& stop_requested, bool show_progress) {
+  Coordinator c(config, transport, store, show_progress);
+  return c.run(plan, stop_requested);
+}
+
+}  // namespace lorahub::run

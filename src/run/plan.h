@@ -1,0 +1,26 @@
+#pragma once
+// Expansion of a config into trials: one (task, method, seed, N, k) point of
+// the sweep each, with a stable id derived from those parameters only.
+
+#include "run/config.h"
+
+#include <string>
+#include <vector>
+
+namespace lorahub::run {
+
+struct Trial {
+  std::string id;  // "<task>.<label>.s<seed>.n<N>.k<k>" (n0 for baselines)
+  std::string task;
+  size_t method = 0;  // index into Config::methods
+  int64_t seed = 0;
+  int64_t n_modules = 0;  // 0 for baselines
+  int64_t n_shots = 0;
+};
+
+// Order: task, method, seed, n_shots, n_modules. Baselines (zero_shot, icl)
+// get one trial per (task, seed, k): they use the evaluation split of
+// (task, seed, k) so all methods are scored on the same examples.
+std::vector<Trial> expand_plan(const Config& config);
+
+}  // namespace lorahub::run

@@ -1,0 +1,414 @@
+#include "run/results_store.h"
+
+#include <hdf5.h>
+#include <nlohmann/json.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+namespace lorahub::run {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kFormatVersion = 1;
+
+// --- HDF5 plumbing: RAII handles, every return code checked ----------------
+
+herr_t collect_error(unsigned n, const H5E_error2_t* e, void* data) {
+  auto* out = static_cast<std::string*>(data);
+  if (n == 0 && e->desc) *out = e->desc;
+  return 0;
+}
+
+std::string hdf5_error() {
+  std::string msg = "unknown HDF5 error";
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_error, &msg);
+  return msg;
+}
+
+class H5 {
+ public:
+  H5(hid_t id, herr_t (*close)(hid_t), const std::string& file, const std::string& what) : id_(id), close_(close) {
+    if (id_ < 0) throw std::runtime_error(file + ": HDF5 " + what + ": " + hdf5_error());
+  }
+  ~H5() {
+    if (id_ >= 0) close_(id_);
+  }
+  H5(H5&& other) noexcept : id_(other.id_), close_(other.close_) { other.id_ = -1; }
+  H5(const H5&) = delete;
+  H5& operator=(const H5&) = delete;
+  operator hid_t() const { return id_; }
+
+ private:
+  hid_t id_;
+  herr_t (*close_)(hid_t);
+};
+
+struct Ctx {
+  std::string file;
+  void check(herr_t rc, const std::string& what) const {
+    if (rc < 0) throw std::runtime_error(file + ": HDF5 " + what + ": " + hdf5_error());
+  }
+};
+
+H5 vlen_string_type(const Ctx& c) {
+  H5 t(H5Tcopy(H5T_C_S1), H5Tclose, c.file, "string type");
+  c.check(H5Tset_size(t, H5T_VARIABLE), "string size");
+  c.check(H5Tset_cset(t, H5T_CSET_UTF8), "string charset");
+  return t;
+}
+
+void attr_string(const Ctx& c, hid_t loc, const char* name, const std::string& value) {
+  H5 type = vlen_string_type(c);
+  H5 space(H5Screate(H5S_SCALAR), H5Sclose, c.file, "scalar space");
+  H5 a(H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose, c.file, std::string("attribute ") + name);
+  const char* p = value.c_str();
+  c.check(H5Awrite(a, type, &p), std::string("write attribute ") + name);
+}
+
+template <typename T>
+void attr_number(const Ctx& c, hid_t loc, const char* name, T value, hid_t type) {
+  H5 space(H5Screate(H5S_SCALAR), H5Sclose, c.file, "scalar space");
+  H5 a(H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose, c.file, std::string("attribute ") + name);
+  c.check(H5Awrite(a, type, &value), std::string("write attribute ") + name);
+}
+
+void dataset(const Ctx& c, hid_t loc, const char* name, hid_t type, const std::vector<hsize_t>& dims, const void* data) {
+  H5 space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose, c.file, "dataspace");
+  H5 d(H5Dcreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose, c.file,
+       std::string("create dataset ") + name);
+  bool empty = false;
+  for (auto n : dims) empty = empty || n == 0;
+  if (!empty) c.check(H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), std::string("write dataset ") + name);
+}
+
+void strings(const Ctx& c, hid_t loc, const char* name, const std::vector<std::string>& values) {
+  std::vector<const char*> ptrs;
+  for (const auto& v : values) ptrs.push_back(v.c_str());
+  H5 type = vlen_string_type(c);
+  dataset(c, loc, name, type, {values.size()}, ptrs.data());
+}
+
+H5 group(const Ctx& c, hid_t loc, const std::string& name) {
+  return H5(H5Gcreate2(loc, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose, c.file, "create group " + name);
+}
+
+// The scalar fields of a trial, as a compound row of /summary.
+struct SummaryRow {
+  const char* id;
+  const char* task;
+  const char* method;
+  int64_t seed, n_modules, n_shots;
+  const char* status;
+  double accuracy;
+  int64_t n_correct, n_eval;
+  double best_objective;
+  int64_t steps;
+  double wall_s;
+};
+
+H5 summary_type(const Ctx& c) {
+  H5 str = vlen_string_type(c);
+  H5 t(H5Tcreate(H5T_COMPOUND, sizeof(SummaryRow)), H5Tclose, c.file, "compound type");
+  struct Field {
+    const char* name;
+    size_t offset;
+    hid_t type;
+  };
+  const Field fields[] = {
+      {"id", HOFFSET(SummaryRow, id), str}, {"task", HOFFSET(SummaryRow, task), str},
+      {"method", HOFFSET(SummaryRow, method), str}, {"seed", HOFFSET(SummaryRow, seed), H5T_NATIVE_INT64},
+      {"n_modules", HOFFSET(SummaryRow, n_modules), H5T_NATIVE_INT64},
+      {"n_shots", HOFFSET(SummaryRow, n_shots), H5T_NATIVE_INT64}, {"status", HOFFSET(SummaryRow, status), str},
+      {"accuracy", HOFFSET(SummaryRow, accuracy), H5T_NATIVE_DOUBLE},
+      {"n_correct", HOFFSET(SummaryRow, n_correct), H5T_NATIVE_INT64},
+      {"n_eval", HOFFSET(SummaryRow, n_eval), H5T_NATIVE_INT64},
+      {"best_objective", HOFFSET(SummaryRow, best_objective), H5T_NATIVE_DOUBLE},
+      {"steps", HOFFSET(SummaryRow, steps), H5T_NATIVE_INT64}, {"wall_s", HOFFSET(SummaryRow, wall_s), H5T_NATIVE_DOUBLE},
+  };
+  for (const auto& f : fields) c.check(H5Tinsert(t, f.name, f.offset, f.type), std::string("compound field ") + f.name);
+  return t;
+}
+
+void write_trial(const Ctx& c, hid_t trials, const TrialRecord& r) {
+  H5 g = group(c, trials, r.id);
+  attr_string(c, g, "task", r.task);
+  attr_string(c, g, "method", r.method);
+  attr_number(c, g, "seed", r.seed, H5T_NATIVE_INT64);
+  attr_number(c, g, "n_modules", r.n_modules, H5T_NATIVE_INT64);
+  attr_number(c, g, "n_shots", r.n_shots, H5T_NATIVE_INT64);
+  attr_string(c, g, "status", r.status);
+  attr_number(c, g, "accuracy", r.accuracy, H5T_NATIVE_DOUBLE);
+  attr_number(c, g, "n_correct", r.n_correct, H5T_NATIVE_INT64);
+  attr_number(c, g, "n_eval", r.n_eval, H5T_NATIVE_INT64);
+  attr_number(c, g, "best_objective", r.best_objective, H5T_NATIVE_DOUBLE);
+  attr_number(c, g, "steps", r.steps, H5T_NATIVE_INT64);
+  attr_number(c, g, "wall_s", r.wall_s, H5T_NATIVE_DOUBLE);
+  strings(c, g, "modules", r.modules);
+  dataset(c, g, "weights", H5T_NATIVE_DOUBLE, {r.weights.size()}, r.weights.data());
+  dataset(c, g, "shots", H5T_NATIVE_INT64, {r.shots.size()}, r.shots.data());
+  {
+    H5 h = group(c, g, "history");
+    dataset(c, h, "objective", H5T_NATIVE_DOUBLE, {r.history_objective.size()}, r.history_objective.data());
+    dataset(c, h, "loss", H5T_NATIVE_DOUBLE, {r.history_loss.size()}, r.history_loss.data());
+    std::vector<double> flat;
+    for (const auto& w : r.history_weights) flat.insert(flat.end(), w.begin(), w.end());
+    const hsize_t n = r.history_weights.empty() ? 0 : r.history_weights[0].size();
+    dataset(c, h, "weights", H5T_NATIVE_DOUBLE, {r.history_weights.size(), n}, flat.data());
+  }
+  {
+    H5 e = group(c, g, "eval");
+    dataset(c, e, "index", H5T_NATIVE_INT64, {r.eval_index.size()}, r.eval_index.data());
+    strings(c, e, "prediction", r.predictions);
+    dataset(c, e, "correct", H5T_NATIVE_INT8, {r.correct.size()}, r.correct.data());
+  }
+}
+
+// --- reading ---------------------------------------------------------------
+
+std::string read_attr_string(const Ctx& c, hid_t loc, const char* name) {
+  H5 a(H5Aopen(loc, name, H5P_DEFAULT), H5Aclose, c.file, std::string("open attribute ") + name);
+  H5 type = vlen_string_type(c);
+  char* p = nullptr;
+  c.check(H5Aread(a, type, &p), std::string("read attribute ") + name);
+  std::string out = p ? p : "";
+  H5free_memory(p);
+  return out;
+}
+
+template <typename T>
+T read_attr_number(const Ctx& c, hid_t loc, const char* name, hid_t type) {
+  H5 a(H5Aopen(loc, name, H5P_DEFAULT), H5Aclose, c.file, std::string("open attribute ") + name);
+  T v{};
+  c.check(H5Aread(a, type, &v), std::string("read attribute ") + name);
+  return v;
+}
+
+template <typename T>
+std::vector<T> read_numbers(const Ctx& c, hid_t loc, const char* name, hid_t type, std::vector<hsize_t>* dims_out = nullptr) {
+  H5 d(H5Dopen2(loc, name, H5P_DEFAULT), H5Dclose, c.file, std::string("open dataset ") + name);
+  H5 space(H5Dget_space(d), H5Sclose, c.file, "dataspace");
+  const int rank = H5Sget_simple_extent_ndims(space);
+  std::vector<hsize_t> dims(static_cast<size_t>(std::max(rank, 0)));
+  H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+  size_t n = 1;
+  for (auto v : dims) n *= v;
+  std::vector<T> out(n);
+  if (n > 0) c.check(H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), std::string("read dataset ") + name);
+  if (dims_out) *dims_out = dims;
+  return out;
+}
+
+std::vector<std::string> read_strings(const Ctx& c, hid_t loc, const char* name) {
+  H5 d(H5Dopen2(loc, name, H5P_DEFAULT), H5Dclose, c.file, std::string("open dataset ") + name);
+  H5 space(H5Dget_space(d), H5Sclose, c.file, "dataspace");
+  const hssize_t n = H5Sget_simple_extent_npoints(space);
+  std::vector<char*> ptrs(static_cast<size_t>(n), nullptr);
+  H5 type = vlen_string_type(c);
+  if (n > 0) c.check(H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), std::string("read dataset ") + name);
+  std::vector<std::string> out;
+  for (char* p : ptrs) out.emplace_back(p ? p : "");
+  if (n > 0) c.check(H5Dvlen_reclaim(type, space, H5P_DEFAULT, ptrs.data()), "reclaim strings");
+  return out;
+}
+
+herr_t collect_name(hid_t, const char* name, const H5L_info_t*, void* data) {
+  static_cast<std::vector<std::string>*>(data)->push_back(name);
+  return 0;
+}
+
+std::string now_iso() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+void fsync_path(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
+void write_results_h5(const std::string& path, const RunInfo& info, const std::vector<TrialRecord>& records) {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors are reported through exceptions
+  const std::string tmp = path + ".tmp";
+  const Ctx c{path};
+  {
+    H5 file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, tmp, "create file");
+    attr_number(c, file, "format_version", static_cast<int64_t>(kFormatVersion), H5T_NATIVE_INT64);
+    attr_string(c, file, "config", info.config_text);
+    attr_string(c, file, "config_hash", info.config_hash);
+    attr_string(c, file, "command_line", info.command_line);
+    attr_number(c, file, "world_size", info.world_size, H5T_NATIVE_INT64);
+    attr_string(c, file, "created", info.created);
+    attr_string(c, file, "updated", now_iso());
+    std::vector<SummaryRow> rows;
+    for (const auto& r : records) {
+      rows.push_back({r.id.c_str(), r.task.c_str(), r.method.c_str(), r.seed, r.n_modules, r.n_shots, r.status.c_str(),
+                      r.accuracy, r.n_correct, r.n_eval, r.best_objective, r.steps, r.wall_s});
+    }
+    H5 type = summary_type(c);
+    dataset(c, file, "summary", type, {rows.size()}, rows.data());
+    H5 trials = group(c, file, "trials");
+    for (const auto& r : records) write_trial(c, trials, r);
+    c.check(H5Fflush(file, H5F_SCOPE_GLOBAL), "flush");
+  }
+  fsync_path(tmp);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    throw std::runtime_error(path + ": cannot replace with " + tmp + ": " + std::strerror(errno));
+  }
+}
+
+std::vector<TrialRecord> read_results_h5(const std::string& path, RunInfo* info) {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  const Ctx c{path};
+  H5 file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path, "open file");
+  if (read_attr_number<int64_t>(c, file, "format_version", H5T_NATIVE_INT64) != kFormatVersion) {
+    throw std::runtime_error(path + ": results format version differs from this build's (" +
+                             std::to_string(kFormatVersion) + ")");
+  }
+  if (info) {
+    info->config_text = read_attr_string(c, file, "config");
+    info->config_hash = read_attr_string(c, file, "config_hash");
+    info->command_line = read_attr_string(c, file, "command_line");
+    info->world_size = read_attr_number<int64_t>(c, file, "world_size", H5T_NATIVE_INT64);
+    info->created = read_attr_string(c, file, "created");
+  }
+  H5 trials(H5Gopen2(file, "trials", H5P_DEFAULT), H5Gclose, path, "open group trials");
+  std::vector<std::string> ids;
+  c.check(H5Literate(trials, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect_name, &ids), "list trials");
+  std::vector<TrialRecord> out;
+  for (const auto& id : ids) {
+    H5 g(H5Gopen2(trials, id.c_str(), H5P_DEFAULT), H5Gclose, path, "open trial " + id);
+    TrialRecord r;
+    r.id = id;
+    r.task = read_attr_string(c, g, "task");
+    r.method = read_attr_string(c, g, "method");
+    r.seed = read_attr_number<int64_t>(c, g, "seed", H5T_NATIVE_INT64);
+    r.n_modules = read_attr_number<int64_t>(c, g, "n_modules", H5T_NATIVE_INT64);
+    r.n_shots = read_attr_number<int64_t>(c, g, "n_shots", H5T_NATIVE_INT64);
+    r.status = read_attr_string(c, g, "status");
+    r.accuracy = read_attr_number<double>(c, g, "accuracy", H5T_NATIVE_DOUBLE);
+    r.n_correct = read_attr_number<int64_t>(c, g, "n_correct", H5T_NATIVE_INT64);
+    r.n_eval = read_attr_number<int64_t>(c, g, "n_eval", H5T_NATIVE_INT64);
+    r.best_objective = read_attr_number<double>(c, g, "best_objective", H5T_NATIVE_DOUBLE);
+    r.steps = read_attr_number<int64_t>(c, g, "steps", H5T_NATIVE_INT64);
+    r.wall_s = read_attr_number<double>(c, g, "wall_s", H5T_NATIVE_DOUBLE);
+    r.modules = read_strings(c, g, "modules");
+    r.weights = read_numbers<double>(c, g, "weights", H5T_NATIVE_DOUBLE);
+    r.shots = read_numbers<int64_t>(c, g, "shots", H5T_NATIVE_INT64);
+    H5 h(H5Gopen2(g, "history", H5P_DEFAULT), H5Gclose, path, "open history of " + id);
+    r.history_objective = read_numbers<double>(c, h, "objective", H5T_NATIVE_DOUBLE);
+    r.history_loss = read_numbers<double>(c, h, "loss", H5T_NATIVE_DOUBLE);
+    std::vector<hsize_t> dims;
+    const auto flat = read_numbers<double>(c, h, "weights", H5T_NATIVE_DOUBLE, &dims);
+    for (hsize_t i = 0; dims.size() == 2 && i < dims[0]; ++i) {
+      r.history_weights.emplace_back(flat.begin() + static_cast<long>(i * dims[1]), flat.begin() + static_cast<long>((i + 1) * dims[1]));
+    }
+    H5 e(H5Gopen2(g, "eval", H5P_DEFAULT), H5Gclose, path, "open eval of " + id);
+    r.eval_index = read_numbers<int64_t>(c, e, "index", H5T_NATIVE_INT64);
+    r.predictions = read_strings(c, e, "prediction");
+    r.correct = read_numbers<int8_t>(c, e, "correct", H5T_NATIVE_INT8);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+ResultsStore::ResultsStore(std::string path, RunInfo info, bool resume, double flush_interval_s)
+    : path_(std::move(path)), info_(std::move(info)), flush_interval_s_(flush_interval_s),
+      last_flush_(std::chrono::steady_clock::now()) {
+  const std::string journal = path_ + ".journal";
+  const bool have_file = fs::exists(path_), have_journal = fs::exists(journal);
+  if (!resume && (have_file || have_journal)) {
+    throw std::invalid_argument(path_ + ": results file exists; pass --resume to continue it or choose another --output");
+  }
+  if (info_.created.empty()) info_.created = now_iso();
+  if (have_file) {
+    RunInfo old;
+    for (auto& r : read_results_h5(path_, &old)) records_.emplace(r.id, std::move(r));
+    if (old.config_hash != info_.config_hash) {
+      throw std::invalid_argument(path_ + ": written by another config (hash " + old.config_hash + ", this config " +
+                                  info_.config_hash + "); resume with the same config or choose another --output");
+    }
+    info_.created = old.created;
+  }
+  if (have_journal) {
+    std::ifstream in(journal);
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+      ++n;
+      nlohmann::json j;
+      try {
+        j = nlohmann::json::parse(line);
+      } catch (const nlohmann::json::parse_error&) {
+        continue;  // a line cut by a kill mid-append: that trial was not reported done
+      }
+      if (j.contains("config_hash")) {
+        if (j["config_hash"] != info_.config_hash) {
+          throw std::invalid_argument(journal + ":" + std::to_string(n) + ": written by another config (hash " +
+                                      j["config_hash"].get<std::string>() + ", this config " + info_.config_hash + ")");
+        }
+        continue;
+      }
+      TrialRecord r = record_from_json(j);
+      records_[r.id] = std::move(r);
+    }
+    dirty_ = true;
+  } else {
+    std::ofstream out(journal, std::ios::app);
+    out << nlohmann::json{{"config_hash", info_.config_hash}}.dump() << "\n";
+    if (!out) throw std::runtime_error(journal + ": cannot write");
+  }
+  if (!have_file || dirty_) flush();
+}
+
+ResultsStore::~ResultsStore() {
+  try {
+    if (dirty_) flush();
+  } catch (...) {
+    // the journal keeps every trial; the next --resume rebuilds the file
+  }
+}
+
+void ResultsStore::append_journal(const TrialRecord& record) {
+  const std::string journal = path_ + ".journal";
+  const std::string line = to_json(record).dump() + "\n";
+  const int fd = ::open(journal.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0644);
+  if (fd < 0) throw std::runtime_error(journal + ": cannot open for append: " + std::strerror(errno));
+  const ssize_t n = ::write(fd, line.data(), line.size());
+  const int sync = ::fsync(fd);
+  ::close(fd);
+  if (n != static_cast<ssize_t>(line.size()) || sync != 0) throw std::runtime_error(journal + ": write failed");
+}
+
+void ResultsStore::add(const TrialRecord& record) {
+  append_journal(record);
+  records_[record.id] = record;
+  dirty_ = true;
+  const double since = std::chrono::duration<double>(std::chrono::steady_clock::now() - last_flush_).count();
+  if (since >= flush_interval_s_) flush();
+}
+
+void ResultsStore::flush() {
+  std::vector<TrialRecord> all;
+  for (const auto& [id, r] : records_) all.push_back(r);
+  write_results_h5(path_, info_, all);
+  dirty_ = false;
+  last_flush_ = std::chrono::steady_clock::now();
+}
+
+}  // namespace lorahub::run

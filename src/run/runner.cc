@@ -1,0 +1,168 @@
+#include "run/runner.h"
+
+#include "run/comm.h"
+#include "run/coordinator.h"
+#include "run/plan.h"
+#include "run/results_store.h"
+#include "run/work_unit.h"
+#include "run/worker.h"
+
+#include <c10/core/Device.h>
+#include <torch/cuda.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <thread>
+
+namespace lorahub::run {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_signal(int) { g_stop.store(true); }
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+}
+
+c10::Device pick_device(const Config& c, int local_index) {
+  const bool cuda = torch::cuda::is_available();
+  if (c.device == "cuda" && !cuda) throw std::runtime_error("runtime.device is cuda but no CUDA device is available");
+  if (c.device == "cpu" || !cuda) return c10::kCPU;
+  return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(local_index % static_cast<int>(torch::cuda::device_count())));
+}
+
+int pick_threads(const Config& c, int workers_on_node) {
+  if (c.threads > 0) return static_cast<int>(c.threads);
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::max(1, cores / std::max(1, workers_on_node));
+}
+
+class LocalTransport : public Transport {
+ public:
+  explicit LocalTransport(Worker& w) : worker_(w) {}
+  int num_workers() const override { return 1; }
+  void send(int, const nlohmann::json& unit) override { pending_ = unit; }
+  std::pair<int, nlohmann::json> receive() override { return {0, worker_.execute(pending_)}; }
+
+ private:
+  Worker& worker_;
+  nlohmann::json pending_;
+};
+
+class MpiTransport : public Transport {
+ public:
+  explicit MpiTransport(const Comm& comm) : comm_(comm) {}
+  int num_workers() const override { return comm_.size() - 1; }
+  void send(int worker, const nlohmann::json& unit) override { comm_.send(worker + 1, Tag::kUnit, encode(unit)); }
+  std::pair<int, nlohmann::json> receive() override {
+    int from = 0;
+    const auto bytes = comm_.receive(-1, Tag::kResult, false, &from, nullptr);
+    return {from - 1, decode(bytes)};
+  }
+
+ private:
+  const Comm& comm_;
+};
+
+void say_how_to_resume(const RunOptions& o, const Config& c) {
+  std::fprintf(stderr, "interrupted: finished trials are saved in %s; continue with: lorahub run %s --resume%s\n",
+               c.output.c_str(), o.config_path.c_str(), o.output.empty() ? "" : (" --output " + o.output).c_str());
+}
+
+int coordinate_and_report(const RunOptions& o, const Config& c, Transport& transport, int world_size) {
+  const auto plan = expand_plan(c);
+  RunInfo info{c.text, c.results_hash(), o.command_line, world_size, ""};
+  ResultsStore store(c.output, info, o.resume, c.flush_interval_s);
+  const RunSummary s = coordinate(c, plan, transport, store, g_stop, o.progress);
+  store.flush();
+  if (s.interrupted) {
+    say_how_to_resume(o, c);
+    return 0;
+  }
+  std::fprintf(stderr, "done: %lld trials run, %lld already finished, results in %s\n",
+               static_cast<long long>(s.finished), static_cast<long long>(s.skipped), c.output.c_str());
+  return 0;
+}
+
+int run_local(const RunOptions& o, const Config& c) {
+  Worker worker(c, pick_device(c, 0), pick_threads(c, 1));
+  LocalTransport transport(worker);
+  return coordinate_and_report(o, c, transport, 1);
+}
+
+}  // namespace
+
+int run_sweep(const RunOptions& options) {
+  install_signal_handlers();
+  MpiSession mpi(nullptr, nullptr);
+  const Comm comm = Comm::world();
+  // Rank 0 reads and checks the config; every rank gets its text, or the
+  // error, so that all fail together before any work starts.
+  nlohmann::json msg;
+  if (comm.rank() == 0) {
+    try {
+      Config c = load_config(options.config_path);
+      msg = {{"ok", true}, {"text", c.text}, {"path", c.path}};
+    } catch (const std::exception& e) {
+      msg = {{"ok", false}, {"error", e.what()}};
+    }
+  }
+  if (comm.size() > 1) msg = decode(comm.broadcast(comm.rank() == 0 ? encode(msg) : std::vector<uint8_t>{}));
+  if (!msg.at("ok").get<bool>()) {
+    if (comm.rank() == 0) throw std::invalid_argument(msg.at("error").get<std::string>());
+    return 1;
+  }
+  Config config = parse_config(msg.at("text"), msg.at("path"));
+  if (!options.output.empty()) config.output = options.output;
+  if (comm.size() == 1) return run_local(options, config);
+
+  if (comm.rank() == 0) {
+    MpiTransport transport(comm);
+    int rc = 0;
+    std::string error;
+    try {
+      rc = coordinate_and_report(options, config, transport, comm.size());
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    for (int w = 1; w < comm.size(); ++w) comm.send(w, Tag::kStop, {});
+    if (!error.empty()) throw std::runtime_error(error);
+    return rc;
+  }
+  // Workers: one device each; SIGTERM is the coordinator's business.
+  // The coordinator idles, so its node has one worker fewer than ranks.
+  const int root_here = comm.node_hosts_root() ? 1 : 0;
+  const int workers_on_node = comm.local_size() - root_here;
+  Worker worker(config, pick_device(config, comm.local_rank() - root_here), pick_threads(config, workers_on_node));
+  while (true) {
+    Tag tag;
+    const auto bytes = comm.receive(0, Tag::kUnit, true, nullptr, &tag);
+    if (tag == Tag::kStop) break;
+    comm.send(0, Tag::kResult, encode(worker.execute(decode(bytes))));
+  }
+  return 0;
+}
+
+int print_plan(const std::string& config_path) {
+  const Config c = load_config(config_path);
+  const auto plan = expand_plan(c);
+  std::map<std::string, int64_t> per_method;
+  for (const auto& t : plan) {
+    std::printf("%s\n", t.id.c_str());
+    ++per_method[c.methods[t.method].label];
+  }
+  std::printf("\n%zu trials (%zu tasks", plan.size(), c.tasks.size());
+  for (const auto& [m, n] : per_method) std::printf(", %s %lld", m.c_str(), static_cast<long long>(n));
+  std::printf("); results to %s\n", c.output.c_str());
+  return 0;
+}
+
+}  // namespace lorahub::run

@@ -1,0 +1,153 @@
+#include "run/worker.h"
+
+#include "learn/objective.h"
+#include "learn/seq2seq.h"
+#include "lora/composition.h"
+#include "lora/lora_adapter.h"
+#include "lora/lora_pool.h"
+#include "t5/checkpoint.h"
+#include "t5/runtime.h"
+#include "t5/t5_model.h"
+#include "tasks/bbh.h"
+#include "text/tokenizer.h"
+
+#include <ATen/ATen.h>
+
+namespace lorahub::run {
+
+namespace {
+constexpr size_t kTrialCacheSize = 4;
+}
+
+struct Worker::State {
+  const Config& config;
+  c10::Device device;
+  std::unique_ptr<text::T5Tokenizer> tokenizer;
+  std::unique_ptr<t5::T5Model> model;
+  std::map<std::string, lora::LoraAdapter> adapters;  // by directory
+  std::map<std::string, tasks::BbhTask> tasks;
+
+  struct TrialCache {
+    std::string id;
+    std::unique_ptr<lora::LoraPool> pool;
+    std::unique_ptr<learn::FewShotObjective> objective;
+    std::vector<double> merged_weights;
+    std::unique_ptr<t5::T5Model> merged;
+  };
+  std::list<TrialCache> trials;  // most recent first
+
+  State(const Config& c, c10::Device d) : config(c), device(d) {}
+
+  void ensure_model() {
+    if (model) return;
+    tokenizer = std::make_unique<text::T5Tokenizer>(text::T5Tokenizer::from_dir(config.model));
+    const auto ck = t5::load_checkpoint(config.model, t5::parse_dtype(config.dtype, "runtime.dtype"), device);
+    model = std::make_unique<t5::T5Model>(ck.config, ck.weights);
+  }
+
+  const tasks::BbhTask& task(const std::string& name) {
+    auto it = tasks.find(name);
+    if (it == tasks.end()) it = tasks.emplace(name, tasks::load_bbh_task(config.bbh_dir, name)).first;
+    return it->second;
+  }
+
+  TrialCache& trial(const nlohmann::json& unit) {
+    const std::string id = unit.at("trial");
+    for (auto it = trials.begin(); it != trials.end(); ++it) {
+      if (it->id == id) {
+        trials.splice(trials.begin(), trials, it);
+        return trials.front();
+      }
+    }
+    trials.push_front(TrialCache{id, nullptr, nullptr, {}, nullptr});
+    if (trials.size() > kTrialCacheSize) trials.pop_back();
+    TrialCache& t = trials.front();
+    const auto dirs = unit.at("modules").get<std::vector<std::string>>();
+    if (!dirs.empty()) {
+      std::vector<lora::LoraAdapter> chosen;
+      for (const auto& d : dirs) {
+        auto a = adapters.find(d);
+        if (a == adapters.end()) a = adapters.emplace(d, lora::load_adapter(d, *model)).first;
+        chosen.push_back(a->second);
+      }
+      t.pool = std::make_unique<lora::LoraPool>(*model, std::move(chosen));
+    }
+    return t;
+  }
+
+  nlohmann::json objective(const nlohmann::json& unit) {
+    TrialCache& t = trial(unit);
+    if (!t.objective) {
+      const auto& bbh = task(unit.at("task"));
+      std::vector<std::string> inputs, targets;
+      for (int64_t i : unit.at("shots").get<std::vector<int64_t>>()) {
+        inputs.push_back(tasks::zero_shot_prompt(bbh, bbh.examples.at(static_cast<size_t>(i)).input));
+        targets.push_back(bbh.examples.at(static_cast<size_t>(i)).target);
+      }
+      learn::ObjectiveOptions o;
+      o.method = lora::parse_method(unit.at("composition"), "composition");
+      o.normalization = unit.at("loss") == "token_mean" ? learn::LossNormalization::kTokenMean
+                                                        : learn::LossNormalization::kLorahub;
+      o.batch_size = unit.at("loss_batch_size");
+      o.l1_weight = unit.at("l1");
+      o.candidates_per_pass = config.candidates_per_pass;
+      t.objective = std::make_unique<learn::FewShotObjective>(*model, *t.pool, learn::encode_all(*tokenizer, inputs),
+                                                              learn::encode_all(*tokenizer, targets), o);
+    }
+    const auto rows = unit.at("weights").get<std::vector<std::vector<double>>>();
+    at::Tensor w = at::empty({static_cast<int64_t>(rows.size()), t.pool->size()}, at::kDouble);
+    for (size_t p = 0; p < rows.size(); ++p) {
+      for (size_t i = 0; i < rows[p].size(); ++i) w[static_cast<int64_t>(p)][static_cast<int64_t>(i)] = rows[p][i];
+    }
+    const auto losses = t.objective->losses(w);
+    std::vector<double> objectives;
+    for (size_t p = 0; p < rows.size(); ++p) objectives.push_back(losses[p] + t.objective->l1_term(w[static_cast<int64_t>(p)]));
+    return {{"losses", losses}, {"objectives", objectives}};
+  }
+
+  nlohmann::json evaluate(const nlohmann::json& unit) {
+    const auto& bbh = task(unit.at("task"));
+    const auto weights = unit.at("weights").get<std::vector<double>>();
+    const t5::T5Model* m = model.get();
+    if (!weights.empty()) {
+      TrialCache& t = trial(unit);
+      if (!t.merged || t.merged_weights != weights) {
+        // As the reference evaluates: the composition merged into the weights.
+        const auto method = lora::parse_method(unit.at("composition"), "composition");
+        t.merged = std::make_unique<t5::T5Model>(model->config(), lora::merge(*model, *t.pool, at::tensor(weights, at::kDouble), method));
+        t.merged_weights = weights;
+      }
+      m = t.merged.get();
+    }
+    const bool icl = unit.at("prompt") == "icl";
+    std::vector<std::string> prompts;
+    for (int64_t i : unit.at("indices").get<std::vector<int64_t>>()) {
+      const auto& input = bbh.examples.at(static_cast<size_t>(i)).input;
+      prompts.push_back(icl ? tasks::icl_prompt(bbh, input) : tasks::zero_shot_prompt(bbh, input));
+    }
+    return {{"predictions", learn::generate(*m, *tokenizer, prompts, {config.max_new_tokens, config.eval_batch_size})}};
+  }
+};
+
+Worker::Worker(const Config& config, c10::Device device, int threads) : state_(std::make_unique<State>(config, device)) {
+  t5::set_threads(threads);
+}
+
+Worker::~Worker() = default;
+
+nlohmann::json Worker::execute(const nlohmann::json& unit) {
+  nlohmann::json out;
+  try {
+    at::NoGradGuard no_grad;
+    state_->ensure_model();
+    const std::string kind = unit.at("kind");
+    out = kind == "objective" ? state_->objective(unit) : state_->evaluate(unit);
+  } catch (const std::exception& e) {
+    out = {{"error", e.what()}};
+  }
+  out["trial"] = unit.value("trial", "");
+  out["unit"] = unit.value("unit", -1);
+  return out;
+}
+
+}  // namespace lorahub::run
