@@ -1,0 +1,69 @@
+// Sweep configs: expansion and refusals with file:line and key.
+
+#include "run/config.h"
+#include "run/plan.h"
+
+#include "support/fixtures.h"
+
+#include <gtest/gtest.h>
+
+namespace lorahub::run {
+namespace {
+
+std::string base_config(const std::string& extra_sweep = "", const std::string& methods = "[zero_shot, lorahub]") {
+  const std::string s = testing::shared_dir();
+  return "model: " + s + "/fixtures/tiny-t5/base\n"
+         "modules:\n  dir: " + s + "/fixtures/tiny-t5/lora\n  ids: [lora0, lora1, lora2, lora3, lora4]\n"
+         "bbh:\n  dir: " + s + "/data/bbh\n  tasks: [navigate, snarks]\n"
+         "sweep:\n  seeds: [1, 2]\n  n_modules: [2, 5]\n  n_shots: [3]\n  methods: " + methods + "\n" + extra_sweep;
+}
+
+std::string error_of(const std::string& yaml) {
+  try {
+    parse_config(yaml, "/cfg/test.yaml");
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "accepted:\n" << yaml;
+  return "";
+}
+
+TEST(Config, ExpandsTheSweep) {
+  const Config c = parse_config(base_config(), "/cfg/test.yaml");
+  EXPECT_EQ(c.methods[1].label, "lorahub-cobyla");
+  EXPECT_EQ(c.output, "/cfg/results.h5");
+  const auto plan = expand_plan(c);
+  // zero_shot: 2 tasks x 2 seeds x 1 k; lorahub: x 2 n_modules.
+  EXPECT_EQ(plan.size(), 2u * 2 + 2u * 2 * 2);
+  EXPECT_EQ(plan[0].id, "navigate.zero_shot.s1.n0.k3");
+  EXPECT_EQ(plan.back().id, "snarks.lorahub-cobyla.s2.n5.k3");
+  EXPECT_EQ(parse_config(base_config(), "/cfg/test.yaml").results_hash(), c.results_hash());
+  EXPECT_NE(parse_config(base_config("", "[zero_shot, {name: lorahub, budget: 41}]"), "/cfg/test.yaml").results_hash(),
+            c.results_hash());
+}
+
+TEST(Config, BadConfigsAreOneClearLine) {
+  const std::string s = testing::shared_dir();
+  EXPECT_NE(error_of(base_config("  budgets: 3\n")).find("/cfg/test.yaml:13: 'sweep.budgets': unknown key"), std::string::npos);
+  EXPECT_NE(error_of(base_config("", "[zero_shot, {name: lorahub, budget: -1}]"))
+                .find("'sweep.methods.budget': expected a positive integer, found -1"),
+            std::string::npos);
+  EXPECT_NE(error_of(base_config("", "[few_shot]")).find("'sweep.methods.name': unknown value 'few_shot'"), std::string::npos);
+  EXPECT_NE(error_of(base_config("", "[{name: lorahub, optimizer: adam}]")).find("unknown value 'adam'"), std::string::npos);
+  std::string big = base_config();
+  big.replace(big.find("n_modules: [2, 5]"), 17, "n_modules: [2, 6]");
+  EXPECT_NE(error_of(big).find("'sweep.n_modules': 6 modules requested but the pool has 5"), std::string::npos);
+  std::string task = base_config();
+  task.replace(task.find("[navigate, snarks]"), 18, "[navigate, chess]");
+  EXPECT_NE(error_of(task).find("unknown BBH task 'chess'"), std::string::npos);
+  std::string model = base_config();
+  model.replace(model.find("tiny-t5/base"), 12, "tiny-t5/nope");
+  EXPECT_NE(error_of(model).find("/cfg/test.yaml:1: 'model': " + s + "/fixtures/tiny-t5/nope has no config.json"),
+            std::string::npos);
+  EXPECT_NE(error_of(base_config("", "[zero_shot, {name: lorahub, budget: many}]")).find("expected an integer, found 'many'"),
+            std::string::npos);
+  EXPECT_NE(error_of("model: [unclosed").find("/cfg/test.yaml:"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lorahub::run
