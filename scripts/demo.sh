@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# The demo command of the README. Until the demo world lands (issue 7) this
-# runs the engine end to end on the tiny fixture model: setup, build, generate.
+# The demo command of the README: setup, build, a LoraHub sweep under
+# mpirun on the tiny fixture model with three BBH tasks, then the report.
+# (The built-in demo world with a trained model, where accuracies mean
+# something, is being built: see the project's issues.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 ./scripts/build.sh
-shared="${LORAHUB_SHARED:-$(cd .. && pwd)/shared}"
-model="$shared/fixtures/tiny-t5/base"
-printf '%s\n' '{"input": "Evaluate the result of a random Boolean expression.\n\nQ: not ( True ) and ( True ) is\nA:"}' \
-  '{"input": "Sort the following words alphabetically: List: oven costume counterpart\nA:"}' > build/demo-inputs.jsonl
-./build/bin/lorahub generate --model "$model" --input-file build/demo-inputs.jsonl --max-new-tokens 16
+export LORAHUB_SHARED="${LORAHUB_SHARED:-$(cd .. && pwd)/shared}"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+out=build/demo-results.h5
+rm -f "$out" "$out.journal"
+./build/bin/lorahub plan configs/fixture.yaml | tail -1
+time mpirun -np 3 ./build/bin/lorahub run configs/fixture.yaml --output "$out"
+/usr/bin/python3 analysis/report.py "$out"

@@ -9,7 +9,7 @@ packages=(
   # fixed choices of the product
   libtorch-dev libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools libyaml-cpp-dev
   libboost-program-options-dev libgtest-dev libbenchmark-dev
-  libsentencepiece-dev sentencepiece nlohmann-json3-dev libeigen3-dev libnlopt-cxx-dev
+  libsentencepiece-dev sentencepiece nlohmann-json3-dev libeigen3-dev
   # libtorch runs on the 5 GFLOP/s reference BLAS without this (PLATFORM.md)
   libopenblas0-openmp
   # analysis scripts and test oracles

@@ -1,85 +1,291 @@
 #include "optim/cobyla.h"
 
-#include <nlopt.h>
-
 #include <cmath>
-#include <cstring>
 #include <limits>
-#include <memory>
-#include <stdexcept>
 
 namespace lorahub::optim {
 namespace {
-
-struct Replay {
-  const std::vector<Vec>* zs;
-  const std::vector<double>* values;
-  size_t next = 0;
-  Vec asked;
-  bool stopped_for_new_point = false;
-  nlopt_opt opt = nullptr;
-};
-
-double replay_objective(unsigned n, const double* z, double* /*grad*/, void* data) {
-  auto* r = static_cast<Replay*>(data);
-  if (r->next < r->zs->size()) {
-    const Vec& known = (*r->zs)[r->next];
-    if (std::memcmp(known.data(), z, n * sizeof(double)) != 0) {
-      throw std::logic_error("cobyla: replay diverged from the recorded trajectory");
-    }
-    return (*r->values)[r->next++];
-  }
-  r->asked.assign(z, z + n);
-  r->stopped_for_new_point = true;
-  nlopt_force_stop(r->opt);
-  return 0.0;  // discarded: the run stops here
-}
-
-struct OptDeleter {
-  void operator()(nlopt_opt o) const { nlopt_destroy(o); }
-};
-
+// Powell's constants.
+constexpr double kAlpha = 0.25;  // simplex acceptable if every vertex's "sigma" >= alpha * rho
+constexpr double kBeta = 2.1;    // ... and every edge <= beta * rho
+constexpr double kGamma = 0.5;   // geometry step length factor
+constexpr double kDelta = 1.1;   // vertices farther than delta * rho are replaced first
 }  // namespace
 
-Cobyla::Cobyla(Box box, int64_t budget) : Optimizer(std::move(box), budget) {}
+Cobyla::Cobyla(Box box, int64_t budget, double rhobeg)
+    : Optimizer(std::move(box), budget), n_(dim()), rhobeg_(rhobeg), rho_(rhobeg) {
+  restart(Vec(n_, 0.0));
+}
 
-std::vector<Vec> Cobyla::propose(int64_t /*max_count*/) {
-  std::vector<Vec> zs;
-  std::vector<double> values;
-  for (const auto& e : history_) {
-    zs.push_back(e.z);
-    // COBYLA cannot use NaN; a diverged evaluation becomes a very bad one.
-    values.push_back(std::isnan(e.value) ? std::numeric_limits<double>::max() / 4 : e.value);
+void Cobyla::restart(const Vec& x0) {
+  rho_ = rhobeg_;
+  sim_.assign(n_ * n_, 0.0);
+  simi_.assign(n_ * n_, 0.0);
+  for (size_t i = 0; i < n_; ++i) {
+    sim(i, i) = rho_;
+    simi(i, i) = 1.0 / rho_;
   }
-  Replay replay;
-  replay.zs = &zs;
-  replay.values = &values;
-  Vec start(dim(), 0.0);
-  // Each pass is one scipy.optimize.minimize call of nevergrad's loop.
-  while (true) {
-    const int64_t remaining = budget() - static_cast<int64_t>(replay.next);
-    std::unique_ptr<nlopt_opt_s, OptDeleter> opt(nlopt_create(NLOPT_LN_COBYLA, static_cast<unsigned>(dim())));
-    replay.opt = opt.get();
-    nlopt_set_min_objective(opt.get(), replay_objective, &replay);
-    nlopt_set_initial_step1(opt.get(), 1.0);
-    nlopt_set_maxeval(opt.get(), static_cast<int>(remaining));
-    Vec x = start;
-    double f = 0;
-    const size_t before = replay.next;
-    nlopt_optimize(opt.get(), x.data(), &f);
-    if (replay.stopped_for_new_point) return {replay.asked};
-    if (replay.next == before) throw std::logic_error("cobyla: NLopt stopped without evaluating");
-    // Stopped early (converged or maxeval of a segment): restart from the best point.
-    size_t best = 0;
-    for (size_t i = 1; i < replay.next; ++i) {
-      if (values[i] < values[best]) best = i;
+  xopt_ = x0;
+  fv_.assign(n_, 0.0);
+  x_ = x0;
+  phase_ = Phase::kStart;
+  next_axis_ = 0;
+  branch_ = false;
+}
+
+std::vector<Vec> Cobyla::propose(int64_t) { return {x_}; }
+
+void Cobyla::observe(const std::vector<Vec>& z, const std::vector<double>& values) {
+  // COBYLA cannot use NaN; a diverged evaluation becomes a very bad one.
+  const double f = std::isnan(values[0]) ? std::numeric_limits<double>::max() / 4 : values[0];
+  if (!have_best_ || f < best_f_) {
+    best_f_ = f;
+    best_z_ = z[0];
+    have_best_ = true;
+  }
+  switch (phase_) {
+    case Phase::kStart:
+      fopt_ = f;
+      if (n_ == 0) return;
+      x_ = xopt_;
+      x_[0] += sim(0, 0);
+      phase_ = Phase::kSimplex;
+      return;
+    case Phase::kSimplex: {
+      // Vertex j = xopt + rho e_j was evaluated; keep the better as optimum.
+      const size_t j = next_axis_;
+      if (fopt_ <= f) {
+        fv_[j] = f;
+      } else {
+        const double step = x_[j] - xopt_[j];
+        fv_[j] = fopt_;
+        fopt_ = f;
+        xopt_[j] = x_[j];
+        for (size_t k = 0; k <= j; ++k) {
+          sim(j, k) = -step;
+          double t = 0;
+          for (size_t i = k; i <= j; ++i) t -= simi(i, k);
+          simi(j, k) = t;
+        }
+      }
+      if (++next_axis_ < n_) {
+        x_ = xopt_;
+        x_[next_axis_] += sim(next_axis_, next_axis_);
+        return;
+      }
+      branch_ = true;
+      iterate();
+      return;
     }
-    start = zs[best];
+    case Phase::kGeometry:
+      fv_[next_axis_] = f;  // the replaced vertex (index kept in next_axis_)
+      branch_ = true;
+      iterate();
+      return;
+    case Phase::kTrust: {
+      // Powell's label 440: was the step good, and which vertex does it replace?
+      double trured = fopt_ - f;
+      double prerem = prerem_;
+      if (f == fopt_) {
+        prerem = 0;
+        trured = 0;
+      }
+      double ratio = trured <= 0 ? 1.0 : 0.0;
+      long jdrop = -1;
+      Vec sigbar(n_);
+      for (size_t j = 0; j < n_; ++j) {
+        double t = 0;
+        for (size_t i = 0; i < n_; ++i) t += simi(j, i) * dx_[i];
+        t = std::fabs(t);
+        if (t > ratio) {
+          jdrop = static_cast<long>(j);
+          ratio = t;
+        }
+        sigbar[j] = t * vsig_[j];
+      }
+      double edgmax = kDelta * rho_;
+      long far = -1;
+      for (size_t j = 0; j < n_; ++j) {
+        if (sigbar[j] >= kAlpha * rho_ || sigbar[j] >= vsig_[j]) {
+          double t = veta_[j];
+          if (trured > 0) {
+            t = 0;
+            for (size_t i = 0; i < n_; ++i) t += (dx_[i] - sim(i, j)) * (dx_[i] - sim(i, j));
+            t = std::sqrt(t);
+          }
+          if (t > edgmax) {
+            far = static_cast<long>(j);
+            edgmax = t;
+          }
+        }
+      }
+      if (far >= 0) jdrop = far;
+      if (jdrop < 0) {
+        reduce_or_reshape();
+        return;
+      }
+      replace_vertex(static_cast<size_t>(jdrop), dx_, f);
+      if (trured > 0 && trured >= 0.1 * prerem) {
+        iterate();
+      } else {
+        reduce_or_reshape();
+      }
+      return;
+    }
   }
 }
 
-void Cobyla::observe(const std::vector<Vec>& z, const std::vector<double>& values) {
-  for (size_t i = 0; i < z.size(); ++i) history_.push_back({z[i], values[i]});
+void Cobyla::replace_vertex(size_t j, const Vec& dx, double f) {
+  double t = 0;
+  for (size_t i = 0; i < n_; ++i) {
+    sim(i, j) = dx[i];
+    t += simi(j, i) * dx[i];
+  }
+  for (size_t i = 0; i < n_; ++i) simi(j, i) /= t;
+  for (size_t k = 0; k < n_; ++k) {
+    if (k == j) continue;
+    double s = 0;
+    for (size_t i = 0; i < n_; ++i) s += simi(k, i) * dx[i];
+    for (size_t i = 0; i < n_; ++i) simi(k, i) -= s * simi(j, i);
+  }
+  fv_[j] = f;
+}
+
+void Cobyla::reduce_or_reshape() {
+  // Powell's label 550: reshape the simplex if it is unacceptable, else
+  // shrink the trust region (rhoend = 0: rho halves indefinitely).
+  if (!acceptable_) {
+    branch_ = false;
+  } else {
+    rho_ *= 0.5;
+  }
+  iterate();
+}
+
+void Cobyla::iterate() {
+  // Label 140. Move the best vertex into the optimal position.
+  size_t best = n_;
+  double fmin = fopt_;
+  for (size_t j = 0; j < n_; ++j) {
+    if (fv_[j] < fmin) {
+      best = j;
+      fmin = fv_[j];
+    }
+  }
+  if (best < n_) {
+    std::swap(fv_[best], fopt_);
+    for (size_t i = 0; i < n_; ++i) {
+      const double t = sim(i, best);
+      sim(i, best) = 0;
+      xopt_[i] += t;
+      double ta = 0;
+      for (size_t k = 0; k < n_; ++k) {
+        sim(i, k) -= t;
+        ta -= simi(k, i);
+      }
+      simi(best, i) = ta;
+    }
+  }
+  // simi must stay the inverse of sim; if rounding spoilt it, start over
+  // from the best point seen (as nevergrad's loop calls scipy again).
+  double error = 0;
+  for (size_t i = 0; i < n_; ++i) {
+    for (size_t j = 0; j < n_; ++j) {
+      double t = i == j ? -1.0 : 0.0;
+      for (size_t k = 0; k < n_; ++k) {
+        if (sim(k, j) != 0) t += simi(i, k) * sim(k, j);
+      }
+      error = std::max(error, std::fabs(t));
+    }
+  }
+  if (error > 0.1) {
+    restart(best_z_);
+    return;
+  }
+  // Linear model: a = -grad f.
+  Vec a(n_);
+  for (size_t i = 0; i < n_; ++i) {
+    double t = 0;
+    for (size_t j = 0; j < n_; ++j) t += (fv_[j] - fopt_) * simi(j, i);
+    a[i] = -t;
+  }
+  // Is the simplex acceptable?
+  vsig_.assign(n_, 0.0);
+  veta_.assign(n_, 0.0);
+  acceptable_ = true;
+  const double parsig = kAlpha * rho_, pareta = kBeta * rho_;
+  for (size_t j = 0; j < n_; ++j) {
+    double wsig = 0, weta = 0;
+    for (size_t i = 0; i < n_; ++i) {
+      wsig += simi(j, i) * simi(j, i);
+      weta += sim(i, j) * sim(i, j);
+    }
+    vsig_[j] = 1.0 / std::sqrt(wsig);
+    veta_[j] = std::sqrt(weta);
+    if (vsig_[j] < parsig || veta_[j] > pareta) acceptable_ = false;
+  }
+  if (!branch_ && !acceptable_) {
+    // Geometry step: replace the vertex farthest away, or the flattest one.
+    size_t jdrop = n_;
+    double t = pareta;
+    for (size_t j = 0; j < n_; ++j) {
+      if (veta_[j] > t) {
+        jdrop = j;
+        t = veta_[j];
+      }
+    }
+    if (jdrop == n_) {
+      for (size_t j = 0; j < n_; ++j) {
+        if (vsig_[j] < t) {
+          jdrop = j;
+          t = vsig_[j];
+        }
+      }
+    }
+    const double len = kGamma * rho_ * vsig_[jdrop];
+    Vec dx(n_);
+    double slope = 0;
+    for (size_t i = 0; i < n_; ++i) {
+      dx[i] = len * simi(jdrop, i);
+      slope += a[i] * dx[i];
+    }
+    // Step downhill on the model.
+    if (slope < 0) {
+      for (auto& v : dx) v = -v;
+    }
+    double d = 0;
+    for (size_t i = 0; i < n_; ++i) {
+      sim(i, jdrop) = dx[i];
+      d += simi(jdrop, i) * dx[i];
+    }
+    for (size_t i = 0; i < n_; ++i) simi(jdrop, i) /= d;
+    for (size_t k = 0; k < n_; ++k) {
+      if (k == jdrop) continue;
+      double s = 0;
+      for (size_t i = 0; i < n_; ++i) s += simi(k, i) * dx[i];
+      for (size_t i = 0; i < n_; ++i) simi(k, i) -= s * simi(jdrop, i);
+    }
+    for (size_t i = 0; i < n_; ++i) x_[i] = xopt_[i] + dx[i];
+    next_axis_ = jdrop;
+    phase_ = Phase::kGeometry;
+    return;
+  }
+  // Trust-region step: minimise the linear model on the ball of radius rho.
+  double norm = 0;
+  for (double v : a) norm += v * v;
+  norm = std::sqrt(norm);
+  if (norm == 0) {  // flat model: nothing to gain at this radius
+    reduce_or_reshape();
+    return;
+  }
+  dx_.assign(n_, 0.0);
+  prerem_ = 0;
+  for (size_t i = 0; i < n_; ++i) {
+    dx_[i] = rho_ * a[i] / norm;
+    prerem_ += a[i] * dx_[i];
+  }
+  for (size_t i = 0; i < n_; ++i) x_[i] = xopt_[i] + dx_[i];
+  phase_ = Phase::kTrust;
 }
 
 }  // namespace lorahub::optim

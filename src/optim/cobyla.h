@@ -1,15 +1,18 @@
 #pragma once
-// COBYLA driven as nevergrad's NGOpt drives it for LoraHub's budgets: Powell's
-// method (NLopt's implementation) in the standardised space of the box
-// (optim/box.h), starting at z = 0 with initial step rhobeg = 1 (so the first
-// probes move x by (upper - lower) / 6 along each axis), no stopping
-// tolerance, at most the remaining budget of evaluations, restarted from the
-// best point if it stops early (nevergrad's recast loop).
+// COBYLA (Powell, 1994) as nevergrad's NGOpt drives it for LoraHub budgets:
+// scipy's COBYLA without constraints, in the standardised space of the box
+// (optim/box.h), from z = 0 with rhobeg = 1 (the first probes move x by
+// (upper - lower) / 6 along each axis), rhoend = 0 (nevergrad passes tol=0),
+// at most the budget of evaluations, and a restart from the best point if
+// the method stops early (nevergrad's recast loop).
 //
-// NLopt calls the objective itself; to offer ask/tell without threads the
-// optimizer replays the told history through NLopt on each ask and stops it
-// at the first point not yet evaluated. The state is thus just the history,
-// and the replay is exact because COBYLA is deterministic.
+// Our own implementation of Powell's algorithm for the unconstrained case,
+// written as an ask/tell state machine: a simplex of n+1 points carries a
+// linear model of f; each iteration either takes the trust-region step
+// rho * (-grad)/|grad| or, when the simplex is badly shaped, a geometry step
+// that replaces its worst vertex; rho halves when neither helps. Unlike
+// NLopt's version it does not randomise geometry steps, so its trajectory
+// follows scipy's (the LoraHub reference's).
 
 #include "optim/optimizer.h"
 
@@ -17,19 +20,38 @@ namespace lorahub::optim {
 
 class Cobyla : public Optimizer {
  public:
-  Cobyla(Box box, int64_t budget);
+  Cobyla(Box box, int64_t budget, double rhobeg = 1.0);
   std::string name() const override { return "cobyla"; }
+  double rho() const { return rho_; }
 
  protected:
   std::vector<Vec> propose(int64_t max_count) override;
   void observe(const std::vector<Vec>& z, const std::vector<double>& values) override;
 
  private:
-  struct Entry {
-    Vec z;
-    double value;
-  };
-  std::vector<Entry> history_;
+  enum class Phase { kStart, kSimplex, kGeometry, kTrust };
+  void restart(const Vec& x0);
+  void iterate();          // Powell's label 140: next point to evaluate
+  void reduce_or_reshape();  // label 550
+  void replace_vertex(size_t j, const Vec& dx, double f);
+  double& sim(size_t i, size_t j) { return sim_[i * n_ + j]; }
+  double& simi(size_t i, size_t j) { return simi_[i * n_ + j]; }
+
+  size_t n_;
+  double rhobeg_;
+  double rho_;
+  // sim_ column j: vertex j minus the optimal vertex xopt_; simi_ its inverse.
+  Vec sim_, simi_, xopt_, fv_;
+  double fopt_ = 0;
+  Phase phase_ = Phase::kStart;
+  size_t next_axis_ = 0;
+  bool branch_ = false;  // Powell's IBRNCH: the initial simplex is complete
+  bool acceptable_ = false;
+  Vec vsig_, veta_, dx_, x_;
+  double prerem_ = 0;
+  Vec best_z_;
+  double best_f_ = 0;
+  bool have_best_ = false;
 };
 
 }  // namespace lorahub::optim

@@ -30,19 +30,25 @@ TEST(Learner, CobylaReproducesTheReferenceTrajectory) {
   optim::Cobyla cobyla(lorahub_box(5), 40);
   const LearnResult result = learn_weights(objective, cobyla);
   ASSERT_EQ(result.history.size(), 40u);
-  // NLopt's COBYLA follows Powell's algorithm but pseudo-randomises the
-  // steps that repair the simplex geometry (cobyla.c, "SGJ, 2010"), which
-  // scipy's does not; the reference's 9th evaluation is such a step. So the
-  // initial simplex and the two trust-region steps after it are compared
-  // (our losses differ from the reference by 1-2 float32 ulps, which moves
-  // those steps by ~2e-6).
-  for (size_t k = 0; k < 8; ++k) {
+  // Our losses differ from the reference's by 1-2 float32 ulps (another
+  // BLAS), which moves the trust-region steps after the initial simplex by
+  // ~2e-6; the simplex itself is exact.
+  double worst = 0;
+  for (size_t k = 0; k < 10; ++k) {
     const auto& expected = ref["evaluations"][k];
     const auto w = expected["weights"].get<std::vector<double>>();
     for (size_t i = 0; i < 5; ++i) {
+      worst = std::max(worst, std::abs(result.history[k].weights[i] - w[i]));
       EXPECT_NEAR(result.history[k].weights[i], w[i], k < 6 ? 1e-12 : 1e-5) << "evaluation " << k << " weight " << i;
     }
     EXPECT_LT(rel_diff(result.history[k].objective, expected["score"].get<double>()), 1e-5) << "evaluation " << k;
+  }
+  std::printf("largest weight difference over the first 10 evaluations: %.3g\n", worst);
+  // The whole trajectory keeps following the reference's for 30 evaluations
+  // (measured: <= 3.5e-5 up to evaluation 35, then COBYLA's chaos wins).
+  for (size_t k = 10; k < 30; ++k) {
+    const auto w = ref["evaluations"][k]["weights"].get<std::vector<double>>();
+    for (size_t i = 0; i < 5; ++i) EXPECT_NEAR(result.history[k].weights[i], w[i], 1e-4) << "evaluation " << k;
   }
   // Final: no worse than the reference's merged-model loss + L1 by more than 5%.
   const double reference = ref["final_merged_model_lorahub_get_loss"].get<double>() +

@@ -74,9 +74,12 @@ TEST(Optimizers, RosenbrockIsSolvedByCmaEsAndCobyla) {
   int global = 0;
   for (uint64_t seed : {1, 2, 3}) global += solve("cmaes", 20, 40000, rosenbrock, -5, 5, seed).best < 1e-6;
   EXPECT_GE(global, 2);
-  // COBYLA's linear models crawl along Rosenbrock's curved valley (measured:
-  // 0.017 after 1000 evaluations in 2-D); it is checked for progress only.
-  EXPECT_LT(solve("cobyla", 2, 1000, rosenbrock).best, 0.05);  // f(x0) = 1
+  // COBYLA's linear models crawl along Rosenbrock's curved valley, the more
+  // so with rhoend = 0 (rho halves after every failed step), as nevergrad
+  // drives it: measured 0.047 (2-D, 1000 evaluations) and 0.10 (5-D, 3000)
+  // from f(x0) = 1 and 4. Checked as progress, not as a solve.
+  EXPECT_LT(solve("cobyla", 2, 1000, rosenbrock).best, 0.1);
+  EXPECT_LT(solve("cobyla", 5, 3000, rosenbrock).best, 0.2);
 }
 
 TEST(Optimizers, OptimumOutsideTheBoxEndsOnTheBoundAndNeverLeavesIt) {
@@ -88,7 +91,7 @@ TEST(Optimizers, OptimumOutsideTheBoxEndsOnTheBoundAndNeverLeavesIt) {
     EXPECT_TRUE(run.in_bounds) << name;
     // Bouncing reflects overshoots back inside, so the bound is approached
     // from the interior only.
-    const double tolerance = name == "random" ? 4.0 : name == "one_plus_one" ? 0.2 : 1e-2;
+    const double tolerance = name == "random" ? 4.0 : name == "one_plus_one" ? 0.2 : 1e-3;
     EXPECT_LT(run.best - at_bound, tolerance) << name;
   }
 }

@@ -1,0 +1,87 @@
+#!/usr/bin/python3
+"""Tables from a lorahub results file.
+
+    analysis/report.py RESULTS.h5 [--latex]
+
+Prints, per task and method, the mean accuracy over seeds (and for LoraHub
+methods also the best seed), then the average over tasks, as Markdown (or
+LaTeX). Reads /summary with h5py; needs python3-h5py and python3-numpy
+(Debian packages, installed by scripts/setup.sh).
+"""
+import argparse
+import collections
+
+import h5py
+import numpy as np
+
+
+def load(path):
+    with h5py.File(path, "r") as f:
+        rows = f["summary"][()]
+    def s(x):
+        return x.decode() if isinstance(x, bytes) else str(x)
+    return [
+        {"id": s(r["id"]), "task": s(r["task"]), "method": s(r["method"]), "seed": int(r["seed"]),
+         "n_modules": int(r["n_modules"]), "n_shots": int(r["n_shots"]), "accuracy": float(r["accuracy"]),
+         "n_correct": int(r["n_correct"]), "n_eval": int(r["n_eval"])}
+        for r in rows
+    ]
+
+
+def table(rows):
+    """{(task, method): (mean over seeds, best seed)} and the method list."""
+    groups = collections.defaultdict(list)
+    for r in rows:
+        groups[(r["task"], r["method"])].append(r["accuracy"])
+    cells = {k: (float(np.mean(v)), float(np.max(v))) for k, v in groups.items()}
+    methods = sorted({m for _, m in cells}, key=lambda m: (m != "zero_shot", m != "icl", m))
+    return cells, methods
+
+
+def render(cells, methods, latex=False):
+    tasks = sorted({t for t, _ in cells})
+    header = ["task"] + [f"{m} (avg)" if m.startswith("lorahub") else m for m in methods]
+    header += [f"{m} (best)" for m in methods if m.startswith("lorahub")]
+    lines = []
+    def row(values):
+        if latex:
+            return " & ".join(values) + r" \\"
+        return "| " + " | ".join(values) + " |"
+    lines.append(row(header))
+    if not latex:
+        lines.append("|" + "---|" * len(header))
+    averages = collections.defaultdict(list)
+    for t in tasks:
+        values = [t]
+        for m in methods:
+            v = cells.get((t, m), (float("nan"),) * 2)[0]
+            averages[m].append(v)
+            values.append(f"{100 * v:.1f}")
+        for m in methods:
+            if m.startswith("lorahub"):
+                v = cells.get((t, m), (float("nan"),) * 2)[1]
+                averages[m + " best"].append(v)
+                values.append(f"{100 * v:.1f}")
+        lines.append(row(values))
+    avg = ["average"] + [f"{100 * np.mean(averages[m]):.1f}" for m in methods]
+    avg += [f"{100 * np.mean(averages[m + ' best']):.1f}" for m in methods if m.startswith("lorahub")]
+    lines.append(row(avg))
+    if latex:
+        lines = [r"\begin{tabular}{l" + "r" * (len(header) - 1) + "}", r"\toprule"] + lines[:1] + [r"\midrule"] + \
+                lines[1:-1] + [r"\midrule", lines[-1], r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("results")
+    p.add_argument("--latex", action="store_true")
+    a = p.parse_args()
+    rows = load(a.results)
+    cells, methods = table(rows)
+    print(render(cells, methods, a.latex))
+    print(f"\n{len(rows)} trials from {a.results}")
+
+
+if __name__ == "__main__":
+    main()
