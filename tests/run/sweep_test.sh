@@ -10,6 +10,7 @@ lorahub=$1 config=$2 work=$3
 here=$(cd "$(dirname "$0")" && pwd)
 compare="/usr/bin/python3 $here/compare_results.py"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+: "${LORAHUB_SHARED:?set LORAHUB_SHARED to the shared fixtures directory}"
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -63,7 +64,6 @@ $compare ref.h5 kill.h5 || fail "run resumed after SIGKILL differs"
 
 echo "== bad config: one line, exit != 0, nothing written"
 sed 's/budget: 6/budget: -2/' "$config" > bad.yaml
-sed -i "s#\${LORAHUB_SHARED:-../../shared}#$(dirname "$config")/../../shared#g" bad.yaml
 rc=0; "$lorahub" run bad.yaml --output bad.h5 2> bad.log || rc=$?
 [[ $rc -ne 0 ]] || fail "bad config accepted"
 [[ $(wc -l < bad.log) -eq 1 ]] || fail "expected one error line: $(cat bad.log)"
