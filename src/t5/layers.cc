@@ -18,9 +18,9 @@ RmsNorm::RmsNorm(const WeightStore& w, const std::string& name, int64_t dim, dou
     : weight_(w.get(name, {dim})), eps_(eps) {}
 
 at::Tensor RmsNorm::forward(const at::Tensor& x) const {
-  const at::Tensor variance = x.to(at::kFloat).pow(2).mean(-1, /*keepdim=*/true);
+  const at::Tensor variance = at_least_float(x).pow(2).mean(-1, /*keepdim=*/true);
   at::Tensor h = x * at::rsqrt(variance + eps_);
-  if (weight_.scalar_type() != at::kFloat) h = h.to(weight_.scalar_type());
+  if (h.scalar_type() != weight_.scalar_type()) h = h.to(weight_.scalar_type());
   return weight_ * h;
 }
 
@@ -114,8 +114,8 @@ at::Tensor Attention::forward(const at::Tensor& x, const at::Tensor& kv_input,
     }
   }
   at::Tensor scores = at::matmul(q, k.transpose(2, 3));
-  scores.add_(bias);  // fresh tensor: in place saves a pass over [B, H, T, K]
-  const at::Tensor weights = at::softmax(scores.to(at::kFloat), -1).to(scores.scalar_type());
+  scores.add_(bias);  // a fresh tensor: in place saves a pass over [B, H, T, K]
+  const at::Tensor weights = at::softmax(at_least_float(scores), -1).to(scores.scalar_type());
   const at::Tensor out = at::matmul(weights, v).transpose(1, 2).reshape({x.size(0), x.size(1), -1});
   return o_.forward(out, lora);
 }

@@ -9,6 +9,10 @@
 
 namespace lorahub::t5 {
 
+at::Tensor at_least_float(const at::Tensor& x) {
+  return x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble ? x : x.to(at::kFloat);
+}
+
 at::Tensor add_low_rank(const at::Tensor& x, const at::Tensor& y, const LowRankUpdate& u) {
   const int64_t groups = u.groups();
   const int64_t rows = x.size(0);
@@ -33,10 +37,12 @@ Linear::Linear(const WeightStore& w, const std::string& module, int64_t in, int6
     : weight_(w.get(names::weight(module), {out, in})), site_(site) {}
 
 at::Tensor Linear::forward(const at::Tensor& x, const LowRankSet* lora) const {
-  at::Tensor y = at::matmul(x, weight_.t());
-  if (lora) {
-    if (const LowRankUpdate* u = lora->at(site_)) y = add_low_rank(x, y, *u);
-  }
+  if (!lora) return at::matmul(x, weight_.t());
+  const SiteScale* ia3 = lora->scale_at(site_);
+  const at::Tensor in = ia3 && ia3->on_input ? x * ia3->vector : x;
+  at::Tensor y = at::matmul(in, weight_.t());
+  if (const LowRankUpdate* u = lora->at(site_)) y = add_low_rank(in, y, *u);
+  if (ia3 && !ia3->on_input) y = y * ia3->vector;
   return y;
 }
 

@@ -26,14 +26,32 @@ struct LowRankUpdate {
 
 // Updates for the projections of one model, indexed by site (see
 // T5Model::sites()); an entry with undefined tensors leaves its site as is.
+// IA3 (Liu et al., 2022) on a projection: a learned vector that rescales
+// its input (PEFT's feed-forward modules: wo) or its output (k, v).
+struct SiteScale {
+  at::Tensor vector;  // [in] or [out]
+  bool on_input = false;
+  bool defined() const { return vector.defined(); }
+};
+
 struct LowRankSet {
   std::vector<LowRankUpdate> by_site;
+  std::vector<SiteScale> scales;  // by site; empty when no IA3
   const LowRankUpdate* at(int site) const {
     if (site < 0 || site >= static_cast<int>(by_site.size())) return nullptr;
     const auto& u = by_site[static_cast<size_t>(site)];
     return u.defined() ? &u : nullptr;
   }
+  const SiteScale* scale_at(int site) const {
+    if (site < 0 || site >= static_cast<int>(scales.size())) return nullptr;
+    const auto& s = scales[static_cast<size_t>(site)];
+    return s.defined() ? &s : nullptr;
+  }
 };
+
+// Half-precision tensors as float32, float32 and float64 as they are: the
+// precision of norms, softmax and losses (as HF computes them in float32).
+at::Tensor at_least_float(const at::Tensor& x);
 
 // y + scale * (x A^T) B^T for x [B, T, in] and y [B, T, out], grouped by rows.
 // The one function that applies LoRA anywhere in the project.

@@ -54,13 +54,18 @@ at::Tensor T5Model::embed(const at::Tensor& ids) const {
   return at::embedding(shared_, ids.to(shared_.device()));
 }
 
+namespace {
+// HF's masked-position bias: the lowest value of the compute dtype (float's
+// for float64 too, which is as good as -inf after softmax and stays finite).
+double mask_value(at::ScalarType dtype) {
+  return dtype == at::kBFloat16 ? -3.3895313892515355e38 : static_cast<double>(std::numeric_limits<float>::lowest());
+}
+}  // namespace
+
 at::Tensor T5Model::mask_bias(const at::Tensor& mask) const {
-  // HF's extended attention mask: 0 where attended, dtype's lowest where not.
-  const auto dtype = shared_.scalar_type();
-  const double lowest = dtype == at::kBFloat16 ? -3.3895313892515355e38
-                                               : static_cast<double>(std::numeric_limits<float>::lowest());
-  const at::Tensor m = mask.to(shared_.device(), dtype);
-  return ((1.0 - m) * lowest).unsqueeze(1).unsqueeze(1);
+  // 0 where attended, the dtype's lowest where not.
+  const at::Tensor m = mask.to(shared_.device(), shared_.scalar_type());
+  return ((1.0 - m) * mask_value(shared_.scalar_type())).unsqueeze(1).unsqueeze(1);
 }
 
 at::Tensor T5Model::encode(const at::Tensor& input_ids, const at::Tensor& attention_mask,
@@ -104,10 +109,8 @@ at::Tensor T5Model::decode(const at::Tensor& decoder_input_ids, const at::Tensor
   const int64_t t = decoder_input_ids.size(1);
   const auto opts = at::TensorOptions().dtype(shared_.scalar_type()).device(shared_.device());
   const at::Tensor causal = at::ones({t, t}, opts).tril();
-  const double lowest = encoder_hidden.scalar_type() == at::kBFloat16
-                            ? -3.3895313892515355e38
-                            : static_cast<double>(std::numeric_limits<float>::lowest());
-  const at::Tensor self_bias = decoder_bias_.forward(t, t) + ((1.0 - causal) * lowest).view({1, 1, t, t});
+  const at::Tensor self_bias =
+      decoder_bias_.forward(t, t) + ((1.0 - causal) * mask_value(shared_.scalar_type())).view({1, 1, t, t});
   const at::Tensor h = run_decoder(embed(decoder_input_ids), self_bias, encoder_hidden,
                                    mask_bias(encoder_mask), nullptr, lora);
   return lm_head(h);

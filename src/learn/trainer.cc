@@ -1,0 +1,160 @@
+#include "learn/trainer.h"
+
+#include "lora/lora_adapter.h"
+#include "optim/rng.h"
+#include "t5/weight_store.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/optim/adamw.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+
+namespace lorahub::learn {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bool named_by(const std::string& module, const std::vector<std::string>& targets) {
+  for (const auto& t : targets) {
+    if (module == t || ends_with(module, "." + t)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TrainMode parse_train_mode(const std::string& name, const std::string& what) {
+  if (name == "lora") return TrainMode::kLora;
+  if (name == "full") return TrainMode::kFull;
+  if (name == "ia3") return TrainMode::kIa3;
+  throw std::invalid_argument(what + ": expected lora, full or ia3, found \"" + name + "\"");
+}
+
+t5::LowRankSet init_lora(const t5::T5Model& model, const TrainOptions& o, std::vector<std::string>* modules) {
+  if (o.rank < 1) throw std::invalid_argument("LoRA rank must be at least 1");
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+  t5::LowRankSet set;
+  set.by_site.resize(model.sites().size());
+  const auto opts = at::TensorOptions().dtype(model.weights().dtype());
+  for (size_t s = 0; s < model.sites().size(); ++s) {
+    const std::string& m = model.sites()[s];
+    if (!named_by(m, o.targets)) continue;
+    const at::Tensor& w = model.weights().tensors().at(m + ".weight");
+    const int64_t out = w.size(0), in = w.size(1);
+    const double bound = 1.0 / std::sqrt(static_cast<double>(in));
+    t5::LowRankUpdate u;
+    u.a = (at::rand({1, o.rank, in}, gen, at::kFloat) * (2 * bound) - bound).to(opts).to(w.device());
+    u.b = at::zeros({1, out, o.rank}, opts.device(w.device()));
+    u.scale = o.alpha / static_cast<double>(o.rank);
+    set.by_site[s] = u;
+    if (modules) modules->push_back(m);
+  }
+  if (modules && modules->empty()) throw std::invalid_argument("LoRA targets name no projection of the model");
+  return set;
+}
+
+t5::LowRankSet init_ia3(const t5::T5Model& model) {
+  t5::LowRankSet set;
+  set.scales.resize(model.sites().size());
+  for (size_t s = 0; s < model.sites().size(); ++s) {
+    const std::string& m = model.sites()[s];
+    const at::Tensor& w = model.weights().tensors().at(m + ".weight");
+    if (named_by(m, {"k", "v"})) {
+      set.scales[s] = {at::ones({w.size(0)}, w.options()), false};
+    } else if (named_by(m, {"wo"})) {
+      set.scales[s] = {at::ones({w.size(1)}, w.options()), true};
+    }
+  }
+  return set;
+}
+
+TrainResult train(const t5::T5Model& model, const std::vector<t5::TokenIds>& inputs,
+                  const std::vector<t5::TokenIds>& targets, const TrainOptions& o) {
+  if (inputs.empty() || inputs.size() != targets.size()) throw std::invalid_argument("train: no examples");
+  if (o.steps < 1 || o.batch_size < 1) throw std::invalid_argument("train: steps and batch size must be positive");
+  TrainResult result;
+  std::vector<at::Tensor> params;
+  std::unique_ptr<t5::T5Model> full;  // full fine-tuning trains a copy
+  const t5::T5Model* net = &model;
+  if (o.mode == TrainMode::kLora) {
+    result.adaptation = init_lora(model, o, &result.target_names);
+    for (auto& u : result.adaptation.by_site) {
+      if (!u.defined()) continue;
+      u.a.requires_grad_(true);
+      u.b.requires_grad_(true);
+      params.push_back(u.a);
+      params.push_back(u.b);
+    }
+  } else if (o.mode == TrainMode::kIa3) {
+    result.adaptation = init_ia3(model);
+    for (auto& s : result.adaptation.scales) {
+      if (!s.defined()) continue;
+      s.vector.requires_grad_(true);
+      params.push_back(s.vector);
+    }
+  } else {
+    io::TensorMap copy;
+    for (const auto& [name, t] : model.weights().tensors()) {
+      at::Tensor c = t.clone();
+      if (c.is_floating_point()) {
+        c.requires_grad_(true);
+        params.push_back(c);
+      }
+      copy.emplace(name, c);
+    }
+    result.weights = std::make_shared<t5::WeightStore>(std::move(copy), std::map<std::string, std::string>{},
+                                                       "fine-tuned " + model.weights().origin("shared.weight"),
+                                                       model.weights().dtype(), model.weights().device());
+    full = std::make_unique<t5::T5Model>(model.config(), result.weights);
+    net = full.get();
+  }
+  torch::optim::AdamW adamw(params, torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
+  const t5::LowRankSet* adaptation = o.mode == TrainMode::kFull ? nullptr : &result.adaptation;
+
+  // Batches walk through seeded shuffles of the examples, epoch after epoch.
+  optim::Rng rng(o.seed ^ 0x5eedULL);
+  std::vector<size_t> order(inputs.size());
+  std::iota(order.begin(), order.end(), 0);
+  size_t cursor = order.size();
+  const size_t batch = std::min(static_cast<size_t>(o.batch_size), inputs.size());
+  const auto device = model.weights().device();
+  for (int64_t step = 0; step < o.steps; ++step) {
+    std::vector<t5::TokenIds> in, out;
+    while (in.size() < batch) {
+      if (cursor == order.size()) {
+        for (size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[rng.next() % (i + 1)]);
+        cursor = 0;
+      }
+      in.push_back(inputs[order[cursor]]);
+      out.push_back(targets[order[cursor]]);
+      ++cursor;
+    }
+    const auto b = t5::make_batch(in, out, model.config().pad_token_id);
+    adamw.zero_grad();
+    const at::Tensor loss =
+        net->loss(b.input_ids.to(device), b.attention_mask.to(device), b.labels.to(device), adaptation);
+    loss.backward();
+    adamw.step();
+    result.step_losses.push_back(loss.item<double>());
+  }
+  for (auto& p : params) p.requires_grad_(false);
+  if (o.mode == TrainMode::kLora) {
+    result.adapter.r = o.rank;
+    result.adapter.lora_alpha = o.alpha;
+    for (size_t s = 0; s < model.sites().size(); ++s) {
+      const auto& u = result.adaptation.by_site[s];
+      if (!u.defined()) continue;
+      result.adapter.tensors[lora::peft_key(model.sites()[s], true)] = u.a[0].detach().to(at::kCPU, at::kFloat).contiguous();
+      result.adapter.tensors[lora::peft_key(model.sites()[s], false)] = u.b[0].detach().to(at::kCPU, at::kFloat).contiguous();
+    }
+  }
+  return result;
+}
+
+}  // namespace lorahub::learn

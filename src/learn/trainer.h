@@ -1,0 +1,54 @@
+#pragma once
+// Gradient training with LibTorch autograd, for the paper's baselines (LoRA
+// tuning, full fine-tuning, IA3 on the same k shots) and for building module
+// libraries (`lorahub train-lora`). CPU or GPU, whatever the model is on.
+
+#include "lora/composition.h"
+#include "t5/batch.h"
+#include "t5/linear.h"
+#include "t5/t5_model.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace lorahub::learn {
+
+enum class TrainMode { kLora, kFull, kIa3 };
+TrainMode parse_train_mode(const std::string& name, const std::string& what);
+
+struct TrainOptions {
+  TrainMode mode = TrainMode::kLora;
+  int64_t rank = 16;       // LoRA
+  double alpha = 32;       // LoRA: scale = alpha / rank
+  std::vector<std::string> targets{"q", "v"};  // LoRA: projection names (suffix match, as PEFT)
+  double lr = 1e-3;        // AdamW
+  double weight_decay = 0.0;
+  int64_t steps = 100;
+  int64_t batch_size = 8;  // examples per step (all when larger)
+  uint64_t seed = 0;       // initialisation and batch order
+};
+
+struct TrainResult {
+  std::vector<double> step_losses;  // mean token cross-entropy of each step's batch
+  // LoRA and IA3: the learned adaptation, applied at run time.
+  t5::LowRankSet adaptation;
+  lora::ComposedAdapter adapter;          // LoRA as a PEFT state dict
+  std::vector<std::string> target_names;  // LoRA targets, for adapter_config.json
+  // Full fine-tuning: the new weights (the base model is not modified).
+  std::shared_ptr<t5::WeightStore> weights;
+};
+
+// Trains on (input, target) token ids with the HF loss (mean token CE) and
+// AdamW. The base model is never modified. Deterministic for a seed and
+// thread count.
+TrainResult train(const t5::T5Model& model, const std::vector<t5::TokenIds>& inputs,
+                  const std::vector<t5::TokenIds>& targets, const TrainOptions& options);
+
+// PEFT LoRA initialisation: A ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming-uniform
+// with a = sqrt(5)), B = 0, for every projection named by `targets`.
+t5::LowRankSet init_lora(const t5::T5Model& model, const TrainOptions& options, std::vector<std::string>* modules);
+// IA3 for T5 as PEFT: vectors of ones on k and v (outputs) and wo (input).
+t5::LowRankSet init_ia3(const t5::T5Model& model);
+
+}  // namespace lorahub::learn
