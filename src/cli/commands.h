@@ -15,5 +15,7 @@ int compose_command(const Args& args);
 int learn_command(const Args& args);
 int run_command(const Args& args);
 int plan_command(const Args& args);
+int train_command(const Args& args);
+int eval_command(const Args& args);
 
 }  // namespace lorahub::cli

@@ -24,6 +24,8 @@ const std::map<std::string, Command>& commands() {
       {"generate", {lorahub::cli::generate_command, "greedy outputs of a T5 model for texts"}},
       {"run", {lorahub::cli::run_command, "run a sweep (under mpirun: rank 0 coordinates)"}},
       {"plan", {lorahub::cli::plan_command, "print the trials of a sweep config"}},
+      {"eval", {lorahub::cli::eval_command, "BBH accuracy, zero-shot or in-context, with an adapter or composition"}},
+      {"train-lora", {lorahub::cli::train_command, "train a LoRA adapter (or fine-tune) with gradients"}},
       {"learn", {lorahub::cli::learn_command, "learn LoraHub weights for a few examples"}},
       {"compose", {lorahub::cli::compose_command, "write a composition of LoRA modules (PEFT adapter or merged)"}},
   };
@@ -32,7 +34,7 @@ const std::map<std::string, Command>& commands() {
 
 void usage(std::ostream& out) {
   out << "usage: lorahub <command> [options]   (lorahub <command> --help for its options)\n\ncommands:\n";
-  for (const auto& [name, cmd] : commands()) out << "  " << name << std::string(12 - name.size(), ' ') << cmd.summary << "\n";
+  for (const auto& [name, cmd] : commands()) out << "  " << name << std::string(name.size() < 12 ? 12 - name.size() : 1, ' ') << cmd.summary << "\n";
 }
 
 }  // namespace

@@ -1,0 +1,125 @@
+// lorahub eval: BBH accuracy of a model (optionally with an adapter or a
+// composition of modules), zero-shot or in-context.
+
+#include "cli/commands.h"
+#include "cli/common_options.h"
+#include "learn/seq2seq.h"
+#include "lora/composition.h"
+#include "lora/lora_pool.h"
+#include "t5/checkpoint.h"
+#include "t5/t5_model.h"
+#include "tasks/bbh.h"
+#include "tasks/scoring.h"
+#include "text/tokenizer.h"
+
+#include <ATen/ATen.h>
+#include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace po = boost::program_options;
+
+namespace lorahub::cli {
+
+int eval_command(const Args& args) {
+  std::string model_dir, adapter, weights_text, composition, bbh_dir, task_list = "all", method, predictions_path;
+  int64_t max_eval = 0;
+  learn::GenerateOptions gen;
+  ModuleOptions modules;
+  RuntimeOptions runtime;
+  po::options_description desc(
+      "lorahub eval --model DIR [--adapter DIR | --modules ... --weights=...] --bbh DIR --tasks a,b|all --method zero|icl");
+  desc.add_options()("help,h", "show this help")
+      ("model", po::value(&model_dir)->required(), "Hugging Face T5 directory")
+      ("adapter", po::value(&adapter), "a PEFT LoRA adapter to apply")
+      ("weights", po::value(&weights_text), "composition weights for --modules (write --weights=-0.5,...)")
+      ("composition", po::value(&composition)->default_value("lorahub"), "lorahub or cat (with --modules)")
+      ("bbh", po::value(&bbh_dir)->required(), "BBH directory (bbh/*.json, cot-prompts/*.txt)")
+      ("tasks", po::value(&task_list)->default_value("all"), "comma-separated task names, or all")
+      ("method", po::value(&method)->default_value("zero"), "zero (zero-shot prompt) or icl (with the exemplars)")
+      ("max-eval", po::value(&max_eval)->default_value(0), "first N examples per task (0: all)")
+      ("max-new-tokens", po::value(&gen.max_new_tokens)->default_value(256), "decoding limit")
+      ("batch-size", po::value(&gen.batch_size)->default_value(16), "decoding batch")
+      ("predictions", po::value(&predictions_path), "write every prediction as JSONL here");
+  add_module_options(desc, modules);
+  add_runtime_options(desc, runtime);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  po::notify(vm);
+  if (method != "zero" && method != "icl") throw std::invalid_argument("--method: expected zero or icl, found \"" + method + "\"");
+  const bool have_modules = !modules.dirs.empty() || !modules.list_file.empty();
+  if (!adapter.empty() && have_modules) throw std::invalid_argument("give --adapter or --modules, not both");
+  if (have_modules != !weights_text.empty()) throw std::invalid_argument("--modules and --weights go together");
+  std::vector<std::string> names;
+  std::stringstream ss(task_list);
+  for (std::string t; std::getline(ss, t, ',');) names.push_back(t);
+  names = tasks::resolve_bbh_tasks(bbh_dir, names);
+  std::vector<tasks::BbhTask> bbh;
+  for (const auto& n : names) bbh.push_back(tasks::load_bbh_task(bbh_dir, n));
+  apply_runtime_options(runtime);
+
+  const auto tokenizer = text::T5Tokenizer::from_dir(model_dir);
+  const auto ck = t5::load_checkpoint(model_dir, runtime.dtype, runtime.device);
+  const t5::T5Model model(ck.config, ck.weights);
+  std::unique_ptr<t5::T5Model> composed;  // as the reference: compositions merged into the weights
+  if (!adapter.empty()) {
+    const auto pool = lora::LoraPool::load(model, {adapter}, false);
+    composed = std::make_unique<t5::T5Model>(
+        model.config(), lora::merge(model, pool, at::ones({1}, at::kDouble), lora::Method::kLoraHub));
+  } else if (have_modules) {
+    const auto dirs = resolve_modules(modules);
+    const auto w = parse_doubles(weights_text, "--weights");
+    if (w.size() != dirs.size()) throw std::invalid_argument("--weights: " + std::to_string(w.size()) + " weights for " + std::to_string(dirs.size()) + " modules");
+    const auto pool = lora::LoraPool::load(model, dirs, !modules.ignore_base);
+    composed = std::make_unique<t5::T5Model>(
+        model.config(), lora::merge(model, pool, at::tensor(w, at::kDouble), lora::parse_method(composition, "--composition")));
+  }
+  const t5::T5Model& m = composed ? *composed : model;
+
+  std::ofstream predictions;
+  if (!predictions_path.empty()) {
+    predictions.open(predictions_path);
+    if (!predictions) throw std::runtime_error(predictions_path + ": cannot write");
+  }
+  const bool tty = ::isatty(2);
+  double sum = 0;
+  std::printf("%-45s %9s %8s\n", "task", "accuracy", "n");
+  for (size_t t = 0; t < bbh.size(); ++t) {
+    const auto& task = bbh[t];
+    const size_t n = max_eval > 0 ? std::min(task.examples.size(), static_cast<size_t>(max_eval)) : task.examples.size();
+    std::vector<std::string> prompts, targets, outputs;
+    for (size_t i = 0; i < n; ++i) {
+      prompts.push_back(method == "icl" ? tasks::icl_prompt(task, task.examples[i].input)
+                                        : tasks::zero_shot_prompt(task, task.examples[i].input));
+      targets.push_back(task.examples[i].target);
+    }
+    for (size_t start = 0; start < n; start += static_cast<size_t>(gen.batch_size)) {
+      const size_t end = std::min(n, start + static_cast<size_t>(gen.batch_size));
+      const auto part = learn::generate(m, tokenizer, {prompts.begin() + static_cast<long>(start), prompts.begin() + static_cast<long>(end)}, gen);
+      outputs.insert(outputs.end(), part.begin(), part.end());
+      if (tty) std::fprintf(stderr, "\r[%zu/%zu tasks] %s %zu/%zu", t + 1, bbh.size(), task.name.c_str(), end, n);
+    }
+    if (tty) std::fprintf(stderr, "\r\033[K");
+    const auto s = tasks::score(outputs, targets);
+    sum += s.accuracy();
+    std::printf("%-45s %9.4f %8lld\n", task.name.c_str(), s.accuracy(), static_cast<long long>(s.total));
+    if (predictions.is_open()) {
+      for (size_t i = 0; i < n; ++i) {
+        predictions << nlohmann::json{{"task", task.name}, {"index", i}, {"target", targets[i]}, {"prediction", outputs[i]}}.dump() << "\n";
+      }
+    }
+  }
+  std::printf("%-45s %9.4f %8zu\n", "average", sum / static_cast<double>(bbh.size()), bbh.size());
+  return 0;
+}
+
+}  // namespace lorahub::cli

@@ -1,0 +1,104 @@
+// lorahub train-lora: gradient training of a LoRA adapter (or the full model)
+// on a JSONL file or a BBH task; writes a PEFT adapter (or a checkpoint).
+
+#include "cli/commands.h"
+#include "cli/common_options.h"
+#include "learn/seq2seq.h"
+#include "learn/trainer.h"
+#include "lora/peft_export.h"
+#include "t5/checkpoint.h"
+#include "t5/t5_model.h"
+#include "t5/weight_store.h"
+#include "tasks/bbh.h"
+#include "tasks/examples.h"
+#include "text/tokenizer.h"
+
+#include <ATen/ATen.h>
+#include <boost/program_options.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+namespace po = boost::program_options;
+
+namespace lorahub::cli {
+
+int train_command(const Args& args) {
+  std::string model_dir, data, bbh_dir, task, out_dir, mode, targets = "q,v";
+  learn::TrainOptions o;
+  RuntimeOptions runtime;
+  po::options_description desc(
+      "lorahub train-lora --model DIR (--data FILE.jsonl | --bbh DIR --task NAME) --out DIR [--mode lora|full|ia3]");
+  desc.add_options()("help,h", "show this help")
+      ("model", po::value(&model_dir)->required(), "Hugging Face T5 directory")
+      ("data", po::value(&data), "training examples, JSONL with input and target")
+      ("bbh", po::value(&bbh_dir), "BBH directory (with --task: train on the task's zero-shot prompts)")
+      ("task", po::value(&task), "BBH task name")
+      ("out", po::value(&out_dir)->required(), "output: a PEFT adapter (lora) or a checkpoint (full)")
+      ("mode", po::value(&mode)->default_value("lora"), "lora or full")
+      ("rank", po::value(&o.rank)->default_value(16), "LoRA rank")
+      ("alpha", po::value(&o.alpha)->default_value(32), "LoRA alpha (scale = alpha / rank)")
+      ("targets", po::value(&targets)->default_value("q,v"), "LoRA target projections, comma-separated")
+      ("lr", po::value(&o.lr)->default_value(1e-3), "AdamW learning rate")
+      ("weight-decay", po::value(&o.weight_decay)->default_value(0.0), "AdamW weight decay")
+      ("steps", po::value(&o.steps)->default_value(200), "optimizer steps")
+      ("batch-size", po::value(&o.batch_size)->default_value(8), "examples per step")
+      ("seed", po::value(&o.seed)->default_value(0), "initialisation and batch order");
+  add_runtime_options(desc, runtime);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  po::notify(vm);
+  o.mode = learn::parse_train_mode(mode, "--mode");
+  if (o.mode == learn::TrainMode::kIa3) throw std::invalid_argument("--mode ia3: IA3 export is not supported yet; use lora or full");
+  o.targets.clear();
+  std::stringstream ss(targets);
+  for (std::string t; std::getline(ss, t, ',');) o.targets.push_back(t);
+  if (data.empty() == (bbh_dir.empty() || task.empty())) {
+    throw std::invalid_argument("give either --data FILE.jsonl or --bbh DIR --task NAME");
+  }
+  std::vector<std::string> inputs, outputs;
+  if (!data.empty()) {
+    for (const auto& e : tasks::read_examples_jsonl(data)) {
+      inputs.push_back(e.input);
+      outputs.push_back(e.target);
+    }
+  } else {
+    const auto t = tasks::load_bbh_task(bbh_dir, tasks::resolve_bbh_tasks(bbh_dir, {task}).at(0));
+    for (const auto& e : t.examples) {
+      inputs.push_back(tasks::zero_shot_prompt(t, e.input));
+      outputs.push_back(e.target);
+    }
+  }
+  apply_runtime_options(runtime);
+  const auto tokenizer = text::T5Tokenizer::from_dir(model_dir);
+  const auto ck = t5::load_checkpoint(model_dir, runtime.dtype, runtime.device);
+  const t5::T5Model model(ck.config, ck.weights);
+  const auto r = learn::train(model, learn::encode_all(tokenizer, inputs), learn::encode_all(tokenizer, outputs), o);
+  std::printf("trained %s on %zu examples: loss %.4f (first step) -> %.4f (last step)\n", mode.c_str(), inputs.size(),
+              r.step_losses.front(), r.step_losses.back());
+  if (o.mode == learn::TrainMode::kLora) {
+    lora::write_peft_adapter(out_dir, r.adapter, o.targets, model_dir);
+    std::printf("wrote PEFT adapter %s (r = %lld, %zu projections)\n", out_dir.c_str(), static_cast<long long>(o.rank),
+                r.target_names.size());
+  } else {
+    io::TensorMap tensors;
+    for (const auto& [name, t] : r.weights->tensors()) tensors[name] = t.detach().to(at::kCPU);
+    t5::save_checkpoint(out_dir, model.config(), tensors);
+    for (const char* f : {"spiece.model", "tokenizer_config.json", "special_tokens_map.json"}) {
+      if (std::filesystem::exists(model_dir + "/" + f)) {
+        std::filesystem::copy_file(model_dir + "/" + f, out_dir + "/" + f,
+                                   std::filesystem::copy_options::overwrite_existing);
+      }
+    }
+    std::printf("wrote fine-tuned checkpoint %s\n", out_dir.c_str());
+  }
+  return 0;
+}
+
+}  // namespace lorahub::cli
