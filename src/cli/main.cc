@@ -58,7 +58,8 @@ int main(int argc, char** argv) {
     std::cerr << "lorahub " << name << ": error: " << e.what() << " (see lorahub " << name << " --help)\n";
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "lorahub " << name << ": error: " << e.what() << "\n";
+    const std::string msg = e.what();
+    std::cerr << "lorahub " << name << ": error: " << msg.substr(0, msg.find('\n')) << "\n";  // no LibTorch stack traces
     return 1;
   }
 }

@@ -78,6 +78,7 @@ TrainResult train(const t5::T5Model& model, const std::vector<t5::TokenIds>& inp
                   const std::vector<t5::TokenIds>& targets, const TrainOptions& o) {
   if (inputs.empty() || inputs.size() != targets.size()) throw std::invalid_argument("train: no examples");
   if (o.steps < 1 || o.batch_size < 1) throw std::invalid_argument("train: steps and batch size must be positive");
+  at::AutoGradMode grad_on(true);  // callers may evaluate under NoGradGuard
   TrainResult result;
   std::vector<at::Tensor> params;
   std::unique_ptr<t5::T5Model> full;  // full fine-tuning trains a copy

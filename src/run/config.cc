@@ -201,12 +201,13 @@ Config parse_config(const std::string& text, const std::string& path) {
       mc.name = r.string(m, "sweep.methods.name");
     } else {
       r.check_keys(m, "sweep.methods", {"name", "label", "composition", "optimizer", "budget", "population", "l1",
-                                        "loss", "loss_batch_size", "bound"});
+                                        "loss", "loss_batch_size", "bound", "train_steps", "lr", "rank", "alpha",
+                                        "train_batch_size"});
       if (!m["name"]) r.fail(m, "sweep.methods.name", "missing");
       mc.name = r.string(m["name"], "sweep.methods.name");
     }
     const YAML::Node where = m.IsScalar() ? YAML::Node(m) : YAML::Node(m["name"]);
-    require_one_of(r, where, "sweep.methods.name", mc.name, {"zero_shot", "icl", "lorahub"});
+    require_one_of(r, where, "sweep.methods.name", mc.name, {"zero_shot", "icl", "lorahub", "lora_tuning", "full_ft", "ia3"});
     if (!m.IsScalar()) {
       if (m["composition"]) mc.composition = r.string(m["composition"], "sweep.methods.composition");
       require_one_of(r, m["composition"] ? m["composition"] : where, "sweep.methods.composition", mc.composition, {"lorahub", "cat"});
@@ -223,6 +224,14 @@ Config parse_config(const std::string& text, const std::string& path) {
       if (m["bound"]) mc.bound = r.number(m["bound"], "sweep.methods.bound");
       if (!(mc.bound > 0)) r.fail(m["bound"], "sweep.methods.bound", "expected a positive number");
       if (m["label"]) mc.label = r.string(m["label"], "sweep.methods.label");
+      if (m["train_steps"]) mc.train_steps = r.integer(m["train_steps"], "sweep.methods.train_steps");
+      if (m["lr"]) mc.lr = r.number(m["lr"], "sweep.methods.lr");
+      if (m["rank"]) mc.rank = r.integer(m["rank"], "sweep.methods.rank");
+      if (m["alpha"]) mc.alpha = r.number(m["alpha"], "sweep.methods.alpha");
+      if (m["train_batch_size"]) mc.train_batch_size = r.integer(m["train_batch_size"], "sweep.methods.train_batch_size");
+      if (mc.train_steps < 1 || mc.rank < 1 || mc.train_batch_size < 1 || mc.lr < 0) {
+        r.fail(m, "sweep.methods", "train_steps, rank and train_batch_size must be positive, lr non-negative");
+      }
     }
     if (mc.label.empty()) {
       mc.label = mc.learns() ? "lorahub-" + mc.optimizer + (mc.composition == "cat" ? "-cat" : "") : mc.name;
@@ -287,7 +296,8 @@ std::string Config::results_hash() const {
   for (auto v : n_shots) s << v << ',';
   for (const auto& m : methods) {
     s << m.name << ':' << m.label << ':' << m.composition << ':' << m.optimizer << ':' << m.budget << ':' << m.population
-      << ':' << m.l1 << ':' << m.loss << ':' << m.loss_batch_size << ':' << m.bound << ';';
+      << ':' << m.l1 << ':' << m.loss << ':' << m.loss_batch_size << ':' << m.bound << ':' << m.train_steps << ':'
+      << m.lr << ':' << m.rank << ':' << m.alpha << ':' << m.train_batch_size << ';';
   }
   s << '|' << max_new_tokens << '|' << eval_batch_size << '|' << eval_shard_size << '|' << dtype << '|'
     << candidates_per_pass;

@@ -21,7 +21,18 @@ struct MethodConfig {
   std::string loss = "lorahub";  // lorahub | token_mean
   int64_t loss_batch_size = 0;
   double bound = 1.5;
+  // Gradient baselines (lora_tuning, full_ft, ia3) on the same k shots.
+  int64_t train_steps = 40;
+  double lr = 0;  // 0: 1e-3 (lora_tuning), 3e-3 (ia3), 3e-5 (full_ft)
+  int64_t rank = 16;
+  double alpha = 32;
+  int64_t train_batch_size = 8;
   bool learns() const { return name == "lorahub"; }
+  bool trains() const { return name == "lora_tuning" || name == "full_ft" || name == "ia3"; }
+  double learning_rate() const {
+    if (lr > 0) return lr;
+    return name == "full_ft" ? 3e-5 : name == "ia3" ? 3e-3 : 1e-3;
+  }
 };
 
 struct Config {

@@ -119,6 +119,8 @@ class Coordinator {
     active_.emplace(t.id, std::move(s));
     if (ref.optimizer) {
       ask(ref);
+    } else if (ref.method->trains()) {
+      queue_training(ref);
     } else {
       queue_eval(ref);
     }
@@ -161,6 +163,25 @@ class Coordinator {
     if (s.split.eval.empty()) finish(s);
   }
 
+  // A gradient baseline is one unit: train on the shots, predict the eval set.
+  void queue_training(TrialState& s) {
+    const MethodConfig& m = *s.method;
+    nlohmann::json u = unit_base(s, "train");
+    u["shots"] = s.split.shots;
+    u["indices"] = s.split.eval;
+    u["mode"] = m.name == "lora_tuning" ? "lora" : m.name == "full_ft" ? "full" : "ia3";
+    u["steps"] = m.train_steps;
+    u["lr"] = m.learning_rate();
+    u["rank"] = m.rank;
+    u["alpha"] = m.alpha;
+    u["batch_size"] = m.train_batch_size;
+    u["seed"] = tasks::stable_hash("train|" + s.trial.id);
+    s.predictions.assign(s.split.eval.size(), "");
+    offsets_[u["unit"].get<int64_t>()] = 0;
+    ready_.push_back(std::move(u));
+    ++s.units_pending;
+  }
+
   void handle(const nlohmann::json& result) {
     if (result.contains("error")) {
       throw std::runtime_error("trial " + result.value("trial", std::string("?")) + ": " + result["error"].get<std::string>());
@@ -193,6 +214,7 @@ class Coordinator {
         queue_eval(s);
       }
     } else {
+      if (result.contains("train_losses")) s.record.history_loss = result["train_losses"].get<std::vector<double>>();
       const auto predictions = result.at("predictions").get<std::vector<std::string>>();
       for (size_t i = 0; i < predictions.size(); ++i) s.predictions[offset + i] = predictions[i];
       if (--s.units_pending == 0) finish(s);

@@ -8,6 +8,9 @@
 //   eval:      {kind, trial, unit, task, prompt: zero|icl, modules[],
 //               composition, weights[] (empty: base model), indices[]}
 //              -> {trial, unit, predictions[]}
+//   train:     {kind, trial, unit, task, shots[], indices[], mode: lora|full|ia3,
+//               steps, lr, rank, alpha, batch_size, seed}
+//              -> {trial, unit, predictions[], train_losses[]}
 // A failed unit returns {trial, unit, error}.
 
 #include <nlohmann/json.hpp>

@@ -2,6 +2,7 @@
 
 #include "learn/objective.h"
 #include "learn/seq2seq.h"
+#include "learn/trainer.h"
 #include "lora/composition.h"
 #include "lora/lora_adapter.h"
 #include "lora/lora_pool.h"
@@ -105,6 +106,39 @@ struct Worker::State {
     return {{"losses", losses}, {"objectives", objectives}};
   }
 
+  std::vector<std::string> prompts(const tasks::BbhTask& bbh, const nlohmann::json& indices, bool icl) {
+    std::vector<std::string> out;
+    for (int64_t i : indices.get<std::vector<int64_t>>()) {
+      const auto& input = bbh.examples.at(static_cast<size_t>(i)).input;
+      out.push_back(icl ? tasks::icl_prompt(bbh, input) : tasks::zero_shot_prompt(bbh, input));
+    }
+    return out;
+  }
+
+  // A gradient baseline: train on the shots, predict the evaluation set.
+  nlohmann::json train_and_evaluate(const nlohmann::json& unit) {
+    const auto& bbh = task(unit.at("task"));
+    std::vector<std::string> targets;
+    for (int64_t i : unit.at("shots").get<std::vector<int64_t>>()) targets.push_back(bbh.examples.at(static_cast<size_t>(i)).target);
+    learn::TrainOptions o;
+    o.mode = learn::parse_train_mode(unit.at("mode"), "mode");
+    o.steps = unit.at("steps");
+    o.lr = unit.at("lr");
+    o.rank = unit.at("rank");
+    o.alpha = unit.at("alpha");
+    o.batch_size = unit.at("batch_size");
+    o.seed = unit.at("seed");
+    const auto r = learn::train(*model, learn::encode_all(*tokenizer, prompts(bbh, unit.at("shots"), false)),
+                                learn::encode_all(*tokenizer, targets), o);
+    std::unique_ptr<t5::T5Model> tuned;
+    if (r.weights) tuned = std::make_unique<t5::T5Model>(model->config(), r.weights);
+    const t5::T5Model& m = tuned ? *tuned : *model;
+    const t5::LowRankSet* adaptation = tuned ? nullptr : &r.adaptation;
+    return {{"predictions", learn::generate(m, *tokenizer, prompts(bbh, unit.at("indices"), false),
+                                            {config.max_new_tokens, config.eval_batch_size}, adaptation)},
+            {"train_losses", r.step_losses}};
+  }
+
   nlohmann::json evaluate(const nlohmann::json& unit) {
     const auto& bbh = task(unit.at("task"));
     const auto weights = unit.at("weights").get<std::vector<double>>();
@@ -119,13 +153,8 @@ struct Worker::State {
       }
       m = t.merged.get();
     }
-    const bool icl = unit.at("prompt") == "icl";
-    std::vector<std::string> prompts;
-    for (int64_t i : unit.at("indices").get<std::vector<int64_t>>()) {
-      const auto& input = bbh.examples.at(static_cast<size_t>(i)).input;
-      prompts.push_back(icl ? tasks::icl_prompt(bbh, input) : tasks::zero_shot_prompt(bbh, input));
-    }
-    return {{"predictions", learn::generate(*m, *tokenizer, prompts, {config.max_new_tokens, config.eval_batch_size})}};
+    return {{"predictions", learn::generate(*m, *tokenizer, prompts(bbh, unit.at("indices"), unit.at("prompt") == "icl"),
+                                            {config.max_new_tokens, config.eval_batch_size})}};
   }
 };
 
@@ -141,9 +170,12 @@ nlohmann::json Worker::execute(const nlohmann::json& unit) {
     at::NoGradGuard no_grad;
     state_->ensure_model();
     const std::string kind = unit.at("kind");
-    out = kind == "objective" ? state_->objective(unit) : state_->evaluate(unit);
+    out = kind == "objective" ? state_->objective(unit)
+          : kind == "train"   ? state_->train_and_evaluate(unit)
+                              : state_->evaluate(unit);
   } catch (const std::exception& e) {
-    out = {{"error", e.what()}};
+    const std::string msg = e.what();
+    out = {{"error", msg.substr(0, msg.find('\n'))}};  // LibTorch appends a stack trace
   }
   out["trial"] = unit.value("trial", "");
   out["unit"] = unit.value("unit", -1);

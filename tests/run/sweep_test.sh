@@ -62,6 +62,12 @@ wait $mpipid || true
 mpirun -np 3 "$lorahub" run "$config" --output kill.h5 --resume --no-progress
 $compare ref.h5 kill.h5 || fail "run resumed after SIGKILL differs"
 
+echo "== baselines (ICL, LoRA tuning, full fine-tuning, IA3, LoraHub-CAT with CMA-ES): P = 1 vs mpirun -np 3"
+baselines="$(dirname "$config")/fixture-baselines.yaml"
+"$lorahub" run "$baselines" --output base1.h5 --no-progress
+mpirun -np 3 "$lorahub" run "$baselines" --output base3.h5 --no-progress
+$compare base1.h5 base3.h5 || fail "baselines differ between P = 1 and P = 3"
+
 echo "== bad config: one line, exit != 0, nothing written"
 sed 's/budget: 6/budget: -2/' "$config" > bad.yaml
 rc=0; "$lorahub" run bad.yaml --output bad.h5 2> bad.log || rc=$?
