@@ -17,5 +17,6 @@ int run_command(const Args& args);
 int plan_command(const Args& args);
 int train_command(const Args& args);
 int eval_command(const Args& args);
+int demo_world_command(const Args& args);
 
 }  // namespace lorahub::cli

@@ -24,6 +24,7 @@ const std::map<std::string, Command>& commands() {
       {"generate", {lorahub::cli::generate_command, "greedy outputs of a T5 model for texts"}},
       {"run", {lorahub::cli::run_command, "run a sweep (under mpirun: rank 0 coordinates)"}},
       {"plan", {lorahub::cli::plan_command, "print the trials of a sweep config"}},
+      {"demo-world", {lorahub::cli::demo_world_command, "build the synthetic demo world (model, modules, tasks)"}},
       {"eval", {lorahub::cli::eval_command, "BBH accuracy, zero-shot or in-context, with an adapter or composition"}},
       {"train-lora", {lorahub::cli::train_command, "train a LoRA adapter (or fine-tune) with gradients"}},
       {"learn", {lorahub::cli::learn_command, "learn LoraHub weights for a few examples"}},

@@ -143,6 +143,7 @@ TrainResult train(const t5::T5Model& model, const std::vector<t5::TokenIds>& inp
     loss.backward();
     adamw.step();
     result.step_losses.push_back(loss.item<double>());
+    if (o.on_step) o.on_step(step, result.step_losses.back());
   }
   for (auto& p : params) p.requires_grad_(false);
   if (o.mode == TrainMode::kLora) {

@@ -8,6 +8,7 @@
 #include "t5/linear.h"
 #include "t5/t5_model.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,8 @@ struct TrainOptions {
   int64_t steps = 100;
   int64_t batch_size = 8;  // examples per step (all when larger)
   uint64_t seed = 0;       // initialisation and batch order
+  // Called after every step with its index and batch loss (progress reports).
+  std::function<void(int64_t, double)> on_step;
 };
 
 struct TrainResult {

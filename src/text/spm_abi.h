@@ -15,8 +15,5 @@ typedef int (*lh_spm_encode_fn)(void* handle, const char* text, size_t len, int*
 typedef size_t (*lh_spm_decode_fn)(void* handle, const int* ids, int n, char* out, size_t cap);
 typedef size_t (*lh_spm_id_to_piece_fn)(void* handle, int id, char* out, size_t cap);
 typedef int (*lh_spm_piece_to_id_fn)(void* handle, const char* piece);
-// Trains a model from SentencePieceTrainer flags ("--input=... --model_prefix=...").
-// Returns 0 on success, else writes the error.
-typedef int (*lh_spm_train_fn)(const char* flags, char* err, size_t err_cap);
 
 }

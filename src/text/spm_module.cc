@@ -3,11 +3,15 @@
 #include "text/spm_abi.h"
 
 #include <dlfcn.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <mutex>
 #include <stdexcept>
+
+extern "C" char** environ;
 
 namespace lorahub::text {
 namespace {
@@ -20,7 +24,6 @@ struct SpmApi {
   lh_spm_decode_fn decode;
   lh_spm_id_to_piece_fn id_to_piece;
   lh_spm_piece_to_id_fn piece_to_id;
-  lh_spm_train_fn train;
 };
 
 std::string executable_dir() {
@@ -63,7 +66,6 @@ const SpmApi& api() {
     api.decode = reinterpret_cast<lh_spm_decode_fn>(sym("lh_spm_decode"));
     api.id_to_piece = reinterpret_cast<lh_spm_id_to_piece_fn>(sym("lh_spm_id_to_piece"));
     api.piece_to_id = reinterpret_cast<lh_spm_piece_to_id_fn>(sym("lh_spm_piece_to_id"));
-    api.train = reinterpret_cast<lh_spm_train_fn>(sym("lh_spm_train"));
   });
   return api;
 }
@@ -121,10 +123,21 @@ int SpmProcessor::piece_to_id(const std::string& piece) const {
   return api().piece_to_id(handle_, piece.c_str());
 }
 
-void spm_train(const std::string& flags) {
-  char err[2048] = {0};
-  if (api().train(flags.c_str(), err, sizeof(err)) != 0) {
-    throw std::runtime_error(std::string("SentencePiece training failed: ") + err);
+void spm_train(const std::vector<std::string>& flags) {
+  // In a child process: the trainer logs through std::cerr, which under
+  // RTLD_DEEPBIND binds to an uninitialised copy and crashes.
+  std::vector<std::string> argv_s = {"spm_train"};
+  argv_s.insert(argv_s.end(), flags.begin(), flags.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  if (::posix_spawnp(&pid, "spm_train", nullptr, nullptr, argv.data(), environ) != 0) {
+    throw std::runtime_error("cannot run spm_train (Debian package sentencepiece)");
+  }
+  int status = 0;
+  if (::waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw std::runtime_error("spm_train failed (exit status " + std::to_string(WEXITSTATUS(status)) + ")");
   }
 }
 

@@ -29,7 +29,8 @@ class SpmProcessor {
   void* handle_ = nullptr;
 };
 
-// SentencePieceTrainer::Train with the trainer's own flag syntax.
-void spm_train(const std::string& flags);
+// Trains a model with Debian's spm_train tool (a child process), given its
+// flags ("--input=...", "--model_prefix=...").
+void spm_train(const std::vector<std::string>& flags);
 
 }  // namespace lorahub::text

@@ -4,7 +4,6 @@
 #include "text/spm_abi.h"
 
 #include <sentencepiece_processor.h>
-#include <sentencepiece_trainer.h>
 
 #include <cstring>
 #include <string>
@@ -70,13 +69,4 @@ __attribute__((visibility("default"))) int lh_spm_piece_to_id(void* handle, cons
   return static_cast<sentencepiece::SentencePieceProcessor*>(handle)->PieceToId(piece);
 }
 
-__attribute__((visibility("default"))) int lh_spm_train(const char* flags, char* err,
-                                                        size_t err_cap) {
-  const auto status = sentencepiece::SentencePieceTrainer::Train(flags);
-  if (!status.ok()) {
-    copy_error(status.ToString(), err, err_cap);
-    return 1;
-  }
-  return 0;
-}
 }

@@ -1,0 +1,35 @@
+// lorahub demo-world: build (or reuse) the synthetic demo world.
+
+#include "cli/commands.h"
+#include "demo/demo_world.h"
+
+#include <boost/program_options.hpp>
+
+#include <iostream>
+
+namespace po = boost::program_options;
+
+namespace lorahub::cli {
+
+int demo_world_command(const Args& args) {
+  demo::DemoWorldOptions o;
+  po::options_description desc("lorahub demo-world --out DIR [--seed 0] [--threads 0] [--force]");
+  desc.add_options()("help,h", "show this help")
+      ("out", po::value(&o.out)->required(), "directory for the model, modules and held-out tasks")
+      ("seed", po::value(&o.seed)->default_value(0), "world seed")
+      ("threads", po::value(&o.threads)->default_value(0), "CPU threads (0: all cores)")
+      ("force", po::bool_switch(&o.force), "rebuild even if a world of this version and seed exists");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  po::notify(vm);
+  const auto w = demo::build_demo_world(o);
+  std::cout << "model " << w.model_dir << "\nmodules " << w.lora_dir << " (" << w.module_ids.size() << ")\nbbh "
+            << w.bbh_dir << "\n";
+  return 0;
+}
+
+}  // namespace lorahub::cli

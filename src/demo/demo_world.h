@@ -1,0 +1,35 @@
+#pragma once
+// `lorahub demo-world`: builds, deterministically and with the project's own
+// training code, everything the demo sweep needs, in the real formats:
+//   <out>/model/       HF T5 checkpoint (config.json, model.safetensors) + spiece.model
+//   <out>/lora/<task>/ one PEFT LoRA adapter per upstream task
+//   <out>/bbh/         held-out tasks in the BBH layout (bbh/*.json, cot-prompts/*.txt)
+//   <out>/modules.txt  the module ids; <out>/world.json what was built, by whom
+// A world already built with the same generator version and seed is reused.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lorahub::demo {
+
+// Bump when anything that changes the world's content changes.
+inline constexpr int kGeneratorVersion = 1;
+
+struct DemoWorldOptions {
+  std::string out;
+  uint64_t seed = 0;
+  int threads = 0;
+  bool force = false;  // rebuild even if cached
+  bool verbose = true;
+};
+
+struct DemoWorld {
+  std::string model_dir, lora_dir, bbh_dir;
+  std::vector<std::string> module_ids;
+  bool reused = false;
+};
+
+DemoWorld build_demo_world(const DemoWorldOptions& options);
+
+}  // namespace lorahub::demo

@@ -1,0 +1,29 @@
+#pragma once
+// A family of synthetic text tasks in the BBH style (instruction, then
+// "Q: <input>\nA:"), built from a small lexicon. Twelve upstream tasks
+// (one skill each) train the LoRA modules; held-out tasks reuse a skill
+// under new instruction wording or compose two skills.
+
+#include "optim/rng.h"
+#include "tasks/examples.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace lorahub::demo {
+
+struct SyntheticTask {
+  std::string name;
+  std::string instruction;
+  std::string skill;  // the upstream skill it exercises ("sort+first" when composed)
+  std::function<tasks::Example(optim::Rng&)> make;
+};
+
+std::vector<SyntheticTask> upstream_tasks();
+std::vector<SyntheticTask> heldout_tasks();
+
+// instruction + "\n\nQ: " + input + "\nA:" (the BBH zero-shot prompt).
+std::string prompt(const SyntheticTask& task, const std::string& input);
+
+}  // namespace lorahub::demo
