@@ -13,7 +13,7 @@ packages=(
   # libtorch runs on the 5 GFLOP/s reference BLAS without this (PLATFORM.md)
   libopenblas0-openmp
   # analysis scripts and test oracles
-  python3-h5py python3-numpy
+  python3-h5py python3-numpy python3-matplotlib python3-pandas
 )
 
 missing=()
