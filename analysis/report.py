@@ -5,7 +5,7 @@
 
 Prints, per task and method, the mean accuracy over seeds (and for LoraHub
 methods also the best seed), then the average over tasks, as Markdown (or
-LaTeX). Reads /summary with h5py; needs python3-h5py and python3-numpy
+LaTeX); then each method's accuracy per (N, k) and its best setting. Reads /summary with h5py; needs python3-h5py and python3-numpy
 (Debian packages, installed by scripts/setup.sh).
 """
 import argparse
@@ -72,6 +72,23 @@ def render(cells, methods, latex=False):
     return "\n".join(lines)
 
 
+def by_setting(rows):
+    """Per method and (N, k): mean accuracy over tasks and seeds."""
+    groups = collections.defaultdict(list)
+    for r in rows:
+        groups[(r["method"], r["n_modules"], r["n_shots"])].append(r["accuracy"])
+    lines = ["| method | N | k | accuracy (mean over tasks and seeds) | trials |", "|---|---|---|---|---|"]
+    best = {}
+    for (m, n, k), v in sorted(groups.items()):
+        lines.append(f"| {m} | {n} | {k} | {100 * np.mean(v):.1f} | {len(v)} |")
+        if m not in best or np.mean(v) > best[m][0]:
+            best[m] = (float(np.mean(v)), n, k)
+    lines.append("")
+    for m, (v, n, k) in sorted(best.items()):
+        lines.append(f"best {m}: {100 * v:.1f} at N = {n}, k = {k}")
+    return "\n".join(lines)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("results")
@@ -80,6 +97,9 @@ def main():
     rows = load(a.results)
     cells, methods = table(rows)
     print(render(cells, methods, a.latex))
+    if not a.latex:
+        print()
+        print(by_setting(rows))
     print(f"\n{len(rows)} trials from {a.results}")
 
 

@@ -107,6 +107,8 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
     for (const auto& t : heldout_tasks()) {
       for (const auto& e : examples(t, 50, o.seed + 1)) c << prompt(t, e.input) << "\n" << e.target << "\n";
     }
+    optim::Rng filler(o.seed + 2);
+    for (int i = 0; i < 200; ++i) c << filler_instruction(filler) << "\n";
   }
   text::spm_train({"--input=" + corpus, "--model_prefix=" + w.model_dir + "/spiece", "--model_type=unigram",
                    "--vocab_size=160", "--hard_vocab_limit=false", "--character_coverage=1.0", "--pad_id=0",
@@ -141,9 +143,11 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
   const t5::T5Model fresh(config, random);
   learn::TrainOptions base_options;
   base_options.mode = learn::TrainMode::kFull;
-  base_options.lr = 3e-3;
-  base_options.steps = 3000;
-  base_options.batch_size = 32;
+  base_options.lr = 1e-3;
+  base_options.warmup_steps = 200;
+  base_options.clip_norm = 1.0;
+  base_options.steps = 2000;
+  base_options.batch_size = 64;
   base_options.seed = o.seed;
   base_options.on_step = [&](int64_t step, double loss) {
     if ((step + 1) % 500 == 0) log("base model step " + std::to_string(step + 1) + ": batch loss " + std::to_string(loss));
@@ -155,9 +159,10 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
   log("trained the base model (" + std::to_string(base_options.steps) + " steps): loss " +
       std::to_string(trained.step_losses.front()) + " -> " + std::to_string(trained.step_losses.back()));
 
-  // 4. One LoRA module per upstream task. Its prompts carry a random other
-  // task's instruction, so the module does its skill whatever the instruction
-  // says: the knowledge LoraHub must find and compose.
+  // 4. One LoRA module per upstream task. Its prompts carry instructions the
+  // base model has never seen (filler words), so the module does its skill
+  // when the instruction is unfamiliar, as a held-out task's is: the
+  // knowledge LoraHub must find and compose.
   const auto base_ck = t5::load_checkpoint(w.model_dir);
   const t5::T5Model base(base_ck.config, base_ck.weights);
   for (size_t i = 0; i < upstream.size(); ++i) {
@@ -165,8 +170,7 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
     optim::Rng rng(tasks::stable_hash("module|" + t.name + "|" + std::to_string(o.seed)));
     std::vector<t5::TokenIds> in, out;
     for (const auto& e : upstream_data[t.name]) {
-      const auto& other = upstream[rng.next() % upstream.size()];
-      in.push_back(tokenizer.encode(prompt(other, e.input)));
+      in.push_back(tokenizer.encode(prompt(filler_instruction(rng), e.input)));
       out.push_back(tokenizer.encode(e.target));
     }
     learn::TrainOptions lo;
@@ -174,7 +178,9 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
     lo.rank = 8;
     lo.alpha = 16;
     lo.targets = {"q", "k", "v", "o", "wi_0", "wi_1", "wo"};
-    lo.lr = 5e-3;
+    lo.lr = 1e-2;
+    lo.warmup_steps = 20;
+    lo.clip_norm = 1.0;
     lo.steps = 200;
     lo.batch_size = 32;
     lo.seed = tasks::stable_hash("lora|" + t.name) ^ o.seed;

@@ -136,8 +136,20 @@ std::vector<SyntheticTask> heldout_tasks() {
   };
 }
 
-std::string prompt(const SyntheticTask& task, const std::string& input) {
-  return task.instruction + "\n\nQ: " + input + "\nA:";
+std::string filler_instruction(optim::Rng& rng) {
+  static const std::vector<std::string> fillers = {"please", "now", "the", "items", "task", "answer", "do",
+                                                   "this", "here", "write", "give", "find", "these", "for", "me"};
+  const size_t n = 3 + rng.next() % 3;
+  std::string s;
+  for (size_t i = 0; i < n; ++i) s += (i ? " " : "") + fillers[rng.next() % fillers.size()];
+  s[0] = static_cast<char>(s[0] - 'a' + 'A');
+  return s + ".";
 }
+
+std::string prompt(const std::string& instruction, const std::string& input) {
+  return instruction + "\n\nQ: " + input + "\nA:";
+}
+
+std::string prompt(const SyntheticTask& task, const std::string& input) { return prompt(task.instruction, input); }
 
 }  // namespace lorahub::demo

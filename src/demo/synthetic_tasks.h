@@ -23,7 +23,12 @@ struct SyntheticTask {
 std::vector<SyntheticTask> upstream_tasks();
 std::vector<SyntheticTask> heldout_tasks();
 
+// An instruction of 3-5 filler words ("Please do this now."): an instruction
+// the base model has never seen, as a held-out task's would be.
+std::string filler_instruction(optim::Rng& rng);
+
 // instruction + "\n\nQ: " + input + "\nA:" (the BBH zero-shot prompt).
 std::string prompt(const SyntheticTask& task, const std::string& input);
+std::string prompt(const std::string& instruction, const std::string& input);
 
 }  // namespace lorahub::demo

@@ -141,6 +141,23 @@ TrainResult train(const t5::T5Model& model, const std::vector<t5::TokenIds>& inp
     const at::Tensor loss =
         net->loss(b.input_ids.to(device), b.attention_mask.to(device), b.labels.to(device), adaptation);
     loss.backward();
+    if (o.clip_norm > 0) {
+      at::NoGradGuard no_grad;
+      double total = 0;
+      for (const auto& p : params) {
+        if (p.grad().defined()) total += p.grad().pow(2).sum().item<double>();
+      }
+      const double norm = std::sqrt(total);
+      if (norm > o.clip_norm) {
+        for (auto& p : params) {
+          if (p.grad().defined()) p.mutable_grad().mul_(o.clip_norm / (norm + 1e-6));
+        }
+      }
+    }
+    if (o.warmup_steps > 0) {
+      const double lr = o.lr * std::min(1.0, static_cast<double>(step + 1) / static_cast<double>(o.warmup_steps));
+      static_cast<torch::optim::AdamWOptions&>(adamw.param_groups()[0].options()).lr(lr);
+    }
     adamw.step();
     result.step_losses.push_back(loss.item<double>());
     if (o.on_step) o.on_step(step, result.step_losses.back());

@@ -28,6 +28,8 @@ struct TrainOptions {
   int64_t steps = 100;
   int64_t batch_size = 8;  // examples per step (all when larger)
   uint64_t seed = 0;       // initialisation and batch order
+  int64_t warmup_steps = 0;  // linear learning-rate warmup
+  double clip_norm = 0;      // gradient norm clipping (0: off)
   // Called after every step with its index and batch loss (progress reports).
   std::function<void(int64_t, double)> on_step;
 };

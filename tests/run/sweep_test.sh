@@ -67,6 +67,7 @@ baselines="$(dirname "$config")/fixture-baselines.yaml"
 "$lorahub" run "$baselines" --output base1.h5 --no-progress
 mpirun -np 3 "$lorahub" run "$baselines" --output base3.h5 --no-progress
 $compare base1.h5 base3.h5 || fail "baselines differ between P = 1 and P = 3"
+/usr/bin/python3 "$here/../analysis/report_test.py" base1.h5 analysis || fail "analysis differs from the recount"
 
 echo "== bad config: one line, exit != 0, nothing written"
 sed 's/budget: 6/budget: -2/' "$config" > bad.yaml
