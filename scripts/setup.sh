@@ -14,6 +14,8 @@ packages=(
   libopenblas0-openmp
   # analysis scripts and test oracles
   python3-h5py python3-numpy python3-matplotlib python3-pandas
+  # a one-node SLURM for the tests of jobs/
+  slurm-wlm munge
 )
 
 missing=()
