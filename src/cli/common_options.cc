@@ -6,12 +6,27 @@
 #include <boost/program_options.hpp>
 
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <stdexcept>
 
 namespace po = boost::program_options;
 
 namespace lorahub::cli {
+
+bool parse_command_line(const Args& args, const po::options_description& desc, po::variables_map& vm,
+                        const po::positional_options_description* positional) {
+  po::command_line_parser parser(args);
+  parser.options(desc);
+  if (positional) parser.positional(*positional);
+  po::store(parser.run(), vm);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return false;
+  }
+  po::notify(vm);
+  return true;
+}
 
 void add_runtime_options(po::options_description& desc, RuntimeOptions& opts) {
   desc.add_options()

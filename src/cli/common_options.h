@@ -1,7 +1,11 @@
 #pragma once
 // Flags every model-running command shares: device, dtype, threads.
 
+#include "cli/commands.h"
+
 #include <boost/program_options/options_description.hpp>
+#include <boost/program_options/positional_options.hpp>
+#include <boost/program_options/variables_map.hpp>
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
 
@@ -9,6 +13,12 @@
 #include <vector>
 
 namespace lorahub::cli {
+
+// Parses a subcommand's flags into `vm` (required ones checked); prints the
+// help and returns false for --help.
+bool parse_command_line(const Args& args, const boost::program_options::options_description& desc,
+                        boost::program_options::variables_map& vm,
+                        const boost::program_options::positional_options_description* positional = nullptr);
 
 struct RuntimeOptions {
   std::string device_name = "cpu";

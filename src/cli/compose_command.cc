@@ -33,12 +33,7 @@ int compose_command(const Args& args) {
   add_module_options(desc, modules);
   add_runtime_options(desc, runtime);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_command_line(args, desc, vm)) return 0;
   const lora::Method method = lora::parse_method(method_name, "--method");
   const std::vector<double> w = parse_doubles(weights_text, "--weights");
   const std::vector<std::string> dirs = resolve_modules(modules);

@@ -1,6 +1,7 @@
 // lorahub demo-world: build (or reuse) the synthetic demo world.
 
 #include "cli/commands.h"
+#include "cli/common_options.h"
 #include "demo/demo_world.h"
 
 #include <boost/program_options.hpp>
@@ -20,12 +21,7 @@ int demo_world_command(const Args& args) {
       ("threads", po::value(&o.threads)->default_value(0), "CPU threads (0: all cores)")
       ("force", po::bool_switch(&o.force), "rebuild even if a world of this version and seed exists");
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_command_line(args, desc, vm)) return 0;
   const auto w = demo::build_demo_world(o);
   std::cout << "model " << w.model_dir << "\nmodules " << w.lora_dir << " (" << w.module_ids.size() << ")\nbbh "
             << w.bbh_dir << "\n";

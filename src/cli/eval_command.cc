@@ -49,12 +49,7 @@ int eval_command(const Args& args) {
   add_module_options(desc, modules);
   add_runtime_options(desc, runtime);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_command_line(args, desc, vm)) return 0;
   if (method != "zero" && method != "icl") throw std::invalid_argument("--method: expected zero or icl, found \"" + method + "\"");
   const bool have_modules = !modules.dirs.empty() || !modules.list_file.empty();
   if (!adapter.empty() && have_modules) throw std::invalid_argument("give --adapter or --modules, not both");

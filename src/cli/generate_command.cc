@@ -31,12 +31,7 @@ int generate_command(const Args& args) {
       ("batch-size", po::value(&batch_size)->default_value(8), "inputs decoded together");
   add_runtime_options(desc, runtime);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_command_line(args, desc, vm)) return 0;
   if (vm.count("input") == vm.count("input-file")) {
     throw std::invalid_argument("give exactly one of --input and --input-file");
   }

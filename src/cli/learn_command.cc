@@ -80,12 +80,7 @@ int learn_command(const Args& args) {
   add_module_options(desc, modules);
   add_runtime_options(desc, runtime);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_command_line(args, desc, vm)) return 0;
   obj.method = lora::parse_method(method_name, "--method");
   obj.normalization = parse_loss(loss_name);
   if (!(bound > 0)) throw std::invalid_argument("--bound: expected a positive number");

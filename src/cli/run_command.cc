@@ -1,6 +1,7 @@
 // lorahub run / lorahub plan: the experiment runner's commands.
 
 #include "cli/commands.h"
+#include "cli/common_options.h"
 #include "run/runner.h"
 
 #include <boost/program_options.hpp>
@@ -23,12 +24,7 @@ int run_command(const Args& args) {
   po::positional_options_description pos;
   pos.add("config", 1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_command_line(args, desc, vm, &pos)) return 0;
   o.progress = !vm.count("no-progress") && ::isatty(2);
   o.command_line = "lorahub run";
   for (const auto& a : args) o.command_line += " " + a;
@@ -42,12 +38,7 @@ int plan_command(const Args& args) {
   po::positional_options_description pos;
   pos.add("config", 1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_command_line(args, desc, vm, &pos)) return 0;
   return run::print_plan(config);
 }
 

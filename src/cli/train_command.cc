@@ -48,12 +48,7 @@ int train_command(const Args& args) {
       ("seed", po::value(&o.seed)->default_value(0), "initialisation and batch order");
   add_runtime_options(desc, runtime);
   po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  po::notify(vm);
+  if (!parse_command_line(args, desc, vm)) return 0;
   o.mode = learn::parse_train_mode(mode, "--mode");
   if (o.mode == learn::TrainMode::kIa3) throw std::invalid_argument("--mode ia3: IA3 export is not supported yet; use lora or full");
   o.targets.clear();

@@ -111,9 +111,13 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
     for (int i = 0; i < 200; ++i) c << filler_instruction(filler) << "\n";
   }
   text::spm_train({"--input=" + corpus, "--model_prefix=" + w.model_dir + "/spiece", "--model_type=unigram",
-                   "--vocab_size=160", "--hard_vocab_limit=false", "--character_coverage=1.0", "--pad_id=0",
+                   "--vocab_size=256", "--hard_vocab_limit=false", "--character_coverage=1.0", "--pad_id=0",
                    "--eos_id=1", "--unk_id=2", "--bos_id=-1", "--num_threads=1", "--minloglevel=2",
-                   "--random_seed=" + std::to_string(o.seed + 1)});
+                   "--random_seed=" + std::to_string(o.seed + 1), "--user_defined_symbols=" + [] {
+                     std::string list;  // every lexicon word and number is one piece: short, learnable sequences
+                     for (const auto& w : lexicon_symbols()) list += (list.empty() ? "" : ",") + w;
+                     return list;
+                   }()});
   fs::remove(w.model_dir + "/spiece.vocab");
   io::write_json_file(w.model_dir + "/tokenizer_config.json", {{"extra_ids", 0}, {"model_max_length", 512}});
   const auto tokenizer = text::T5Tokenizer::from_dir(w.model_dir);
@@ -170,7 +174,10 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
     optim::Rng rng(tasks::stable_hash("module|" + t.name + "|" + std::to_string(o.seed)));
     std::vector<t5::TokenIds> in, out;
     for (const auto& e : upstream_data[t.name]) {
-      in.push_back(tokenizer.encode(prompt(filler_instruction(rng), e.input)));
+      // Half under random word-salad instructions, half under another task's.
+      const std::string instruction =
+          rng.next() % 2 ? filler_instruction(rng) : upstream[rng.next() % upstream.size()].instruction;
+      in.push_back(tokenizer.encode(prompt(instruction, e.input)));
       out.push_back(tokenizer.encode(e.target));
     }
     learn::TrainOptions lo;
@@ -178,7 +185,7 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
     lo.rank = 8;
     lo.alpha = 16;
     lo.targets = {"q", "k", "v", "o", "wi_0", "wi_1", "wo"};
-    lo.lr = 1e-2;
+    lo.lr = 3e-3;
     lo.warmup_steps = 20;
     lo.clip_norm = 1.0;
     lo.steps = 200;

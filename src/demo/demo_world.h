@@ -14,7 +14,7 @@
 namespace lorahub::demo {
 
 // Bump when anything that changes the world's content changes.
-inline constexpr int kGeneratorVersion = 2;
+inline constexpr int kGeneratorVersion = 3;
 
 struct DemoWorldOptions {
   std::string out;

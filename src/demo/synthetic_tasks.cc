@@ -1,6 +1,8 @@
 #include "demo/synthetic_tasks.h"
 
 #include <algorithm>
+#include <cctype>
+#include <set>
 #include <map>
 
 namespace lorahub::demo {
@@ -137,13 +139,34 @@ std::vector<SyntheticTask> heldout_tasks() {
 }
 
 std::string filler_instruction(optim::Rng& rng) {
-  static const std::vector<std::string> fillers = {"please", "now", "the", "items", "task", "answer", "do",
-                                                   "this", "here", "write", "give", "find", "these", "for", "me"};
-  const size_t n = 3 + rng.next() % 3;
+  static const std::vector<std::string> words = [] {
+    std::set<std::string> all = {"please", "now", "task", "answer", "do", "here", "for", "me"};
+    auto add = [&](const std::string& text) {
+      std::string w;
+      for (char c : text + " ") {
+        if (std::isalpha(static_cast<unsigned char>(c))) {
+          w += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        } else if (!w.empty()) {
+          all.insert(w);
+          w.clear();
+        }
+      }
+    };
+    for (const auto& t : upstream_tasks()) add(t.instruction);
+    for (const auto& t : heldout_tasks()) add(t.instruction);
+    return std::vector<std::string>(all.begin(), all.end());
+  }();
+  const size_t n = 3 + rng.next() % 5;
   std::string s;
-  for (size_t i = 0; i < n; ++i) s += (i ? " " : "") + fillers[rng.next() % fillers.size()];
-  s[0] = static_cast<char>(s[0] - 'a' + 'A');
-  return s + ".";
+  for (size_t i = 0; i < n; ++i) s += (i ? " " : "") + words[rng.next() % words.size()];
+  s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
+  return s + (rng.next() % 2 ? "." : "?");
+}
+
+std::vector<std::string> lexicon_symbols() {
+  std::vector<std::string> out = lexicon();
+  for (int v = 0; v < 100; ++v) out.push_back(std::to_string(v));
+  return out;
 }
 
 std::string prompt(const std::string& instruction, const std::string& input) {

@@ -23,9 +23,13 @@ struct SyntheticTask {
 std::vector<SyntheticTask> upstream_tasks();
 std::vector<SyntheticTask> heldout_tasks();
 
-// An instruction of 3-5 filler words ("Please do this now."): an instruction
-// the base model has never seen, as a held-out task's would be.
+// An instruction of 3-7 words drawn from all instructions of the world and a
+// few fillers, in random order ("Order the write list these?"): one the base
+// model has never seen, as a held-out task's is.
 std::string filler_instruction(optim::Rng& rng);
+
+// The words and numbers of task inputs, one vocabulary piece each.
+std::vector<std::string> lexicon_symbols();
 
 // instruction + "\n\nQ: " + input + "\nA:" (the BBH zero-shot prompt).
 std::string prompt(const SyntheticTask& task, const std::string& input);
