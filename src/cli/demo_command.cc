@@ -19,7 +19,8 @@ int demo_world_command(const Args& args) {
       ("out", po::value(&o.out)->required(), "directory for the model, modules and held-out tasks")
       ("seed", po::value(&o.seed)->default_value(0), "world seed")
       ("threads", po::value(&o.threads)->default_value(0), "CPU threads (0: all cores)")
-      ("force", po::bool_switch(&o.force), "rebuild even if a world of this version and seed exists");
+      ("force", po::bool_switch(&o.force), "rebuild even if a world of this version and seed exists")
+      ("quick", po::bool_switch(&o.quick), "a few training steps only (tests the pipeline; the world is not useful)");
   po::variables_map vm;
   if (!parse_command_line(args, desc, vm)) return 0;
   const auto w = demo::build_demo_world(o);

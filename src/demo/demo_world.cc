@@ -73,7 +73,8 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
   const std::string stamp = o.out + "/world.json";
   if (!o.force && fs::exists(stamp)) {
     const auto j = io::read_json_file(stamp);
-    if (j.value("version", -1) == kGeneratorVersion && j.value("seed", uint64_t{1} << 63) == o.seed) {
+    if (j.value("version", -1) == kGeneratorVersion && j.value("seed", uint64_t{1} << 63) == o.seed &&
+        j.value("quick", false) == o.quick) {
       w.reused = true;
       log("reusing " + o.out + " (generator version " + std::to_string(kGeneratorVersion) + ", seed " + std::to_string(o.seed) + ")");
       return w;
@@ -150,7 +151,7 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
   base_options.lr = 1e-3;
   base_options.warmup_steps = 200;
   base_options.clip_norm = 1.0;
-  base_options.steps = 2000;
+  base_options.steps = o.quick ? 20 : 2000;
   base_options.batch_size = 64;
   base_options.seed = o.seed;
   base_options.on_step = [&](int64_t step, double loss) {
@@ -188,7 +189,7 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
     lo.lr = 3e-3;
     lo.warmup_steps = 20;
     lo.clip_norm = 1.0;
-    lo.steps = 200;
+    lo.steps = o.quick ? 2 : 200;
     lo.batch_size = 32;
     lo.seed = tasks::stable_hash("lora|" + t.name) ^ o.seed;
     const auto r = learn::train(base, in, out, lo);
@@ -196,7 +197,7 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
     log("module " + t.name + ": loss " + std::to_string(r.step_losses.front()) + " -> " + std::to_string(r.step_losses.back()));
   }
   fs::remove(corpus);
-  io::write_json_file(stamp, {{"version", kGeneratorVersion}, {"seed", o.seed}, {"modules", w.module_ids},
+  io::write_json_file(stamp, {{"version", kGeneratorVersion}, {"seed", o.seed}, {"quick", o.quick}, {"modules", w.module_ids},
                               {"heldout", [&] {
                                  std::vector<std::string> names;
                                  for (const auto& t : heldout_tasks()) names.push_back(t.name);

@@ -21,6 +21,7 @@ struct DemoWorldOptions {
   uint64_t seed = 0;
   int threads = 0;
   bool force = false;  // rebuild even if cached
+  bool quick = false;  // a few training steps only: the pipeline's smoke test, not a useful world
   bool verbose = true;
 };
 

@@ -35,11 +35,13 @@ for _ in $(seq 1 600); do
   sleep 0.05
 done
 scancel --signal=TERM --batch "$id"
-# The script requeues the job; it runs again with --resume and completes.
+# The script requeues the job; it runs again with --resume and completes
+# (SLURM holds a requeued job for two minutes first).
 for _ in $(seq 1 3000); do
   restarts=$(scontrol show job "$id" | sed -n 's/.*Restarts=\([0-9]*\).*/\1/p')
   state=$(scontrol show job "$id" | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
-  [[ ${restarts:-0} -ge 1 && $state == COMPLETED ]] && break
+  # Done when the requeued run has finished every trial (36 + the journal's header line).
+  [[ ${restarts:-0} -ge 1 && $state == COMPLETED && $(wc -l < term.h5.journal) -ge 37 ]] && break
   sleep 0.2
 done
 echo "job $id: restarts ${restarts:-0}, state $state"

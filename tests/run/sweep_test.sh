@@ -53,7 +53,8 @@ mpipid=$!
 wait_trials kill.h5 8
 rank0=""
 for p in $(pgrep -f "lorahub run $config --output kill.h5"); do
-  if tr '\0' '\n' < /proc/$p/environ 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=0"; then rank0=$p; fi
+  tr '\0' '\n' < /proc/$p/environ > environ.txt 2>/dev/null || continue
+  if grep -qx "OMPI_COMM_WORLD_RANK=0" environ.txt; then rank0=$p; fi
 done
 [[ -n $rank0 ]] || fail "rank 0 not found"
 kill -KILL "$rank0"

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# lorahub demo-world --quick builds every artefact in the real formats; they
+# load back (model, tokenizer, every module, the BBH layout), the demo config
+# expands on them, and a second call reuses the cached world.
+# Usage: demo_world_test.sh LORAHUB REPO WORKDIR
+set -euo pipefail
+lorahub=$1 repo=$2 work=$3
+rm -rf "$work" && mkdir -p "$work" && cd "$work"
+"$lorahub" demo-world --out world --quick --threads 1
+for f in world/model/config.json world/model/model.safetensors world/model/spiece.model world/modules.txt \
+         world/bbh/bbh/alphabetical_order.json world/bbh/cot-prompts/alphabetical_order.txt; do
+  [[ -s $f ]] || { echo "FAIL: missing $f"; exit 1; }
+done
+[[ $(wc -l < world/modules.txt) -eq 12 && $(ls world/bbh/bbh | wc -l) -eq 5 ]]
+# (outputs are captured before grep: grep -q would cut the pipe under pipefail)
+plan=$(LORAHUB_DEMO_WORLD=$work/world "$lorahub" plan "$repo/configs/demo.yaml")
+grep -q "^360 trials (5 tasks" <<< "$plan"
+# Every module composes with the others (LoraPool checks ranks, targets, base).
+"$lorahub" compose --model world/model --modules-file world/modules.txt --modules-dir world/lora \
+  --weights=0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1 --out composed --threads 1
+out=$("$lorahub" eval --model world/model --adapter composed --bbh world/bbh --tasks alphabetical_order,biggest_value \
+  --max-eval 3 --max-new-tokens 4 --threads 1)
+grep -q "^average" <<< "$out"
+out=$("$lorahub" demo-world --out world --quick 2>&1)
+grep -q "reusing" <<< "$out"
+echo "demo world pipeline ok"
