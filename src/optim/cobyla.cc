@@ -135,7 +135,8 @@ void Cobyla::observe(const std::vector<Vec>& z, const std::vector<double>& value
   }
 }
 
-void Cobyla::replace_vertex(size_t j, const Vec& dx, double f) {
+void Cobyla::set_vertex(size_t j, const Vec& dx) {
+  // Column j of sim becomes dx; simi stays its inverse (a rank-one update).
   double t = 0;
   for (size_t i = 0; i < n_; ++i) {
     sim(i, j) = dx[i];
@@ -148,6 +149,10 @@ void Cobyla::replace_vertex(size_t j, const Vec& dx, double f) {
     for (size_t i = 0; i < n_; ++i) s += simi(k, i) * dx[i];
     for (size_t i = 0; i < n_; ++i) simi(k, i) -= s * simi(j, i);
   }
+}
+
+void Cobyla::replace_vertex(size_t j, const Vec& dx, double f) {
+  set_vertex(j, dx);
   fv_[j] = f;
 }
 
@@ -253,18 +258,7 @@ void Cobyla::iterate() {
     if (slope < 0) {
       for (auto& v : dx) v = -v;
     }
-    double d = 0;
-    for (size_t i = 0; i < n_; ++i) {
-      sim(i, jdrop) = dx[i];
-      d += simi(jdrop, i) * dx[i];
-    }
-    for (size_t i = 0; i < n_; ++i) simi(jdrop, i) /= d;
-    for (size_t k = 0; k < n_; ++k) {
-      if (k == jdrop) continue;
-      double s = 0;
-      for (size_t i = 0; i < n_; ++i) s += simi(k, i) * dx[i];
-      for (size_t i = 0; i < n_; ++i) simi(k, i) -= s * simi(jdrop, i);
-    }
+    set_vertex(jdrop, dx);
     for (size_t i = 0; i < n_; ++i) x_[i] = xopt_[i] + dx[i];
     next_axis_ = jdrop;
     phase_ = Phase::kGeometry;

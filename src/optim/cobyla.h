@@ -33,6 +33,7 @@ class Cobyla : public Optimizer {
   void restart(const Vec& x0);
   void iterate();          // Powell's label 140: next point to evaluate
   void reduce_or_reshape();  // label 550
+  void set_vertex(size_t j, const Vec& dx);  // vertex j := xopt + dx
   void replace_vertex(size_t j, const Vec& dx, double f);
   double& sim(size_t i, size_t j) { return sim_[i * n_ + j]; }
   double& simi(size_t i, size_t j) { return simi_[i * n_ + j]; }
