@@ -7,8 +7,10 @@
 slurm_dir=${1:?usage: source slurm_cluster.sh DIR}
 
 slurm_up() {
-  local d=$slurm_dir host
+  local d=$slurm_dir host port
   host=$(hostname)
+  # Ports of our own, so that another SLURM on this machine cannot answer.
+  port=$((20000 + RANDOM % 20000))
   mkdir -p "$d"/{state,spool,log,munge-key,munge-run}
   chmod 700 "$d/munge-key"
   chmod 755 "$d/munge-run"
@@ -19,6 +21,8 @@ slurm_up() {
   cat > "$d/slurm.conf" <<CONF
 ClusterName=local
 SlurmctldHost=$host(127.0.0.1)
+SlurmctldPort=$port
+SlurmdPort=$((port + 1))
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -59,6 +63,8 @@ slurm_down() {
   for f in "$d/slurmd.pid" "$d/slurmctld.pid" "$d/munge-run/munged.pid"; do
     [[ -f $f ]] && kill "$(cat "$f")" 2>/dev/null || true
   done
+  pkill -f -- "$d/slurm.conf" 2>/dev/null || true
+  pkill -f -- "$d/munge-key" 2>/dev/null || true
 }
 
 # Waits for a job to leave the queue states PENDING/RUNNING/... and prints its final state.
