@@ -1,15 +1,19 @@
 #!/usr/bin/python3
 """Tables from a lorahub results file.
 
-    analysis/report.py RESULTS.h5 [--latex]
+    analysis/report.py RESULTS.h5 [--latex] [--world DEMO_WORLD/world.json]
 
 Prints, per task and method, the mean accuracy over seeds (and for LoraHub
 methods also the best seed), then the average over tasks, as Markdown (or
-LaTeX); then each method's accuracy per (N, k) and its best setting. Reads /summary with h5py; needs python3-h5py and python3-numpy
+LaTeX); then each method's accuracy per (N, k) and its best setting. With
+--world (the demo world's world.json), also each same-skill held-out task at
+every LoraHub method's best setting against the accuracy of its skill's
+upstream module alone on that module's own task. Reads /summary with h5py; needs python3-h5py and python3-numpy
 (Debian packages, installed by scripts/setup.sh).
 """
 import argparse
 import collections
+import json
 
 import h5py
 import numpy as np
@@ -72,20 +76,46 @@ def render(cells, methods, latex=False):
     return "\n".join(lines)
 
 
-def by_setting(rows):
-    """Per method and (N, k): mean accuracy over tasks and seeds."""
+def best_settings(rows):
+    """{method: (mean accuracy over tasks and seeds, N, k)} at its best (N, k), and the per-setting groups."""
     groups = collections.defaultdict(list)
     for r in rows:
         groups[(r["method"], r["n_modules"], r["n_shots"])].append(r["accuracy"])
-    lines = ["| method | N | k | accuracy (mean over tasks and seeds) | trials |", "|---|---|---|---|---|"]
     best = {}
     for (m, n, k), v in sorted(groups.items()):
-        lines.append(f"| {m} | {n} | {k} | {100 * np.mean(v):.1f} | {len(v)} |")
         if m not in best or np.mean(v) > best[m][0]:
             best[m] = (float(np.mean(v)), n, k)
+    return best, groups
+
+
+def by_setting(rows):
+    """Per method and (N, k): mean accuracy over tasks and seeds."""
+    best, groups = best_settings(rows)
+    lines = ["| method | N | k | accuracy (mean over tasks and seeds) | trials |", "|---|---|---|---|---|"]
+    for (m, n, k), v in sorted(groups.items()):
+        lines.append(f"| {m} | {n} | {k} | {100 * np.mean(v):.1f} | {len(v)} |")
     lines.append("")
     for m, (v, n, k) in sorted(best.items()):
         lines.append(f"best {m}: {100 * v:.1f} at N = {n}, k = {k}")
+    return "\n".join(lines)
+
+
+def same_skill(rows, world):
+    """Same-skill held-out tasks at each LoraHub method's best (N, k) against their upstream module."""
+    best, _ = best_settings(rows)
+    lines = ["| task | method (N, k) | accuracy (mean over seeds) | module | module on its task | ratio | module alone on this task |",
+             "|---|---|---|---|---|---|---|"]
+    for task, s in sorted(world.get("same_skill", {}).items()):
+        for m, (_, n, k) in sorted(best.items()):
+            if not m.startswith("lorahub"):
+                continue
+            v = [r["accuracy"] for r in rows if r["task"] == task and r["method"] == m and
+                 (r["n_modules"], r["n_shots"]) == (n, k)]
+            if not v:
+                continue
+            ratio = np.mean(v) / s["module_accuracy"] if s["module_accuracy"] > 0 else float("inf")
+            lines.append(f"| {task} | {m} ({n}, {k}) | {100 * np.mean(v):.1f} | {s['module']} | "
+                         f"{100 * s['module_accuracy']:.1f} | {ratio:.2f} | {100 * s['module_on_heldout']:.1f} |")
     return "\n".join(lines)
 
 
@@ -93,6 +123,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("results")
     p.add_argument("--latex", action="store_true")
+    p.add_argument("--world", help="the demo world's world.json: adds the same-skill table")
     a = p.parse_args()
     rows = load(a.results)
     cells, methods = table(rows)
@@ -100,6 +131,11 @@ def main():
     if not a.latex:
         print()
         print(by_setting(rows))
+    if a.world and not a.latex:
+        with open(a.world) as f:
+            world = json.load(f)
+        print()
+        print(same_skill(rows, world))
     print(f"\n{len(rows)} trials from {a.results}")
 
 

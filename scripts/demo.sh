@@ -19,5 +19,5 @@ rm -f "$out" "$out.journal"
 stage "sweep: $(./build/bin/lorahub plan configs/demo.yaml | tail -1)"
 time mpirun -np 3 ./build/bin/lorahub run configs/demo.yaml --output "$out"
 stage report
-/usr/bin/python3 analysis/report.py "$out"
+/usr/bin/python3 analysis/report.py "$out" --world build/demo-world/world.json
 /usr/bin/python3 analysis/plots.py "$out" --out build/demo

@@ -60,6 +60,18 @@ void write_bbh_task(const std::string& dir, const SyntheticTask& t, const std::v
   }
 }
 
+// Greedy exact-match accuracy of the base model with `adaptation` applied, on
+// `ex` prompted with `instruction`.
+double accuracy(const t5::T5Model& model, const text::T5Tokenizer& tokenizer, const t5::LowRankSet& adaptation,
+                const std::string& instruction, const std::vector<tasks::Example>& ex) {
+  std::vector<std::string> inputs, targets;
+  for (const auto& e : ex) {
+    inputs.push_back(prompt(instruction, e.input));
+    targets.push_back(e.target);
+  }
+  return tasks::score(learn::generate(model, tokenizer, inputs, {16, 50}, &adaptation), targets).accuracy();
+}
+
 }  // namespace
 
 DemoWorld build_demo_world(const DemoWorldOptions& o) {
@@ -88,9 +100,11 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
   std::vector<std::string> train_inputs, train_targets;
   std::map<std::string, std::vector<tasks::Example>> upstream_data;
   for (const auto& t : upstream) upstream_data[t.name] = examples(t, kUpstreamExamples, o.seed);
+  std::map<std::string, std::vector<tasks::Example>> heldout_data;  // the BBH files' examples
   for (const auto& t : heldout_tasks()) {
     const auto ex = examples(t, kHeldoutExamples + 3, o.seed);
-    write_bbh_task(w.bbh_dir, t, {ex.begin() + 3, ex.end()}, {ex.begin(), ex.begin() + 3});
+    heldout_data[t.name] = {ex.begin() + 3, ex.end()};
+    write_bbh_task(w.bbh_dir, t, heldout_data[t.name], {ex.begin(), ex.begin() + 3});
   }
   {
     std::ofstream ids(o.out + "/modules.txt");
@@ -168,8 +182,12 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
   // base model has never seen (filler words), so the module does its skill
   // when the instruction is unfamiliar, as a held-out task's is: the
   // knowledge LoraHub must find and compose.
+  // Each module is also scored alone (weight 1) on fresh examples of its own
+  // task and on the held-out tasks that reuse its skill: the ceiling LoraHub's
+  // same-skill results are read against (analysis/report.py --world).
   const auto base_ck = t5::load_checkpoint(w.model_dir);
   const t5::T5Model base(base_ck.config, base_ck.weights);
+  nlohmann::json module_accuracy = nlohmann::json::object(), same_skill = nlohmann::json::object();
   for (size_t i = 0; i < upstream.size(); ++i) {
     const auto& t = upstream[i];
     optim::Rng rng(tasks::stable_hash("module|" + t.name + "|" + std::to_string(o.seed)));
@@ -194,10 +212,21 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
     lo.seed = tasks::stable_hash("lora|" + t.name) ^ o.seed;
     const auto r = learn::train(base, in, out, lo);
     lora::write_peft_adapter(w.lora_dir + "/" + t.name, r.adapter, lo.targets, "demo-t5");
-    log("module " + t.name + ": loss " + std::to_string(r.step_losses.front()) + " -> " + std::to_string(r.step_losses.back()));
+    const double own = accuracy(base, tokenizer, r.adaptation, t.instruction, examples(t, kHeldoutExamples, o.seed + 3));
+    module_accuracy[t.name] = own;
+    std::string line = "module " + t.name + ": loss " + std::to_string(r.step_losses.front()) + " -> " +
+                       std::to_string(r.step_losses.back()) + ", accuracy on its task " + std::to_string(own);
+    for (const auto& h : heldout_tasks()) {
+      if (h.skill != t.skill) continue;
+      const double on_heldout = accuracy(base, tokenizer, r.adaptation, h.instruction, heldout_data[h.name]);
+      same_skill[h.name] = {{"module", t.name}, {"module_accuracy", own}, {"module_on_heldout", on_heldout}};
+      line += ", on " + h.name + " " + std::to_string(on_heldout);
+    }
+    log(line);
   }
   fs::remove(corpus);
   io::write_json_file(stamp, {{"version", kGeneratorVersion}, {"seed", o.seed}, {"quick", o.quick}, {"modules", w.module_ids},
+                              {"module_accuracy", module_accuracy}, {"same_skill", same_skill},
                               {"heldout", [&] {
                                  std::vector<std::string> names;
                                  for (const auto& t : heldout_tasks()) names.push_back(t.name);

@@ -4,7 +4,9 @@
 //   <out>/model/       HF T5 checkpoint (config.json, model.safetensors) + spiece.model
 //   <out>/lora/<task>/ one PEFT LoRA adapter per upstream task
 //   <out>/bbh/         held-out tasks in the BBH layout (bbh/*.json, cot-prompts/*.txt)
-//   <out>/modules.txt  the module ids; <out>/world.json what was built, by whom
+//   <out>/modules.txt  the module ids
+//   <out>/world.json   what was built (generator version, seed), each module's
+//                      accuracy alone on its task and on the held-out tasks of its skill
 // A world already built with the same generator version and seed is reused.
 
 #include <cstdint>
@@ -14,7 +16,7 @@
 namespace lorahub::demo {
 
 // Bump when anything that changes the world's content changes.
-inline constexpr int kGeneratorVersion = 3;
+inline constexpr int kGeneratorVersion = 4;
 
 struct DemoWorldOptions {
   std::string out;

@@ -7,6 +7,7 @@ table, then checks that plots.py writes its PNGs.
 Usage: report_test.py RESULTS.h5 WORKDIR
 """
 import collections
+import json
 import os
 import subprocess
 import sys
@@ -20,10 +21,13 @@ results, work = sys.argv[1], sys.argv[2]
 os.makedirs(work, exist_ok=True)
 
 acc = collections.defaultdict(list)
+acc_setting = collections.defaultdict(list)  # (task, method, N, k)
 with h5py.File(results, "r") as f:
     for tid, g in f["trials"].items():
         correct = g["eval/correct"][()]
-        acc[(g.attrs["task"], g.attrs["method"])].append(correct.sum() / len(correct))
+        a = correct.sum() / len(correct)
+        acc[(g.attrs["task"], g.attrs["method"])].append(a)
+        acc_setting[(g.attrs["task"], g.attrs["method"], int(g.attrs["n_modules"]), int(g.attrs["n_shots"]))].append(a)
 recount = {k: 100 * np.mean(v) for k, v in acc.items()}
 
 table = subprocess.run(["/usr/bin/python3", os.path.join(analysis, "report.py"), results],
@@ -47,6 +51,32 @@ for line in table[2:]:
 assert checked == len(recount), (checked, len(recount))
 assert any(v > 0 for v in recount.values()), "all accuracies are zero: the recount checks nothing"
 print(f"{checked} table cells equal the recount from eval/correct")
+
+# Same-skill table: every task of the file stands in for a held-out task whose
+# module scored 0.5 on its own task; each row is the task's mean over seeds at
+# the method's best (N, k) (best by the mean over every task and seed).
+tasks = sorted({t for t, _ in recount})
+world = os.path.join(work, "world.json")
+with open(world, "w") as f:
+    json.dump({"same_skill": {t: {"module": "m_" + t, "module_accuracy": 0.5, "module_on_heldout": 0.25} for t in tasks}}, f)
+table = subprocess.run(["/usr/bin/python3", os.path.join(analysis, "report.py"), results, "--world", world],
+                       check=True, capture_output=True, text=True).stdout.splitlines()
+start = table.index(next(l for l in table if l.startswith("| task | method (N, k)")))
+rows = [[c.strip() for c in l.strip("|").split("|")] for l in table[start + 2:] if l.startswith("|")]
+methods = sorted({m for _, m in recount if m.startswith("lorahub")})
+assert len(rows) == len(tasks) * len(methods), rows
+for task, label, value, module, module_acc, ratio, alone in rows:
+    method, setting = label.split(" ", 1)
+    n, k = (int(x) for x in setting.strip("()").split(","))
+    means = collections.defaultdict(list)
+    for (t, m, nn, kk), v in acc_setting.items():
+        if m == method:
+            means[(nn, kk)] += v
+    assert (n, k) == max(sorted(means), key=lambda s: np.mean(means[s])), (label, means)
+    expected = 100 * np.mean(acc_setting[(task, method, n, k)])
+    assert abs(float(value) - expected) < 0.051, (task, label, value, expected)
+    assert abs(float(ratio) - expected / 50) < 0.0051 and module == "m_" + task and alone == "25.0", (ratio, expected)
+print(f"{len(rows)} same-skill rows equal the recount at each method's best (N, k)")
 
 out = subprocess.run(["/usr/bin/python3", os.path.join(analysis, "plots.py"), results, "--out", os.path.join(work, "plot")],
                      check=True, capture_output=True, text=True).stdout

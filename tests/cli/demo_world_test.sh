@@ -12,9 +12,19 @@ for f in world/model/config.json world/model/model.safetensors world/model/spiec
   [[ -s $f ]] || { echo "FAIL: missing $f"; exit 1; }
 done
 [[ $(wc -l < world/modules.txt) -eq 12 && $(ls world/bbh/bbh | wc -l) -eq 5 ]]
+# world.json scores each module alone; the four same-skill held-out tasks name theirs.
+/usr/bin/python3 - world/world.json <<'PY'
+import json, sys
+w = json.load(open(sys.argv[1]))
+assert sorted(w["module_accuracy"]) == sorted(w["modules"]), w["module_accuracy"]
+expected = {"alphabetical_order": "sort_words", "biggest_value": "largest_number",
+            "backwards_list": "reverse_words", "lowest_value": "smallest_number"}
+assert {h: s["module"] for h, s in w["same_skill"].items()} == expected, w["same_skill"]
+assert all(0 <= s["module_on_heldout"] <= 1 for s in w["same_skill"].values())
+PY
 # (outputs are captured before grep: grep -q would cut the pipe under pipefail)
 plan=$(LORAHUB_DEMO_WORLD=$work/world "$lorahub" plan "$repo/configs/demo.yaml")
-grep -q "^360 trials (5 tasks" <<< "$plan"
+grep -q "^450 trials (5 tasks" <<< "$plan"
 # Every module composes with the others (LoraPool checks ranks, targets, base).
 "$lorahub" compose --model world/model --modules-file world/modules.txt --modules-dir world/lora \
   --weights=0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1 --out composed --threads 1
