@@ -40,9 +40,9 @@ void apply_runtime_options(RuntimeOptions& opts) {
   try {
     opts.device = c10::Device(opts.device_name);
   } catch (const std::exception&) {
-    throw std::invalid_argument("--device: expected cpu, cuda or cuda:N, found \"" + opts.device_name + "\"");
+    throw UsageError("--device: expected cpu, cuda or cuda:N, found \"" + opts.device_name + "\"");
   }
-  if (opts.threads < 0) throw std::invalid_argument("--threads: expected a non-negative integer");
+  if (opts.threads < 0) throw UsageError("--threads: expected a non-negative integer");
   t5::set_threads(opts.threads);
 }
 
@@ -68,7 +68,7 @@ std::vector<std::string> resolve_modules(const ModuleOptions& opts) {
       dirs.push_back(opts.root.empty() ? id : opts.root + "/" + id);
     }
   }
-  if (dirs.empty()) throw std::invalid_argument("no LoRA modules: give --modules or --modules-file");
+  if (dirs.empty()) throw UsageError("no LoRA modules: give --modules or --modules-file");
   return dirs;
 }
 
@@ -85,11 +85,11 @@ std::vector<double> parse_doubles(const std::string& text, const std::string& wh
       used = 0;
     }
     if (used == 0 || item.find_first_not_of(" ", used) != std::string::npos) {
-      throw std::invalid_argument(what + ": expected comma-separated numbers, found \"" + item + "\"");
+      throw UsageError(what + ": expected comma-separated numbers, found \"" + item + "\"");
     }
     out.push_back(v);
   }
-  if (out.empty()) throw std::invalid_argument(what + ": no numbers given");
+  if (out.empty()) throw UsageError(what + ": no numbers given");
   return out;
 }
 

@@ -38,7 +38,7 @@ int compose_command(const Args& args) {
   const std::vector<double> w = parse_doubles(weights_text, "--weights");
   const std::vector<std::string> dirs = resolve_modules(modules);
   if (w.size() != dirs.size()) {
-    throw std::invalid_argument("--weights: " + std::to_string(w.size()) + " weights for " +
+    throw UsageError("--weights: " + std::to_string(w.size()) + " weights for " +
                                 std::to_string(dirs.size()) + " modules");
   }
   apply_runtime_options(runtime);

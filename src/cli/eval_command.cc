@@ -50,10 +50,10 @@ int eval_command(const Args& args) {
   add_runtime_options(desc, runtime);
   po::variables_map vm;
   if (!parse_command_line(args, desc, vm)) return 0;
-  if (method != "zero" && method != "icl") throw std::invalid_argument("--method: expected zero or icl, found \"" + method + "\"");
+  if (method != "zero" && method != "icl") throw UsageError("--method: expected zero or icl, found \"" + method + "\"");
   const bool have_modules = !modules.dirs.empty() || !modules.list_file.empty();
-  if (!adapter.empty() && have_modules) throw std::invalid_argument("give --adapter or --modules, not both");
-  if (have_modules != !weights_text.empty()) throw std::invalid_argument("--modules and --weights go together");
+  if (!adapter.empty() && have_modules) throw UsageError("give --adapter or --modules, not both");
+  if (have_modules != !weights_text.empty()) throw UsageError("--modules and --weights go together");
   std::vector<std::string> names;
   std::stringstream ss(task_list);
   for (std::string t; std::getline(ss, t, ',');) names.push_back(t);
@@ -73,7 +73,7 @@ int eval_command(const Args& args) {
   } else if (have_modules) {
     const auto dirs = resolve_modules(modules);
     const auto w = parse_doubles(weights_text, "--weights");
-    if (w.size() != dirs.size()) throw std::invalid_argument("--weights: " + std::to_string(w.size()) + " weights for " + std::to_string(dirs.size()) + " modules");
+    if (w.size() != dirs.size()) throw UsageError("--weights: " + std::to_string(w.size()) + " weights for " + std::to_string(dirs.size()) + " modules");
     const auto pool = lora::LoraPool::load(model, dirs, !modules.ignore_base);
     composed = std::make_unique<t5::T5Model>(
         model.config(), lora::merge(model, pool, at::tensor(w, at::kDouble), lora::parse_method(composition, "--composition")));

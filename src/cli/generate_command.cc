@@ -33,10 +33,10 @@ int generate_command(const Args& args) {
   po::variables_map vm;
   if (!parse_command_line(args, desc, vm)) return 0;
   if (vm.count("input") == vm.count("input-file")) {
-    throw std::invalid_argument("give exactly one of --input and --input-file");
+    throw UsageError("give exactly one of --input and --input-file");
   }
-  if (max_new_tokens < 1) throw std::invalid_argument("--max-new-tokens: expected a positive integer");
-  if (batch_size < 1) throw std::invalid_argument("--batch-size: expected a positive integer");
+  if (max_new_tokens < 1) throw UsageError("--max-new-tokens: expected a positive integer");
+  if (batch_size < 1) throw UsageError("--batch-size: expected a positive integer");
   apply_runtime_options(runtime);
 
   std::vector<std::string> inputs;

@@ -43,7 +43,7 @@ void progress_bar(const optim::Optimizer& opt, bool enabled) {
 learn::LossNormalization parse_loss(const std::string& name) {
   if (name == "lorahub") return learn::LossNormalization::kLorahub;
   if (name == "token_mean") return learn::LossNormalization::kTokenMean;
-  throw std::invalid_argument("--loss: expected lorahub or token_mean, found \"" + name + "\"");
+  throw UsageError("--loss: expected lorahub or token_mean, found \"" + name + "\"");
 }
 
 }  // namespace
@@ -83,7 +83,7 @@ int learn_command(const Args& args) {
   if (!parse_command_line(args, desc, vm)) return 0;
   obj.method = lora::parse_method(method_name, "--method");
   obj.normalization = parse_loss(loss_name);
-  if (!(bound > 0)) throw std::invalid_argument("--bound: expected a positive number");
+  if (!(bound > 0)) throw UsageError("--bound: expected a positive number");
   const auto dirs = resolve_modules(modules);
   const auto examples = tasks::read_examples_jsonl(examples_path);
   const auto eval_examples = eval_path.empty() ? std::vector<tasks::Example>{} : tasks::read_examples_jsonl(eval_path);

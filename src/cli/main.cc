@@ -58,6 +58,9 @@ int main(int argc, char** argv) {
   } catch (const boost::program_options::error& e) {
     std::cerr << "lorahub " << name << ": error: " << e.what() << " (see lorahub " << name << " --help)\n";
     return 2;
+  } catch (const lorahub::cli::UsageError& e) {
+    std::cerr << "lorahub " << name << ": error: " << e.what() << " (see lorahub " << name << " --help)\n";
+    return 2;
   } catch (const std::exception& e) {
     const std::string msg = e.what();
     std::cerr << "lorahub " << name << ": error: " << msg.substr(0, msg.find('\n')) << "\n";  // no LibTorch stack traces

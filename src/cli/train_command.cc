@@ -50,12 +50,12 @@ int train_command(const Args& args) {
   po::variables_map vm;
   if (!parse_command_line(args, desc, vm)) return 0;
   o.mode = learn::parse_train_mode(mode, "--mode");
-  if (o.mode == learn::TrainMode::kIa3) throw std::invalid_argument("--mode ia3: IA3 export is not supported yet; use lora or full");
+  if (o.mode == learn::TrainMode::kIa3) throw UsageError("--mode ia3: IA3 export is not supported yet; use lora or full");
   o.targets.clear();
   std::stringstream ss(targets);
   for (std::string t; std::getline(ss, t, ',');) o.targets.push_back(t);
   if (data.empty() == (bbh_dir.empty() || task.empty())) {
-    throw std::invalid_argument("give either --data FILE.jsonl or --bbh DIR --task NAME");
+    throw UsageError("give either --data FILE.jsonl or --bbh DIR --task NAME");
   }
   std::vector<std::string> inputs, outputs;
   if (!data.empty()) {

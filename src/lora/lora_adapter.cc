@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <regex>
 #include <set>
 #include <stdexcept>
@@ -78,6 +79,14 @@ LoraAdapter load_adapter(const std::string& dir, const t5::T5Model& base, const 
       std::regex check(ad.target_modules[0]);
     } catch (const std::regex_error& e) {
       f.fail("target_modules", std::string("not a valid regular expression (") + e.what() + ")");
+    }
+  }
+  if (!ad.target_is_regex) {  // a name that matches no projection is a typo (PEFT: "not found in the base model")
+    for (const auto& t : ad.target_modules) {
+      const auto& sites = base.sites();
+      if (std::none_of(sites.begin(), sites.end(), [&](const std::string& s) { return s == t || ends_with(s, "." + t); })) {
+        f.fail("target_modules", "'" + t + "' names no projection of the base model (T5's are q, k, v, o, wi or wi_0/wi_1, wo)");
+      }
     }
   }
   ad.base_model_name_or_path = f.get_string("base_model_name_or_path", "");

@@ -1,0 +1,294 @@
+#!/usr/bin/python3
+"""Bad-input matrix: every input kind, broken in the ways users break it.
+
+For each case the command must exit with the expected code, print exactly the
+expected error line (one line, naming the file and the field), and leave every
+file in the work directory as it was: earlier outputs (a composed adapter, a
+results file, predictions) are neither modified nor removed, and nothing new
+is written.
+
+Usage: bad_input_test.py LORAHUB SHARED_DIR WORKDIR
+"""
+import hashlib
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import zipfile
+
+lorahub, shared, work = sys.argv[1], os.path.abspath(sys.argv[2]), os.path.abspath(sys.argv[3])
+fixture = os.path.join(shared, "fixtures", "tiny-t5")
+base, lora0 = os.path.join(fixture, "base"), os.path.join(fixture, "lora", "lora0")
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+os.chdir(work)
+env = dict(os.environ, LORAHUB_SHARED=shared)
+
+
+def run(args):
+    return subprocess.run([lorahub] + args + ["--threads", "1"] * (args[0] not in ("run",)),
+                          capture_output=True, text=True, env=env)
+
+
+def must(args):
+    r = run(args)
+    assert r.returncode == 0, (args, r.stderr)
+
+
+# ---- inputs ---------------------------------------------------------------
+
+def copy_dir(src, dst, skip=()):
+    os.makedirs(dst)
+    for name in os.listdir(src):
+        if name not in skip:
+            shutil.copy(os.path.join(src, name), os.path.join(dst, name))
+    return dst
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        blob = f.read()
+    n = struct.unpack("<Q", blob[:8])[0]
+    return json.loads(blob[8:8 + n]), blob[8 + n:]
+
+
+def write_safetensors(path, header, data, header_len=None):
+    h = json.dumps(header).encode()
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h) if header_len is None else header_len) + h + data)
+
+
+def model_with(name, edit):
+    """A copy of the fixture model whose safetensors header is edited."""
+    d = copy_dir(base, name, skip=("pytorch_model.bin",))
+    header, data = read_safetensors(os.path.join(base, "model.safetensors"))
+    edit(header)
+    write_safetensors(os.path.join(d, "model.safetensors"), header, data)
+    return d
+
+
+ST = "shared.weight"  # the first tensor of the fixture model
+st_header, _ = read_safetensors(os.path.join(base, "model.safetensors"))
+other = sorted(k for k in st_header if k not in ("__metadata__", ST))[0]
+
+short = copy_dir(base, "st_short", skip=("pytorch_model.bin",))
+with open(os.path.join(short, "model.safetensors"), "wb") as f:
+    f.write(b"\x05\x00\x00")
+past = copy_dir(base, "st_header_past_eof", skip=("pytorch_model.bin",))
+write_safetensors(os.path.join(past, "model.safetensors"), st_header, b"", header_len=1 << 40)
+model_with("st_overlap", lambda h: h[other].update(data_offsets=h[ST]["data_offsets"]))
+model_with("st_offsets_past_eof", lambda h: h[ST].update(data_offsets=[h[ST]["data_offsets"][0], 1 << 30]))
+model_with("st_dtype", lambda h: h[ST].update(dtype="F12"))
+model_with("st_shape", lambda h: h[ST].update(shape=[h[ST]["shape"][0], h[ST]["shape"][1] + 1]))
+
+trunc = copy_dir(base, "bin_truncated", skip=("model.safetensors",))
+with open(os.path.join(base, "pytorch_model.bin"), "rb") as f:
+    blob = f.read()
+with open(os.path.join(trunc, "pytorch_model.bin"), "wb") as f:
+    f.write(blob[:len(blob) // 2])
+pickled = copy_dir(base, "bin_pickle", skip=("model.safetensors", "pytorch_model.bin"))
+with zipfile.ZipFile(os.path.join(pickled, "pytorch_model.bin"), "w") as z:
+    # a pickle that calls os.system: torch.load(weights_only) refuses such globals, so must we
+    z.writestr("archive/data.pkl", b"\x80\x02cos\nsystem\nq\x00X\x04\x00\x00\x00trueq\x01\x85q\x02Rq\x03.")
+    z.writestr("archive/version", b"3\n")
+
+cfg_missing = copy_dir(base, "config_missing_field")
+cfg = json.load(open(os.path.join(base, "config.json")))
+json.dump({k: v for k, v in cfg.items() if k != "d_model"}, open(os.path.join(cfg_missing, "config.json"), "w"))
+cfg_type = copy_dir(base, "config_wrong_type")
+json.dump(dict(cfg, num_heads="four"), open(os.path.join(cfg_type, "config.json"), "w"))
+cfg_json = copy_dir(base, "config_not_json")
+open(os.path.join(cfg_json, "config.json"), "w").write('{"d_model": 32,')
+
+
+def adapter_with(name, edit_config=None, edit_tensors=None):
+    d = copy_dir(lora0, name, skip=("adapter_model.bin",))
+    if edit_config:
+        c = json.load(open(os.path.join(lora0, "adapter_config.json")))
+        edit_config(c)
+        json.dump(c, open(os.path.join(d, "adapter_config.json"), "w"))
+    if edit_tensors:
+        header, data = read_safetensors(os.path.join(lora0, "adapter_model.safetensors"))
+        data += edit_tensors(header, data) or b""
+        write_safetensors(os.path.join(d, "adapter_model.safetensors"), header, data)
+    return d
+
+
+ad_header, _ = read_safetensors(os.path.join(lora0, "adapter_model.safetensors"))
+b_key = sorted(k for k in ad_header if k.endswith("lora_B.weight"))[0]
+a_key = b_key.replace("lora_B", "lora_A")
+adapter_with("adapter_no_r", edit_config=lambda c: c.pop("r"))
+adapter_with("adapter_rank_string", edit_config=lambda c: c.update(r="four"))
+adapter_with("adapter_unknown_target", edit_config=lambda c: c.update(target_modules=["q", "v", "gate"]))
+adapter_with("adapter_missing_pair", edit_tensors=lambda h, d: h.pop(b_key) and None)
+adapter_with("adapter_wrong_shape", edit_tensors=lambda h, d: h[a_key].update(shape=h[a_key]["shape"][::-1]))
+
+
+def add_gate_pair(h, d):
+    """A lora_A/lora_B pair, with data of its own, on a projection T5 does not have."""
+    extra = b""
+    for key in (a_key, b_key):
+        lo, hi = h[key]["data_offsets"]
+        start = len(d) + len(extra)
+        h[key.replace(".q.", ".gate.")] = dict(h[key], data_offsets=[start, start + hi - lo])
+        extra += d[lo:hi]
+    return extra
+
+
+adapter_with("adapter_unknown_tensor", edit_tensors=add_gate_pair)
+
+for name, text in [("bbh_not_json", "examples: none"), ("bbh_missing_keys", '{"examples": [{"input": "x"}]}'),
+                   ("bbh_empty", '{"examples": []}')]:
+    os.makedirs(os.path.join(name, "bbh"))
+    os.makedirs(os.path.join(name, "cot-prompts"))
+    open(os.path.join(name, "bbh", "t.json"), "w").write(text)
+    open(os.path.join(name, "cot-prompts", "t.txt"), "w").write("instruction\n-----\nDo it.\n")
+
+open("examples_not_json.jsonl", "w").write('{"input": "a", "target": "b"}\nnot json\n')
+open("examples_no_target.jsonl", "w").write('{"input": "a", "target": "b"}\n{"input": "c"}\n')
+open("examples_empty.jsonl", "w").write("\n")
+
+fixture_cfg = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "configs", "fixture.yaml")
+cfg_text = open(fixture_cfg).read()
+open("sweep.yaml", "w").write(cfg_text.replace("max_eval: 6", "max_eval: 2").replace("seeds: [1, 2]", "seeds: [1]"))
+open("yaml_syntax.yaml", "w").write(cfg_text.replace("  seeds: [1, 2]", "  seeds: [1, 2"))
+open("yaml_unknown_key.yaml", "w").write(cfg_text.replace("  seeds: [1, 2]", "  seeds: [1, 2]\n  seed_list: [3]"))
+open("yaml_bad_type.yaml", "w").write(cfg_text.replace("n_shots: [3, 5]", "n_shots: [3, five]"))
+open("yaml_other.yaml", "w").write(cfg_text.replace("budget: 6", "budget: 7"))
+
+# ---- earlier outputs that must survive --------------------------------------
+
+must(["compose", "--model", base, "--modules", lora0, "--weights=0.5", "--out", "composed"])
+must(["run", "sweep.yaml", "--output", "results.h5", "--no-progress"])
+preds = "predictions.jsonl"
+open(preds, "w").write('{"earlier": true}\n')
+
+# ---- the matrix ---------------------------------------------------------------
+
+compose = ["compose", "--model", base, "--modules", lora0, "--weights=0.5", "--out", "composed"]
+
+
+def with_model(m):
+    return ["compose", "--model", m, "--modules", lora0, "--weights=0.5", "--out", "composed"]
+
+
+def with_adapter(a):
+    return ["compose", "--model", base, "--modules", a, "--weights=0.5", "--out", "composed"]
+
+
+def with_bbh(b):
+    return ["eval", "--model", base, "--bbh", b, "--tasks", "t", "--predictions", preds]
+
+
+def with_examples(e):
+    return ["learn", "--model", base, "--modules", lora0, "--examples", e, "--budget", "2", "--export", "composed",
+            "--quiet"]
+
+
+cases = [
+    # kind, command, exit code, the exact error line
+    ('CLI: unknown flag', compose + ["--wieghts=1"], 2,
+     "lorahub compose: error: unrecognised option '--wieghts=1' (see lorahub compose --help)"),
+    ('CLI: bad number', ["learn", "--model", base, "--modules", lora0, "--examples", "x", "--budget", "many"], 2,
+     "lorahub learn: error: the argument ('many') for option '--budget' is invalid (see lorahub learn --help)"),
+    ('CLI: weights count', ["compose", "--model", base, "--modules", lora0, "--weights=0.5,1", "--out", "composed"], 2,
+     'lorahub compose: error: --weights: 2 weights for 1 modules (see lorahub compose --help)'),
+    ('CLI: missing flag', ["compose", "--model", base, "--weights=0.5", "--out", "composed"], 2,
+     'lorahub compose: error: no LoRA modules: give --modules or --modules-file (see lorahub compose --help)'),
+    ('config.json: missing field', with_model("config_missing_field"), 1,
+     "lorahub compose: error: config_missing_field/config.json: field 'd_model': missing"),
+    ('config.json: wrong type', with_model("config_wrong_type"), 1,
+     "lorahub compose: error: config_wrong_type/config.json: field 'num_heads': expected an integer, found string"),
+    ('config.json: not JSON', with_model("config_not_json"), 1,
+     'lorahub compose: error: config_not_json/config.json: not valid JSON ([json.exception.parse_error.101] parse error at line 1, column 16: syntax error while parsing object key - unexpected end of input; expected string literal)'),
+    ('safetensors: short file', with_model("st_short"), 1,
+     'lorahub compose: error: st_short/model.safetensors: invalid safetensors file: shorter than the 8-byte header length (3 bytes)'),
+    ('safetensors: header length past EOF', with_model("st_header_past_eof"), 1,
+     'lorahub compose: error: st_header_past_eof/model.safetensors: invalid safetensors file: header length 1099511627776 runs past the end of the file (6232 bytes)'),
+    ('safetensors: overlapping offsets', with_model("st_overlap"), 1,
+     "lorahub compose: error: st_overlap/model.safetensors: invalid safetensors file: tensor 'decoder.block.0.layer.0.SelfAttention.k.weight': shape and dtype need 16384 bytes but data_offsets span 102400"),
+    ('safetensors: offsets past EOF', with_model("st_offsets_past_eof"), 1,
+     "lorahub compose: error: st_offsets_past_eof/model.safetensors: invalid safetensors file: tensor 'shared.weight': data_offsets end at 1073741824, past the end of the data (995328 bytes)"),
+    ('safetensors: unknown dtype', with_model("st_dtype"), 1,
+     "lorahub compose: error: st_dtype/model.safetensors: invalid safetensors file: tensor 'shared.weight': unknown dtype 'F12'"),
+    ('safetensors: shape x dtype != bytes', with_model("st_shape"), 1,
+     "lorahub compose: error: st_shape/model.safetensors: invalid safetensors file: tensor 'shared.weight': shape and dtype need 104000 bytes but data_offsets span 102400"),
+    ('.bin: truncated zip', with_model("bin_truncated"), 1,
+     "lorahub compose: error: bin_truncated/pytorch_model.bin: cannot read torch checkpoint: LibTorch's unpickler failed (PytorchStreamReader failed reading zip archive: failed finding central directory); it reads plain dicts of two or more tensors, not OrderedDicts, one-entry dicts or truncated archives; convert the file to .safetensors"),
+    ('.bin: unsupported pickle', with_model("bin_pickle"), 1,
+     "lorahub compose: error: bin_pickle/pytorch_model.bin: cannot read torch checkpoint: LibTorch's unpickler failed (Unpickler found unknown type os.system); it reads plain dicts of two or more tensors, not OrderedDicts, one-entry dicts or truncated archives; convert the file to .safetensors"),
+    ('adapter_config.json: no r', with_adapter("adapter_no_r"), 1,
+     "lorahub compose: error: adapter_no_r/adapter_config.json: field 'r': missing"),
+    ('adapter_config.json: r not a number', with_adapter("adapter_rank_string"), 1,
+     "lorahub compose: error: adapter_rank_string/adapter_config.json: field 'r': expected an integer, found string"),
+    ('adapter_config.json: unknown target', with_adapter("adapter_unknown_target"), 1,
+     "lorahub compose: error: adapter_unknown_target/adapter_config.json: field 'target_modules': 'gate' names no projection of the base model (T5's are q, k, v, o, wi or wi_0/wi_1, wo)"),
+    ('adapter tensors: missing pair', with_adapter("adapter_missing_pair"), 1,
+     "lorahub compose: error: adapter_missing_pair/adapter_model.safetensors: module 'decoder.block.0.layer.0.SelfAttention.q' has lora_A but no lora_B"),
+    ('adapter tensors: wrong shape', with_adapter("adapter_wrong_shape"), 1,
+     "lorahub compose: error: adapter_wrong_shape/adapter_model.safetensors: tensor 'base_model.model.decoder.block.0.layer.0.SelfAttention.q.lora_A.weight' has shape [64, 4], expected [4, 64] (r = 4, base in = 64)"),
+    ('adapter tensors: unknown target', with_adapter("adapter_unknown_tensor"), 1,
+     "lorahub compose: error: adapter_unknown_tensor/adapter_model.safetensors: module 'decoder.block.0.layer.0.SelfAttention.gate' is not a projection of the base model (unknown target)"),
+    ('BBH JSON: not JSON', with_bbh("bbh_not_json"), 1,
+     "lorahub eval: error: bbh_not_json/bbh/t.json: not valid JSON ([json.exception.parse_error.101] parse error at line 1, column 1: syntax error while parsing value - invalid literal; last read: 'e')"),
+    ('BBH JSON: missing keys', with_bbh("bbh_missing_keys"), 1,
+     "lorahub eval: error: bbh_missing_keys/bbh/t.json: field 'examples[0].target': missing"),
+    ('BBH JSON: empty', with_bbh("bbh_empty"), 1,
+     "lorahub eval: error: bbh_empty/bbh/t.json: field 'examples': empty list"),
+    ('examples JSONL: not JSON', with_examples("examples_not_json.jsonl"), 1,
+     "lorahub learn: error: examples_not_json.jsonl:2: not valid JSON ([json.exception.parse_error.101] parse error at line 1, column 2: syntax error while parsing value - invalid literal; last read: 'no')"),
+    ('examples JSONL: no target', with_examples("examples_no_target.jsonl"), 1,
+     "lorahub learn: error: examples_no_target.jsonl:2: field 'target': missing"),
+    ('examples JSONL: empty', with_examples("examples_empty.jsonl"), 1,
+     'lorahub learn: error: examples_empty.jsonl: no examples'),
+    ('YAML: syntax', ["run", "yaml_syntax.yaml", "--output", "results.h5", "--resume"], 1,
+     'lorahub run: error: yaml_syntax.yaml:14: not valid YAML (end of sequence flow not found)'),
+    ('YAML: unknown key', ["run", "yaml_unknown_key.yaml", "--output", "results.h5", "--resume"], 1,
+     "lorahub run: error: yaml_unknown_key.yaml:14: 'sweep.seed_list': unknown key (expected one of: methods, n_modules, n_shots, seeds)"),
+    ('YAML: wrong type', ["run", "yaml_bad_type.yaml", "--output", "results.h5", "--resume"], 1,
+     "lorahub run: error: yaml_bad_type.yaml:15: 'sweep.n_shots': expected an integer, found 'five'"),
+    ('results: another config on --resume', ["run", "yaml_other.yaml", "--output", "results.h5", "--resume"], 1,
+     'lorahub run: error: results.h5: written by another config (hash a19e5ae0eed18599, this config 16542d8b1717a90a); resume with the same config or choose another --output'),
+    ('results: exists without --resume', ["run", "sweep.yaml", "--output", "results.h5"], 1,
+     'lorahub run: error: results.h5: results file exists; pass --resume to continue it or choose another --output'),
+]
+
+
+def snapshot():
+    state = {}
+    for root, _, files in os.walk(work):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                state[os.path.relpath(path, work)] = hashlib.sha256(f.read()).hexdigest()
+    return state
+
+
+before = snapshot()
+failures = []
+print_all = "--print" in sys.argv
+for kind, args, code, line in cases:
+    r = run(args)
+    lines = r.stderr.strip().splitlines()
+    problems = []
+    if r.returncode != code:
+        problems.append(f"exit code {r.returncode}, expected {code}")
+    if len(lines) != 1:
+        problems.append(f"{len(lines)} lines on stderr")
+    if line is not None and (lines[:1] != [line]):
+        problems.append(f"line {lines[:1]}, expected {[line]}")
+    after = snapshot()
+    if after != before:
+        changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+        problems.append(f"files changed: {changed}")
+        before = after
+    if problems or print_all:
+        print(f"{kind}: rc {r.returncode}: {r.stderr.strip()}")
+    if problems:
+        failures.append(kind)
+        print("  FAIL: " + "; ".join(problems))
+if failures:
+    sys.exit(f"{len(failures)} of {len(cases)} cases failed")
+print(f"all {len(cases)} bad inputs refused with the expected line and exit code; no output touched")
