@@ -20,8 +20,9 @@ std::string read_text(const std::string& path) {
 
 }  // namespace
 
-nlohmann::json read_json_file(const std::string& path) {
-  const std::string text = read_text(path);
+nlohmann::json read_json_file(const std::string& path) { return parse_json_text(read_text(path), path); }
+
+nlohmann::json parse_json_text(const std::string& text, const std::string& path) {
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
@@ -29,8 +30,9 @@ nlohmann::json read_json_file(const std::string& path) {
   }
 }
 
-std::vector<nlohmann::json> read_jsonl_file(const std::string& path) {
-  const std::string text = read_text(path);
+std::vector<nlohmann::json> read_jsonl_file(const std::string& path) { return parse_jsonl_text(read_text(path), path); }
+
+std::vector<nlohmann::json> parse_jsonl_text(const std::string& text, const std::string& path) {
   std::vector<nlohmann::json> rows;
   std::istringstream in(text);
   std::string line;

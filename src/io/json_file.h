@@ -11,10 +11,13 @@ namespace lorahub::io {
 // Reads and parses a whole JSON file. Throws std::runtime_error naming the
 // file when it cannot be read, std::invalid_argument when it is not JSON.
 nlohmann::json read_json_file(const std::string& path);
+// The same, on text already in memory; `source` names it in errors.
+nlohmann::json parse_json_text(const std::string& text, const std::string& source);
 
 // Reads a JSON-lines file: one object per non-empty line. Errors name the
 // file and the 1-based line.
 std::vector<nlohmann::json> read_jsonl_file(const std::string& path);
+std::vector<nlohmann::json> parse_jsonl_text(const std::string& text, const std::string& source);
 
 // Writes `doc` to `path` atomically (temporary file, then rename), so an
 // existing file is either kept whole or replaced whole.

@@ -3,7 +3,11 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
-#include <cstdio>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -42,11 +46,6 @@ const DtypeInfo& dtype_by_type(at::ScalarType type) {
                               c10::toString(type));
 }
 
-struct FileCloser {
-  void operator()(std::FILE* f) const { std::fclose(f); }
-};
-using File = std::unique_ptr<std::FILE, FileCloser>;
-
 struct Entry {
   std::string name;
   const DtypeInfo* dtype;
@@ -56,35 +55,23 @@ struct Entry {
 
 }  // namespace
 
-SafetensorsFile read_safetensors(const std::string& path) {
-  File f(std::fopen(path.c_str(), "rb"));
-  if (!f) throw std::runtime_error(path + ": cannot open safetensors file");
-  std::fseek(f.get(), 0, SEEK_END);
-  const long file_size_l = std::ftell(f.get());
-  std::fseek(f.get(), 0, SEEK_SET);
-  if (file_size_l < 0) throw std::runtime_error(path + ": cannot determine file size");
-  const uint64_t file_size = static_cast<uint64_t>(file_size_l);
+SafetensorsFile parse_safetensors(const void* bytes, uint64_t file_size, const std::string& path) {
+  const auto* data = static_cast<const unsigned char*>(bytes);
   auto fail = [&](const std::string& what) -> std::runtime_error {
     return std::runtime_error(path + ": invalid safetensors file: " + what);
   };
-
-  unsigned char len_bytes[8];
-  if (file_size < 8 || std::fread(len_bytes, 1, 8, f.get()) != 8) {
+  if (file_size < 8) {
     throw fail("shorter than the 8-byte header length (" + std::to_string(file_size) + " bytes)");
   }
   uint64_t header_len = 0;
-  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | data[i];
   if (header_len > file_size - 8) {
     throw fail("header length " + std::to_string(header_len) + " runs past the end of the file (" +
                std::to_string(file_size) + " bytes)");
   }
-  std::string header(header_len, '\0');
-  if (std::fread(header.data(), 1, header_len, f.get()) != header_len) {
-    throw fail("cannot read the " + std::to_string(header_len) + "-byte header");
-  }
   nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(header);
+    doc = nlohmann::json::parse(data + 8, data + 8 + header_len);
   } catch (const nlohmann::json::parse_error& e) {
     throw fail(std::string("header is not JSON (") + e.what() + ")");
   }
@@ -118,11 +105,21 @@ SafetensorsFile read_safetensors(const std::string& path) {
     e.dtype = dtype_by_name(v["dtype"].get<std::string>());
     if (!e.dtype) throw tensor_fail("unknown dtype '" + v["dtype"].get<std::string>() + "'");
     if (!v["shape"].is_array()) throw tensor_fail("shape is not a list");
+    // The element count is computed without overflow; a zero dimension makes
+    // the tensor empty whatever the others are.
     uint64_t numel = 1;
+    bool overflow = false, empty = false;
     for (const auto& d : v["shape"]) {
       if (!d.is_number_unsigned()) throw tensor_fail("shape has a non-integer or negative entry");
-      e.shape.push_back(d.get<int64_t>());
-      numel *= d.get<uint64_t>();
+      const uint64_t n = d.get<uint64_t>();
+      if (n > static_cast<uint64_t>(INT64_MAX)) throw tensor_fail("shape entry " + std::to_string(n) + " is too large");
+      e.shape.push_back(static_cast<int64_t>(n));
+      empty = empty || n == 0;
+      overflow = overflow || __builtin_mul_overflow(numel, n, &numel);
+    }
+    if (empty) numel = 0;
+    if (!empty && (overflow || numel > data_size)) {
+      throw tensor_fail("shape " + v["shape"].dump() + " needs more than the " + std::to_string(data_size) + " bytes of data");
     }
     const auto& off = v["data_offsets"];
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
@@ -157,16 +154,34 @@ SafetensorsFile read_safetensors(const std::string& path) {
   }
   for (const auto& e : entries) {
     at::Tensor t = at::empty(e.shape, at::TensorOptions().dtype(e.dtype->type));
-    const uint64_t nbytes = e.end - e.begin;
-    if (nbytes > 0) {
-      if (std::fseek(f.get(), static_cast<long>(data_start + e.begin), SEEK_SET) != 0 ||
-          std::fread(t.data_ptr(), 1, nbytes, f.get()) != nbytes) {
-        throw fail("tensor '" + e.name + "': cannot read its data");
-      }
-    }
+    if (e.end > e.begin) std::memcpy(t.data_ptr(), data + data_start + e.begin, e.end - e.begin);
     out.tensors.emplace(e.name, std::move(t));
   }
   return out;
+}
+
+SafetensorsFile read_safetensors(const std::string& path) {
+  // Mapped, not read: each tensor is copied once, from the page cache.
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) throw std::runtime_error(path + ": cannot open safetensors file");
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    throw std::runtime_error(path + ": cannot determine file size");
+  }
+  const auto size = static_cast<uint64_t>(st.st_size);
+  void* map = size ? ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0) : nullptr;
+  ::close(fd);
+  if (map == MAP_FAILED) throw std::runtime_error(path + ": cannot map the file");
+  struct Unmap {
+    void* p;
+    uint64_t n;
+    ~Unmap() {
+      if (p) ::munmap(p, n);
+    }
+  } unmap{map, size};
+  static const unsigned char kEmpty[1] = {0};
+  return parse_safetensors(map ? map : kEmpty, size, path);
 }
 
 void write_safetensors(const std::string& path, const TensorMap& tensors,

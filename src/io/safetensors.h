@@ -6,6 +6,7 @@
 
 #include "io/tensor_map.h"
 
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -21,6 +22,8 @@ struct SafetensorsFile {
 // header, a header past the end of the file, an unknown dtype, a shape whose
 // byte size disagrees with its offsets, overlapping or out-of-range offsets.
 SafetensorsFile read_safetensors(const std::string& path);
+// The same checks on a file's bytes in memory; `source` names it in errors.
+SafetensorsFile parse_safetensors(const void* bytes, uint64_t size, const std::string& source);
 
 // Writes tensors (made contiguous, any device) and metadata atomically: a
 // temporary file renamed over `path`, so an existing file is never left

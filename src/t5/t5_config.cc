@@ -7,8 +7,9 @@
 
 namespace lorahub::t5 {
 
-T5Config T5Config::from_file(const std::string& path) {
-  const nlohmann::json doc = io::read_json_file(path);
+namespace {
+
+T5Config from_json(const nlohmann::json& doc, const std::string& path) {
   io::JsonFields f(doc, path);
   T5Config c;
   const std::string model_type = f.get_string("model_type", "t5");
@@ -39,6 +40,14 @@ T5Config T5Config::from_file(const std::string& path) {
     f.fail("feed_forward_proj", e.what());
   }
   return c;
+}
+
+}  // namespace
+
+T5Config T5Config::from_file(const std::string& path) { return from_json(io::read_json_file(path), path); }
+
+T5Config T5Config::from_text(const std::string& text, const std::string& source) {
+  return from_json(io::parse_json_text(text, source), source);
 }
 
 void T5Config::resolve_activation(const std::string& source) {

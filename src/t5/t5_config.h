@@ -33,6 +33,8 @@ struct T5Config {
 
   // Parses and checks `<path>` (a config.json). Errors name the file and field.
   static T5Config from_file(const std::string& path);
+  // The same, on the text of a config.json; `source` names it in errors.
+  static T5Config from_text(const std::string& text, const std::string& source);
   // Sets is_gated/activation from feed_forward_proj; throws on an unknown one.
   void resolve_activation(const std::string& source);
   std::string to_json() const;

@@ -102,19 +102,32 @@ std::vector<std::string> resolve_bbh_tasks(const std::string& dir, const std::ve
   return names;
 }
 
-BbhTask load_bbh_task(const std::string& dir, const std::string& name) {
-  BbhTask task;
-  task.name = name;
-  const std::string path = dir + "/bbh/" + name + ".json";
-  const nlohmann::json doc = io::read_json_file(path);
+namespace {
+
+std::vector<Example> examples_of(const nlohmann::json& doc, const std::string& path) {
   io::JsonFields f(doc, path);
   const auto& examples = f.at("examples");
   if (!examples.is_array()) f.fail("examples", std::string("expected a list, found ") + examples.type_name());
   if (examples.empty()) f.fail("examples", "empty list");
+  std::vector<Example> out;
   for (size_t i = 0; i < examples.size(); ++i) {
     io::JsonFields e(examples[i], path, "examples[" + std::to_string(i) + "]");
-    task.examples.push_back({e.get_string("input"), e.get_string("target")});
+    out.push_back({e.get_string("input"), e.get_string("target")});
   }
+  return out;
+}
+
+}  // namespace
+
+std::vector<Example> parse_bbh_examples(const std::string& text, const std::string& source) {
+  return examples_of(io::parse_json_text(text, source), source);
+}
+
+BbhTask load_bbh_task(const std::string& dir, const std::string& name) {
+  BbhTask task;
+  task.name = name;
+  const std::string path = dir + "/bbh/" + name + ".json";
+  task.examples = examples_of(io::read_json_file(path), path);
   parse_cot_prompt(dir + "/cot-prompts/" + name + ".txt", task);
   return task;
 }

@@ -24,6 +24,9 @@ std::vector<std::string> list_bbh_tasks(const std::string& dir);
 // "all" expands to every task; other names must exist (errors name the file).
 std::vector<std::string> resolve_bbh_tasks(const std::string& dir, const std::vector<std::string>& names);
 BbhTask load_bbh_task(const std::string& dir, const std::string& name);
+// The examples of a task file's text ({"examples": [{"input", "target"}]});
+// `source` names it in errors.
+std::vector<Example> parse_bbh_examples(const std::string& text, const std::string& source);
 
 // instruction + "\n\nQ: " + input + "\nA:"
 std::string zero_shot_prompt(const BbhTask& task, const std::string& input);

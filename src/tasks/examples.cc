@@ -7,10 +7,12 @@
 
 namespace lorahub::tasks {
 
-std::vector<Example> read_examples_jsonl(const std::string& path) {
+namespace {
+
+std::vector<Example> examples_from_rows(const std::vector<nlohmann::json>& rows, const std::string& path) {
   std::vector<Example> out;
   int line = 0;
-  for (const auto& row : io::read_jsonl_file(path)) {
+  for (const auto& row : rows) {
     ++line;
     io::JsonFields f(row, path + ":" + std::to_string(line));
     const char* target_key = f.has("target") || !f.has("output") ? "target" : "output";
@@ -18,6 +20,16 @@ std::vector<Example> read_examples_jsonl(const std::string& path) {
   }
   if (out.empty()) throw std::invalid_argument(path + ": no examples");
   return out;
+}
+
+}  // namespace
+
+std::vector<Example> read_examples_jsonl(const std::string& path) {
+  return examples_from_rows(io::read_jsonl_file(path), path);
+}
+
+std::vector<Example> parse_examples_jsonl(const std::string& text, const std::string& source) {
+  return examples_from_rows(io::parse_jsonl_text(text, source), source);
 }
 
 }  // namespace lorahub::tasks
