@@ -18,7 +18,7 @@ for t in "${targets[@]}"; do
   corpus=build-fuzz/corpus/$t findings=build-fuzz/findings/$t
   mkdir -p "$corpus" "$findings"
   # -rss_limit_mb: a 2 GB file may legitimately ask for 2 GB; we stop at 2 GB.
-  ./build-fuzz/$t "$corpus" "tests/fuzz/corpus/${t#fuzz_}" -max_total_time="$seconds" -rss_limit_mb=2048 \
+  ./build-fuzz/tests/fuzz/$t "$corpus" "tests/fuzz/corpus/${t#fuzz_}" -max_total_time="$seconds" -rss_limit_mb=2048 \
     -max_len=65536 -artifact_prefix="$findings/" -print_final_stats=1 > "build-fuzz/$t.log" 2>&1 || {
     tail -40 "build-fuzz/$t.log"; echo "FAIL: $t found a bug; reproducer in $findings"; exit 1; }
   runs=$(grep -m1 "stat::number_of_executed_units" "build-fuzz/$t.log" | awk '{print $2}')

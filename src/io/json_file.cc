@@ -25,7 +25,7 @@ nlohmann::json read_json_file(const std::string& path) { return parse_json_text(
 nlohmann::json parse_json_text(const std::string& text, const std::string& path) {
   try {
     return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error; out_of_range for numbers past double
     throw std::invalid_argument(path + ": not valid JSON (" + e.what() + ")");
   }
 }
@@ -42,7 +42,7 @@ std::vector<nlohmann::json> parse_jsonl_text(const std::string& text, const std:
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     try {
       rows.push_back(nlohmann::json::parse(line));
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error; out_of_range for numbers past double
       throw std::invalid_argument(path + ":" + std::to_string(line_no) + ": not valid JSON (" +
                                   e.what() + ")");
     }

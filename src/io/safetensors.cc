@@ -72,7 +72,7 @@ SafetensorsFile parse_safetensors(const void* bytes, uint64_t file_size, const s
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(data + 8, data + 8 + header_len);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error; out_of_range for numbers past double
     throw fail(std::string("header is not JSON (") + e.what() + ")");
   }
   if (!doc.is_object()) throw fail("header is not a JSON object");

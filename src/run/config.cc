@@ -30,6 +30,7 @@ class Reader {
   void check_keys(const YAML::Node& map, const std::string& scope, const std::set<std::string>& allowed) const {
     if (!map.IsMap()) fail(map, scope, "expected a mapping");
     for (const auto& kv : map) {
+      if (!kv.first.IsScalar()) fail(kv.first, scope, "expected a plain key, found a collection");
       const std::string key = kv.first.as<std::string>();
       if (!allowed.count(key)) {
         std::string list;
@@ -130,7 +131,9 @@ std::string resolve_path(const std::string& base_file, const std::string& p) {
 
 }  // namespace
 
-Config parse_config(const std::string& text, const std::string& path) {
+namespace {
+
+Config parse_yaml(const std::string& text, const std::string& path) {
   Reader r(path);
   YAML::Node root;
   try {
@@ -274,6 +277,17 @@ Config parse_config(const std::string& text, const std::string& path) {
     }
   }
   return c;
+}
+
+}  // namespace
+
+Config parse_config(const std::string& text, const std::string& path) {
+  try {
+    return parse_yaml(text, path);
+  } catch (const YAML::Exception& e) {  // a shape the checks above did not foresee (found by fuzz_config)
+    throw std::invalid_argument(path + (e.mark.line >= 0 ? ":" + std::to_string(e.mark.line + 1) : "") +
+                                ": not a valid config (" + e.msg + ")");
+  }
 }
 
 Config load_config(const std::string& path) {

@@ -354,7 +354,7 @@ ResultsStore::ResultsStore(std::string path, RunInfo info, bool resume, double f
       nlohmann::json j;
       try {
         j = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::parse_error&) {
+      } catch (const nlohmann::json::exception&) {
         continue;  // a line cut by a kill mid-append: that trial was not reported done
       }
       if (j.contains("config_hash")) {

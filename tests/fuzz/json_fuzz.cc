@@ -5,6 +5,8 @@
 #include "t5/t5_config.h"
 #include "tasks/bbh.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <cstdlib>
 #include <stdexcept>

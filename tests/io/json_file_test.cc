@@ -45,6 +45,12 @@ TEST(JsonFile, BadJsonAndJsonlNameTheLine) {
   EXPECT_NE(error_of([&] { read_jsonl_file(dir + "/y.jsonl"); }).find(dir + "/y.jsonl:2: expected a JSON object"),
             std::string::npos);
   EXPECT_NE(error_of([&] { read_json_file(dir + "/none.json"); }).find("cannot open"), std::string::npos);
+  // A number past double range is nlohmann's out_of_range, not parse_error:
+  // it must still be reported as bad JSON of this file.
+  EXPECT_NE(error_of([&] { parse_json_text("{\"d_model\": 1e999}", "config.json"); }).find("config.json: not valid JSON"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { parse_jsonl_text("{}\n{\"x\": -1e400}\n", "e.jsonl"); }).find("e.jsonl:2: not valid JSON"),
+            std::string::npos);
 }
 
 }  // namespace

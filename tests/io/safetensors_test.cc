@@ -89,6 +89,17 @@ TEST(Safetensors, MalformedFilesFailNamingFileAndTensor) {
                 "12345678"),
        "tensors 'a' and 'b' overlap"},
       {"missing_fields", raw_file(R"({"w":{"dtype":"F32"}})", ""), "tensor 'w': expected an object with dtype"},
+      // Found by fuzz_safetensors: a number past double range escaped as
+      // nlohmann's out_of_range, with no file name.
+      {"number_overflow", raw_file(R"({"w":{"dtype":"F32","shape":[1e999],"data_offsets":[0,8]}})", "12345678"),
+       "header is not JSON"},
+      // A shape whose element count wraps around 2^64 to the span's size.
+      {"shape_overflow",
+       raw_file(R"({"w":{"dtype":"U8","shape":[4294967296,4294967296,8],"data_offsets":[0,8]}})", "12345678"),
+       "tensor 'w': shape [4294967296,4294967296,8] needs more than the 8 bytes of data"},
+      {"shape_entry_too_large",
+       raw_file(R"({"w":{"dtype":"U8","shape":[0,18446744073709551615],"data_offsets":[0,0]}})", "12345678"),
+       "tensor 'w': shape entry 18446744073709551615 is too large"},
   };
   for (const auto& c : cases) {
     const std::string path = dir + "/" + c.name + ".safetensors";
@@ -96,6 +107,20 @@ TEST(Safetensors, MalformedFilesFailNamingFileAndTensor) {
     const std::string msg = expect_error(path);
     EXPECT_NE(msg.find(path), std::string::npos) << c.name << ": " << msg;
     EXPECT_NE(msg.find(c.expected), std::string::npos) << c.name << ": " << msg;
+  }
+}
+
+TEST(Safetensors, ParsesBytesInMemoryAsTheFileReaderDoes) {
+  const std::string bytes = raw_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", std::string(8, '\0'));
+  const auto file = parse_safetensors(bytes.data(), bytes.size(), "memory");
+  ASSERT_EQ(file.tensors.count("w"), 1u);
+  EXPECT_EQ(file.tensors.at("w").sizes(), at::IntArrayRef({2}));
+  EXPECT_TRUE(at::equal(file.tensors.at("w"), at::zeros({2})));
+  try {
+    parse_safetensors(bytes.data(), 7, "memory");
+    ADD_FAILURE() << "7 bytes accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("memory: invalid safetensors file: shorter"), std::string::npos) << e.what();
   }
 }
 

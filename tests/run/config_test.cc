@@ -63,6 +63,12 @@ TEST(Config, BadConfigsAreOneClearLine) {
   EXPECT_NE(error_of(base_config("", "[zero_shot, {name: lorahub, budget: many}]")).find("expected an integer, found 'many'"),
             std::string::npos);
   EXPECT_NE(error_of("model: [unclosed").find("/cfg/test.yaml:"), std::string::npos);
+  // Found by fuzz_config: a complex key ("? ...") escaped as yaml-cpp's
+  // BadConversion, with no file name.
+  std::string complex = base_config();
+  complex.replace(complex.find("  ids:"), 6, "? ids:");
+  EXPECT_NE(error_of(complex).find("/cfg/test.yaml:4: expected a plain key, found a collection"), std::string::npos)
+      << error_of(complex);
 }
 
 }  // namespace
