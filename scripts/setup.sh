@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config git
+  # libFuzzer targets (scripts/fuzz.sh)
+  clang libclang-rt-14-dev
   # fixed choices of the product
   libtorch-dev libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools libyaml-cpp-dev
   libboost-program-options-dev libgtest-dev libbenchmark-dev

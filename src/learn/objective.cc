@@ -4,6 +4,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace lorahub::learn {
@@ -21,6 +22,41 @@ FewShotObjective::FewShotObjective(const t5::T5Model& model, const lora::LoraPoo
   batch_.attention_mask = batch_.attention_mask.to(device);
   batch_.labels = batch_.labels.to(device);
   decoder_input_ids_ = t5::shift_right(batch_.labels, model.config().decoder_start_token_id, model.config().pad_token_id);
+
+  // Length groups: examples sorted by input length; a group grows while its
+  // padded size stays within 1.25x its real tokens.
+  std::vector<int64_t> order(inputs.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return inputs[a].size() < inputs[b].size(); });
+  std::vector<std::vector<int64_t>> members;
+  if (!options_.pack_examples) members.push_back(order);
+  size_t real = 0;
+  for (size_t j = 0; options_.pack_examples && j < order.size(); ++j) {
+    const size_t len = inputs[static_cast<size_t>(order[j])].size();
+    if (members.empty() || len * (members.back().size() + 1) * 4 > (real + len) * 5) {
+      members.emplace_back();
+      real = 0;
+    }
+    members.back().push_back(order[j]);
+    real += len;
+  }
+  for (auto& m : members) {
+    if (options_.pack_examples) std::sort(m.begin(), m.end());
+    std::vector<t5::TokenIds> in, out;
+    for (int64_t i : m) {
+      in.push_back(inputs[static_cast<size_t>(i)]);
+      out.push_back(targets[static_cast<size_t>(i)]);
+    }
+    Group g;
+    g.examples = m;
+    g.index = at::tensor(m, at::kLong).to(device);
+    g.batch = t5::make_batch(in, out, model.config().pad_token_id);
+    g.batch.input_ids = g.batch.input_ids.to(device);
+    g.batch.attention_mask = g.batch.attention_mask.to(device);
+    g.batch.labels = g.batch.labels.to(device);
+    g.decoder_input_ids = t5::shift_right(g.batch.labels, model.config().decoder_start_token_id, model.config().pad_token_id);
+    groups_.push_back(std::move(g));
+  }
 }
 
 std::vector<double> FewShotObjective::reduce(const at::Tensor& token_ce, int64_t candidates) const {
@@ -58,9 +94,18 @@ std::vector<double> FewShotObjective::losses(const at::Tensor& weights) const {
   for (int64_t start = 0; start < w.size(0); start += options_.candidates_per_pass) {
     const int64_t q = std::min(options_.candidates_per_pass, w.size(0) - start);
     const t5::LowRankSet set = lora::compose(pool_, w.narrow(0, start, q), options_.method);
-    const at::Tensor logits = model_.logits(batch_.input_ids.repeat({q, 1}), batch_.attention_mask.repeat({q, 1}),
-                                            decoder_input_ids_.repeat({q, 1}), &set);
-    const auto part = reduce(t5::token_cross_entropy(logits, batch_.labels.repeat({q, 1})), q);
+    // Token losses [q, k, T] gathered from each group's pass; rows are
+    // candidate-major, as the grouped low-rank products need.
+    at::Tensor token_ce = at::zeros({q, num_examples(), batch_.labels.size(1)},
+                                    batch_.input_ids.options().dtype(at::kFloat));
+    for (const auto& g : groups_) {
+      const at::Tensor logits = model_.logits(g.batch.input_ids.repeat({q, 1}), g.batch.attention_mask.repeat({q, 1}),
+                                              g.decoder_input_ids.repeat({q, 1}), &set);
+      const at::Tensor ce = t5::token_cross_entropy(logits, g.batch.labels.repeat({q, 1}));
+      const int64_t n = static_cast<int64_t>(g.examples.size());
+      token_ce.narrow(2, 0, ce.size(1)).index_copy_(1, g.index, ce.view({q, n, -1}));
+    }
+    const auto part = reduce(token_ce.view({q * num_examples(), -1}), q);
     out.insert(out.end(), part.begin(), part.end());
   }
   return out;

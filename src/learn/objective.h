@@ -3,7 +3,10 @@
 // model plus l1_weight * mean_i |w_i|, for many candidate weight vectors at
 // once. Candidates are evaluated in batched forward passes: the k examples
 // are repeated for every candidate and the rows of candidate p use
-// composition p (grouped low-rank products), so P values cost one pass.
+// composition p (grouped low-rank products), so P values cost one pass per
+// length group. Examples are sorted by input length and cut into groups
+// padded only to their own longest input (pack_examples), so little of the
+// work is spent on padding; the losses are those of one padded batch.
 
 #include "lora/composition.h"
 #include "lora/lora_pool.h"
@@ -33,6 +36,10 @@ struct ObjectiveOptions {
   int64_t batch_size = 0;        // examples per loss batch (lorahub's batch_size); 0: all
   double l1_weight = 0.05;       // lorahub's default_l1_regularization
   int64_t candidates_per_pass = 16;  // candidates evaluated in one forward pass
+  // Group examples by input length (padding <= 25% of a group's tokens)
+  // instead of padding all k to the longest. Same losses (to float
+  // rounding); less work when lengths differ.
+  bool pack_examples = true;
 };
 
 class FewShotObjective {
@@ -45,6 +52,8 @@ class FewShotObjective {
   int64_t num_modules() const { return pool_.size(); }
   int64_t num_examples() const { return batch_.input_ids.size(0); }
   const ObjectiveOptions& options() const { return options_; }
+  // Forward passes per chunk of candidates: the length groups of the examples.
+  int64_t num_groups() const { return static_cast<int64_t>(groups_.size()); }
 
   // Few-shot losses of the candidates, weights [P, N] (or [N]).
   std::vector<double> losses(const at::Tensor& weights) const;
@@ -60,10 +69,19 @@ class FewShotObjective {
   std::vector<double> reduce(const at::Tensor& token_ce, int64_t candidates) const;
 
   const t5::T5Model& model_;
+  // Examples padded together in one pass.
+  struct Group {
+    std::vector<int64_t> examples;  // indices into batch_ rows
+    at::Tensor index;               // the same, as a tensor on the model's device
+    t5::Seq2SeqBatch batch;
+    at::Tensor decoder_input_ids;
+  };
+
   const lora::LoraPool& pool_;
   ObjectiveOptions options_;
-  t5::Seq2SeqBatch batch_;
+  t5::Seq2SeqBatch batch_;  // all k examples padded together: the reference's batch
   at::Tensor decoder_input_ids_;
+  std::vector<Group> groups_;
 };
 
 }  // namespace lorahub::learn

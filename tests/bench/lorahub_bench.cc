@@ -1,21 +1,44 @@
-// Benchmarks of the hot paths on the fixture model. Prints Google Benchmark's
-// table, then ratios between benchmarks measured in this same run.
+// Benchmarks of the hot paths, at the fixture's shape (the tiny T5 and its
+// five adapters) and, with --large, at flan-t5-large's shape (random
+// weights: d_model 1024, 24+24 layers, 16 heads, d_kv 64, d_ff 2816,
+// gated-gelu; 20 random modules r = 16 on q, v). Prints Google Benchmark's
+// table, then ratios between figures measured in this same run.
 //
-//   build/tests/lorahub_bench [--benchmark_filter=...]
+//   build/tests/lorahub_bench                 fixture shape (about 30 s)
+//   build/tests/lorahub_bench --large         also the large shape (minutes, ~12 GB)
+//   LORAHUB_BENCH_THREADS=2 build/tests/lorahub_bench ...
+//   LORAHUB_BENCH_PROFILE=trace.json build/tests/lorahub_bench
+//       also writes a chrome://tracing profile of one batched P = 16
+//       evaluation at the fixture shape (op by op)
 //
-// Runs with 1 torch thread unless LORAHUB_BENCH_THREADS says otherwise, to
-// compare with the Python reference's figure (17 ms per LoraHub step on the
-// fixture, OpenBLAS, 1 thread, 5 examples).
+// Torch threads default to 1, to compare with the Python reference's figure
+// (17 ms per LoraHub step on the fixture, OpenBLAS, 1 thread, 5 examples).
+// Every shape evaluates 5 examples with the token lengths of the fixture's
+// first five BBH examples (inputs 82, 37, 140, 89, 101; targets 4, 2, 2, 4, 2).
 
 #include "learn/objective.h"
+#include "lora/composition.h"
 #include "lora/tiny_pool.h"
+#include "run/config.h"
+#include "run/coordinator.h"
+#include "run/plan.h"
+#include "run/results_store.h"
+#include "t5/batch.h"
+#include "t5/init.h"
 #include "t5/runtime.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <benchmark/benchmark.h>
+#include <nlohmann/json.hpp>
+#include <sys/resource.h>
 
+#include <atomic>
 #include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <filesystem>
 #include <iostream>
 #include <map>
 
@@ -23,82 +46,367 @@ namespace {
 
 using namespace lorahub;
 
-std::vector<t5::TokenIds> field(const char* name, int n) {
+// One model shape with its examples and a pool of modules.
+struct Shape {
+  std::string name;
+  const t5::T5Model* model = nullptr;
+  const lora::LoraPool* pool = nullptr;
+  std::vector<t5::TokenIds> inputs, targets;
+};
+
+std::vector<t5::TokenIds> golden_field(const char* name, int n) {
   std::vector<t5::TokenIds> out;
   for (int i = 0; i < n; ++i) out.push_back(testing::ids(testing::golden()["examples"][i][name]));
   return out;
 }
 
-learn::FewShotObjective make_objective(int64_t per_pass, lora::Method method = lora::Method::kLoraHub) {
+// Token ids drawn uniformly from the vocabulary (no pad, no </s>), with the
+// lengths of `like`; targets end with </s> as the tokenizer makes them.
+std::vector<t5::TokenIds> random_ids(const std::vector<t5::TokenIds>& like, int64_t vocab, uint64_t seed, bool eos) {
+  at::manual_seed(static_cast<int64_t>(seed));
+  std::vector<t5::TokenIds> out;
+  for (const auto& l : like) {
+    const at::Tensor r = at::randint(2, vocab, {static_cast<int64_t>(l.size())}, at::kLong);
+    t5::TokenIds ids(r.data_ptr<int64_t>(), r.data_ptr<int64_t>() + r.numel());
+    if (eos) ids.back() = 1;
+    out.push_back(ids);
+  }
+  return out;
+}
+
+const Shape& fixture_shape() {
+  static const Shape s{"fixture", &testing::tiny_model(), &testing::tiny_pool(), golden_field("input_ids", 5),
+                       golden_field("label_ids", 5)};
+  return s;
+}
+
+t5::T5Config large_config() {
+  t5::T5Config c;
+  c.vocab_size = 32128;
+  c.d_model = 1024;
+  c.d_kv = 64;
+  c.d_ff = 2816;
+  c.num_layers = 24;
+  c.num_decoder_layers = 24;
+  c.num_heads = 16;
+  c.feed_forward_proj = "gated-gelu";
+  c.tie_word_embeddings = false;
+  c.resolve_activation("flan-t5-large shape");
+  return c;
+}
+
+// `n` random modules, r = 16 on every q and v projection of `model`, PEFT
+// initialisation scales (A ~ U(-1/sqrt(in), 1/sqrt(in)), B small).
+std::vector<lora::LoraAdapter> random_adapters(const t5::T5Model& model, int n, uint64_t seed) {
+  std::vector<lora::LoraAdapter> out;
+  at::manual_seed(static_cast<int64_t>(seed));
+  for (int i = 0; i < n; ++i) {
+    lora::LoraAdapter a;
+    a.id = a.path = "random" + std::to_string(i);
+    a.r = 16;
+    a.lora_alpha = 32;
+    a.target_modules = {"q", "v"};
+    for (const auto& site : model.sites()) {
+      const std::string tail = site.substr(site.rfind('.') + 1);
+      if (tail != "q" && tail != "v") continue;
+      const at::Tensor w = model.weights().tensors().at(site + ".weight");
+      const double bound = 1.0 / std::sqrt(static_cast<double>(w.size(1)));
+      a.modules[site] = {at::rand({16, w.size(1)}) * (2 * bound) - bound, at::randn({w.size(0), 16}) * 0.01};
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+const t5::T5Model& large_model(at::ScalarType dtype) {
+  static std::map<at::ScalarType, std::unique_ptr<t5::T5Model>> models;
+  auto& m = models[dtype];
+  if (!m) {
+    const auto config = large_config();
+    auto store = std::make_shared<t5::WeightStore>(t5::random_t5_weights(config, 0), std::map<std::string, std::string>{},
+                                                   "random flan-t5-large shape", dtype, at::kCPU);
+    m = std::make_unique<t5::T5Model>(config, store);
+  }
+  return *m;
+}
+
+const Shape& large_shape() {
+  static const Shape s = [] {
+    Shape l;
+    l.name = "large";
+    l.model = &large_model(at::kFloat);
+    static const lora::LoraPool pool(*l.model, random_adapters(*l.model, 20, 1), false);
+    l.pool = &pool;
+    l.inputs = random_ids(fixture_shape().inputs, 32128, 2, true);
+    l.targets = random_ids(fixture_shape().targets, 32128, 3, true);
+    return l;
+  }();
+  return s;
+}
+
+// Multiply-adds of one teacher-forced forward pass, x2 (matmuls and
+// attention products; norms, softmax and the LoRA products are left out).
+double forward_flops(const t5::T5Config& c, int64_t rows, int64_t s, int64_t t) {
+  const double d = static_cast<double>(c.d_model), inner = static_cast<double>(c.inner_dim());
+  const double ff = 2.0 * d * static_cast<double>(c.d_ff) * (c.is_gated ? 3 : 2);
+  const double enc_token = 8 * d * inner + ff + 4.0 * static_cast<double>(s) * inner;
+  const double dec_token = 12 * d * inner + ff + 4.0 * static_cast<double>(t + s) * inner;
+  const double r = static_cast<double>(rows);
+  return static_cast<double>(c.num_layers) * r * static_cast<double>(s) * enc_token +
+         static_cast<double>(c.num_decoder_layers) * (r * static_cast<double>(t) * dec_token + r * static_cast<double>(s) * 4 * d * inner) +
+         2.0 * r * static_cast<double>(t) * d * static_cast<double>(c.vocab_size);
+}
+
+learn::FewShotObjective objective(const Shape& s, int64_t per_pass) {
   learn::ObjectiveOptions opts;
   opts.candidates_per_pass = per_pass;
-  opts.method = method;
-  return learn::FewShotObjective(testing::tiny_model(), testing::tiny_pool(), field("input_ids", 5),
-                                 field("label_ids", 5), opts);
+  opts.pack_examples = std::getenv("LORAHUB_BENCH_NO_PACK") == nullptr;
+  return learn::FewShotObjective(*s.model, *s.pool, s.inputs, s.targets, opts);
 }
 
-at::Tensor candidates(int64_t p) {
+at::Tensor candidates(int64_t p, int64_t n) {
   at::manual_seed(0);
-  return at::rand({p, 5}, at::kDouble) * 3.0 - 1.5;
+  return at::rand({p, n}, at::kDouble) * 3.0 - 1.5;
 }
 
-// One LoraHub step: one candidate, 5 examples (what one get_score call does).
-void BM_LoraHubStep(benchmark::State& state) {
-  const auto objective = make_objective(1);
-  const at::Tensor w = candidates(1);
-  for (auto _ : state) benchmark::DoNotOptimize(objective.objectives(w));
+void set_flops(benchmark::State& state, double flops_per_iteration) {
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(flops_per_iteration * 1e-9 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_LoraHubStep)->Unit(benchmark::kMillisecond);
 
-// 16 candidates, one forward pass each vs all in one pass.
-void BM_Candidates16Sequential(benchmark::State& state) {
-  const auto objective = make_objective(1);
-  const at::Tensor w = candidates(16);
-  for (auto _ : state) benchmark::DoNotOptimize(objective.objectives(w));
+// The reference rate: one matmul of the FFN's shape over the same tokens.
+void BM_Matmul(benchmark::State& state, const Shape* s) {
+  const auto& c = s->model->config();
+  const int64_t rows = 5 * 140;
+  const at::Tensor x = at::randn({rows, c.d_model}), w = at::randn({c.d_ff, c.d_model});
+  for (auto _ : state) benchmark::DoNotOptimize(at::matmul(x, w.t()));
+  set_flops(state, 2.0 * static_cast<double>(rows * c.d_model * c.d_ff));
 }
-BENCHMARK(BM_Candidates16Sequential)->Unit(benchmark::kMillisecond);
 
-void BM_Candidates16Batched(benchmark::State& state) {
-  const auto objective = make_objective(16);
-  const at::Tensor w = candidates(16);
-  for (auto _ : state) benchmark::DoNotOptimize(objective.objectives(w));
+// Encoder + decoder, teacher-forced, 5 examples: HF's loss.
+void BM_Loss(benchmark::State& state, const Shape* s) {
+  const auto batch = t5::make_batch(s->inputs, s->targets, 0);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(s->model->loss(batch.input_ids, batch.attention_mask, batch.labels).item<float>());
+  }
+  set_flops(state, forward_flops(s->model->config(), 5, batch.input_ids.size(1), batch.labels.size(1)));
 }
-BENCHMARK(BM_Candidates16Batched)->Unit(benchmark::kMillisecond);
 
-void BM_Compose5(benchmark::State& state) {
-  const at::Tensor w = candidates(1)[0];
-  for (auto _ : state) benchmark::DoNotOptimize(lora::compose(testing::tiny_pool(), w, lora::Method::kLoraHub));
+// One LoraHub step: one candidate, 5 examples (one get_score call).
+void BM_LoraHubStep(benchmark::State& state, const Shape* s) {
+  const auto o = objective(*s, 1);
+  const at::Tensor w = candidates(1, s->pool->size());
+  for (auto _ : state) benchmark::DoNotOptimize(o.objectives(w));
 }
-BENCHMARK(BM_Compose5)->Unit(benchmark::kMicrosecond);
+
+// 16 candidates: one forward pass each, or all in one pass (grouped low-rank products).
+void BM_Candidates16(benchmark::State& state, const Shape* s, int64_t per_pass) {
+  const auto o = objective(*s, per_pass);
+  const at::Tensor w = candidates(16, s->pool->size());
+  for (auto _ : state) benchmark::DoNotOptimize(o.objectives(w));
+  const auto batch = t5::make_batch(s->inputs, s->targets, 0);
+  set_flops(state, 16 * forward_flops(s->model->config(), 5, batch.input_ids.size(1), batch.labels.size(1)));
+}
+
+// Greedy decoding of the 5 inputs for 32 tokens (rows that end early keep
+// being computed): with the key/value cache, or recomputing the whole prefix
+// at every step (teacher-forced logits of the tokens so far).
+void BM_Greedy(benchmark::State& state, const Shape* s, bool cache) {
+  const auto batch = t5::make_batch(s->inputs, s->targets, 0);
+  const int64_t steps = 32;
+  for (auto _ : state) {
+    if (cache) {
+      t5::GreedyOptions g;
+      g.max_new_tokens = steps;
+      benchmark::DoNotOptimize(s->model->greedy(batch.input_ids, batch.attention_mask, g).ids);
+    } else {
+      const at::Tensor enc = s->model->encode(batch.input_ids, batch.attention_mask);
+      at::Tensor ids = at::zeros({5, 1}, at::kLong);
+      for (int64_t i = 0; i < steps; ++i) {
+        const at::Tensor logits = s->model->decode(ids, enc, batch.attention_mask);
+        ids = at::cat({ids, logits.select(1, -1).argmax(-1, true)}, 1);
+      }
+      benchmark::DoNotOptimize(ids);
+    }
+  }
+  state.counters["tokens/s"] = benchmark::Counter(5.0 * steps * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+
+void BM_Compose(benchmark::State& state, const Shape* s) {
+  const at::Tensor w = candidates(1, s->pool->size())[0];
+  for (auto _ : state) benchmark::DoNotOptimize(lora::compose(*s->pool, w, lora::Method::kLoraHub));
+}
+
+// Coordinator overhead: the fixture sweep (configs/fixture.yaml, 36 trials)
+// against workers that answer at once (losses from a closed form, empty
+// predictions), so the time is scheduling, optimizer steps, JSON and the
+// results file (journal fsync per trial, HDF5 at the end).
+class EmptyTransport : public run::Transport {
+ public:
+  int num_workers() const override { return 4; }
+  void send(int worker, const nlohmann::json& unit) override {
+    queue_.push_back({worker, unit});
+    ++units;
+  }
+  std::pair<int, nlohmann::json> receive() override {
+    auto [worker, unit] = queue_.front();
+    queue_.pop_front();
+    nlohmann::json out = {{"trial", unit["trial"]}, {"unit", unit["unit"]}};
+    if (unit["kind"] == "objective") {
+      std::vector<double> losses;
+      for (const auto& row : unit["weights"]) {
+        double v = 1.0;
+        for (double x : row) v += (x - 0.3) * (x - 0.3);
+        losses.push_back(v);
+      }
+      out["losses"] = losses;
+      out["objectives"] = losses;
+    } else {
+      out["predictions"] = std::vector<std::string>(unit["indices"].size(), "");
+      if (unit["kind"] == "train") out["train_losses"] = std::vector<double>{1.0};
+    }
+    return {worker, out};
+  }
+  int64_t units = 0;
+
+ private:
+  std::deque<std::pair<int, nlohmann::json>> queue_;
+};
+
+void BM_CoordinatorPerUnit(benchmark::State& state) {
+  const std::string config_path = std::string(LORAHUB_SOURCE_DIR) + "/configs/fixture.yaml";
+  ::setenv("LORAHUB_SHARED", testing::shared_dir().c_str(), 0);
+  auto config = run::load_config(config_path);
+  config.flush_interval_s = 30;  // the default: the HDF5 file is written at the end
+  const auto plan = run::expand_plan(config);
+  const std::string out = std::filesystem::temp_directory_path() / "lorahub-bench-coordinator.h5";
+  int64_t units = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::filesystem::remove(out);
+    std::filesystem::remove(out + ".journal");
+    state.ResumeTiming();
+    EmptyTransport transport;
+    {
+      run::ResultsStore store(out, {config.text, config.results_hash(), "bench", 5, ""}, false, config.flush_interval_s);
+      const std::atomic<bool> stop{false};
+      run::coordinate(config, plan, transport, store, stop, false);
+    }
+    units += transport.units;
+  }
+  state.counters["units"] = static_cast<double>(units) / static_cast<double>(state.iterations());
+  state.counters["us/unit"] = benchmark::Counter(static_cast<double>(units) * 1e-6,
+                                                 benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+// Memory of a pool of 196 modules (r = 16 on q, v) at the large shape: the
+// bytes of its stacked tensors, and the growth of the peak RSS while the
+// modules are made and stacked. Not a timing; printed after the table.
+void pool_memory(at::ScalarType dtype) {
+  const auto& model = large_model(dtype);
+  auto peak_mb = [] {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_maxrss) / 1024.0;
+  };
+  const double before = peak_mb();
+  double bytes = 0;
+  {
+    const lora::LoraPool pool(model, random_adapters(model, 196, 7), false);
+    for (const auto& t : pool.targets()) bytes += static_cast<double>(t.a.nbytes() + t.b.nbytes());
+  }
+  std::cout << "pool of 196 modules (r = 16, q and v, " << c10::toString(dtype) << "): " << bytes / (1 << 20)
+            << " MiB of stacked tensors; peak RSS grew by " << peak_mb() - before << " MiB while building it\n";
+}
 
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
   std::map<std::string, double> ms;
+  std::map<std::string, double> gflops;
   void ReportRuns(const std::vector<Run>& runs) override {
-    for (const auto& r : runs) ms[r.benchmark_name()] = r.GetAdjustedRealTime() * (r.time_unit == benchmark::kMillisecond ? 1.0 : 1e-3);
+    for (const auto& r : runs) {
+      const double unit = r.time_unit == benchmark::kMillisecond ? 1.0 : r.time_unit == benchmark::kMicrosecond ? 1e-3 : 1e3;
+      std::string name = r.benchmark_name();
+      if (name.size() > 10 && name.compare(name.size() - 10, 10, "/real_time") == 0) name.resize(name.size() - 10);
+      ms[name] = r.GetAdjustedRealTime() * unit;
+      auto it = r.counters.find("GFLOP/s");
+      if (it != r.counters.end()) gflops[name] = it->second;
+    }
     ConsoleReporter::ReportRuns(runs);
   }
 };
 
+void register_shape(const Shape& (*shape)(), bool large) {
+  const Shape* s = &shape();
+  const std::string n = "/" + s->name;
+  const int64_t iterations = large ? 1 : 0;
+  auto reg = [&](const std::string& name, auto fn) {
+    auto* b = benchmark::RegisterBenchmark((name + n).c_str(), fn)->Unit(benchmark::kMillisecond)->UseRealTime();
+    if (iterations) b->Iterations(iterations);
+  };
+  reg("Matmul", [s](benchmark::State& st) { BM_Matmul(st, s); });
+  reg("Loss", [s](benchmark::State& st) { BM_Loss(st, s); });
+  reg("LoraHubStep", [s](benchmark::State& st) { BM_LoraHubStep(st, s); });
+  reg("Candidates16Sequential", [s](benchmark::State& st) { BM_Candidates16(st, s, 1); });
+  reg("Candidates16Batched", [s](benchmark::State& st) { BM_Candidates16(st, s, 16); });
+  reg("GreedyKvCache", [s](benchmark::State& st) { BM_Greedy(st, s, true); });
+  reg("GreedyNoCache", [s](benchmark::State& st) { BM_Greedy(st, s, false); });
+  reg("Compose", [s](benchmark::State& st) { BM_Compose(st, s); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  bool large = false;
+  std::vector<char*> args;
+  for (int i = 0; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--large")) large = true;
+    else args.push_back(argv[i]);
+  }
+  int n = static_cast<int>(args.size());
   const char* threads = std::getenv("LORAHUB_BENCH_THREADS");
   t5::tune_allocator();
   t5::set_threads(threads ? std::atoi(threads) : 1);
   at::NoGradGuard no_grad;
-  benchmark::Initialize(&argc, argv);
+  benchmark::Initialize(&n, args.data());
+  register_shape(fixture_shape, false);
+  benchmark::RegisterBenchmark("CoordinatorPerUnit", BM_CoordinatorPerUnit)->Unit(benchmark::kMillisecond)->UseRealTime();
+  if (const char* trace = std::getenv("LORAHUB_BENCH_PROFILE")) {
+    const auto o = objective(fixture_shape(), 16);
+    const at::Tensor w = candidates(16, fixture_shape().pool->size());
+    o.objectives(w);  // warm-up
+    torch::autograd::profiler::RecordProfile profile(trace);
+    o.objectives(w);
+  }
+  if (large) register_shape(large_shape, true);
   RatioReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   auto& ms = reporter.ms;
   std::cout << "\nthreads: " << at::get_num_threads() << "\n";
-  if (ms.count("BM_LoraHubStep")) {
-    std::cout << "LoraHub step: " << ms["BM_LoraHubStep"] << " ms; Python reference 17 ms/step -> speed-up "
-              << 17.0 / ms["BM_LoraHubStep"] << "x\n";
+  for (const std::string shape : {"fixture", "large"}) {
+    auto has = [&](const char* b) { return ms.count(std::string(b) + "/" + shape) > 0; };
+    auto t = [&](const char* b) { return ms[std::string(b) + "/" + shape]; };
+    if (has("LoraHubStep") && shape == "fixture") {
+      std::cout << "fixture: LoraHub step " << t("LoraHubStep") << " ms; Python reference 17 ms/step -> speed-up "
+                << 17.0 / t("LoraHubStep") << "x\n";
+    }
+    if (has("Candidates16Sequential") && has("Candidates16Batched")) {
+      std::cout << shape << ": P = 16 candidates, sequential / batched time = "
+                << t("Candidates16Sequential") / t("Candidates16Batched") << "x\n";
+    }
+    if (has("Loss") && has("Matmul")) {
+      std::cout << shape << ": loss evaluation at " << reporter.gflops["Loss/" + shape] << " GFLOP/s = "
+                << 100 * reporter.gflops["Loss/" + shape] / reporter.gflops["Matmul/" + shape]
+                << "% of one large matmul's " << reporter.gflops["Matmul/" + shape] << " GFLOP/s\n";
+    }
+    if (has("GreedyKvCache") && has("GreedyNoCache")) {
+      std::cout << shape << ": greedy decoding, KV cache / no cache speed = " << t("GreedyNoCache") / t("GreedyKvCache") << "x\n";
+    }
   }
-  if (ms.count("BM_Candidates16Sequential") && ms.count("BM_Candidates16Batched")) {
-    std::cout << "P=16 candidates: sequential/batched time ratio = "
-              << ms["BM_Candidates16Sequential"] / ms["BM_Candidates16Batched"] << "x\n";
+  if (ms.count("CoordinatorPerUnit")) std::cout << "coordinator: see us/unit above (target <= 1000 us)\n";
+  if (large && std::getenv("LORAHUB_BENCH_SKIP_MEMORY") == nullptr) {
+    pool_memory(at::kFloat);
+    pool_memory(at::kBFloat16);
   }
   return 0;
 }

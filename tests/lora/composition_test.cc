@@ -126,8 +126,12 @@ TEST_F(Composition, BatchedCandidatesEqualSequentialEvaluations) {
     batched_opts.candidates_per_pass = 16;
     learn::ObjectiveOptions single_opts = batched_opts;
     single_opts.candidates_per_pass = 1;
+    single_opts.pack_examples = false;  // one padded batch, as the reference
     const learn::FewShotObjective batched(tiny_model(), tiny_pool(), field("input_ids"), field("label_ids"), batched_opts);
     const learn::FewShotObjective single(tiny_model(), tiny_pool(), field("input_ids"), field("label_ids"), single_opts);
+    // The six examples (inputs of 37 to 140 tokens) fall into several length groups.
+    EXPECT_GT(batched.num_groups(), 1);
+    EXPECT_EQ(single.num_groups(), 1);
     const auto all = batched.losses(w);
     ASSERT_EQ(all.size(), 16u);
     for (int64_t p = 0; p < 16; ++p) {
