@@ -2,12 +2,44 @@
 
 #include <torch/csrc/jit/serialization/pickle.h>
 
+#include <cstdint>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
 #include <vector>
 
 namespace lorahub::io {
+namespace {
+
+uint32_t le32(const std::vector<char>& b, size_t at) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[at + static_cast<size_t>(i)]);
+  return v;
+}
+
+// The end-of-central-directory record (signature PK\5\6, 22 bytes plus a
+// comment of up to 64 KiB) must close the file, and the central directory it
+// points to must lie before it.
+template <typename Fail>
+void check_zip_directory(const std::vector<char>& b, const Fail& fail) {
+  constexpr size_t kEocd = 22;
+  if (b.size() >= kEocd) {
+    const size_t lowest = b.size() > kEocd + 65535 ? b.size() - kEocd - 65535 : 0;
+    for (size_t at = b.size() - kEocd + 1; at-- > lowest;) {
+      if (le32(b, at) != 0x06054b50) continue;
+      const size_t comment = static_cast<unsigned char>(b[at + 20]) | (static_cast<size_t>(static_cast<unsigned char>(b[at + 21])) << 8);
+      const uint64_t dir_size = le32(b, at + 12), dir_offset = le32(b, at + 16);
+      if (at + kEocd + comment != b.size()) continue;  // a stray signature inside the data
+      // ZIP64 archives mark these fields 0xffffffff; their own records are checked by LibTorch.
+      if (dir_offset == 0xffffffffu || dir_size == 0xffffffffu || dir_offset + dir_size <= at) return;
+      throw fail("zip central directory (" + std::to_string(dir_size) + " bytes at " + std::to_string(dir_offset) +
+                 ") runs past its end record; the file is damaged");
+    }
+  }
+  throw fail("truncated zip archive (no end-of-central-directory record); the file is incomplete");
+}
+
+}  // namespace
 
 TensorMap read_torch_bin(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -25,6 +57,10 @@ TensorMap read_torch_bin(const std::string& path) {
     }
     throw fail("not a zip archive (expected torch.save's zip format)");
   }
+  // LibTorch's in-memory zip reader reads past the end of a truncated
+  // archive (found by the ASan build), so the archive's directory is checked
+  // here first: its end record must be present and point inside the file.
+  check_zip_directory(bytes, fail);
   c10::IValue value;
   try {
     value = torch::jit::pickle_load(bytes);

@@ -48,8 +48,13 @@ const SpmApi& api() {
     std::string errors;
     for (const auto& c : candidates) {
       // DEEPBIND: the module resolves its protobuf symbols in its own
-      // dependencies first, never in libtorch's.
+      // dependencies first, never in libtorch's. AddressSanitizer refuses
+      // DEEPBIND (google/sanitizers#611), so sanitizer builds go without it.
+#if defined(__SANITIZE_ADDRESS__)
+      lib = ::dlopen(c.c_str(), RTLD_NOW | RTLD_LOCAL);
+#else
       lib = ::dlopen(c.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+#endif
       if (lib) break;
       errors += "\n  " + c + ": " + ::dlerror();
     }

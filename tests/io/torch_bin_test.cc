@@ -37,7 +37,8 @@ TEST(TorchBin, UnreadableFilesFailClearly) {
     std::string name, bytes, expected;
   };
   const std::vector<Case> cases = {
-      {"truncated.bin", bytes.substr(0, bytes.size() / 2), "LibTorch's unpickler failed"},
+      {"truncated.bin", bytes.substr(0, bytes.size() / 2), "truncated zip archive (no end-of-central-directory record)"},
+      {"cut_end.bin", bytes.substr(0, bytes.size() - 1), "truncated zip archive"},
       {"legacy.bin", std::string("\x80\x02\x8a\x0a", 4) + "legacy", "legacy (non-zip)"},
       {"text.bin", "hello world", "not a zip archive"},
       {"empty.bin", "", "file is 0 bytes long"},
