@@ -1,8 +1,21 @@
 #!/usr/bin/env bash
-# The test command of the README: setup, build, then every test through CTest.
+# The test command of the README: setup, build, every test through CTest,
+# then the unit tests under ASan + UBSan (scripts/sanitize.sh) and a short
+# libFuzzer run of each target (scripts/fuzz.sh, 60 s each).
+#   LORAHUB_SKIP_SANITIZE=1   leave out the sanitizer build
+#   LORAHUB_FUZZ_SECONDS=N    seconds per fuzz target (0: leave fuzzing out)
+# Extra args go to ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 ./scripts/build.sh
-cd build
-ctest --output-on-failure -j "$(nproc)" "$@"
+(cd build && ctest --output-on-failure -j "$(nproc)" "$@")
+if [[ -z ${LORAHUB_SKIP_SANITIZE:-} ]]; then
+  echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+  ./scripts/sanitize.sh
+fi
+fuzz_seconds=${LORAHUB_FUZZ_SECONDS:-60}
+if (( fuzz_seconds > 0 )); then
+  echo "== libFuzzer targets, $fuzz_seconds s each"
+  ./scripts/fuzz.sh "$fuzz_seconds"
+fi
