@@ -29,7 +29,6 @@ FewShotObjective::FewShotObjective(const t5::T5Model& model, const lora::LoraPoo
   for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
   std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return inputs[a].size() < inputs[b].size(); });
   std::vector<std::vector<int64_t>> members;
-  if (!options_.pack_examples) members.push_back(order);
   size_t real = 0;
   for (size_t j = 0; options_.pack_examples && j < order.size(); ++j) {
     const size_t len = inputs[static_cast<size_t>(order[j])].size();
@@ -40,8 +39,11 @@ FewShotObjective::FewShotObjective(const t5::T5Model& model, const lora::LoraPoo
     members.back().push_back(order[j]);
     real += len;
   }
+  // The whole batch comes last: one candidate at a time it is the faster
+  // (fewer, larger calls), and it is the reference's computation.
+  members.push_back(order);
   for (auto& m : members) {
-    if (options_.pack_examples) std::sort(m.begin(), m.end());
+    std::sort(m.begin(), m.end());
     std::vector<t5::TokenIds> in, out;
     for (int64_t i : m) {
       in.push_back(inputs[static_cast<size_t>(i)]);
@@ -98,7 +100,10 @@ std::vector<double> FewShotObjective::losses(const at::Tensor& weights) const {
     // candidate-major, as the grouped low-rank products need.
     at::Tensor token_ce = at::zeros({q, num_examples(), batch_.labels.size(1)},
                                     batch_.input_ids.options().dtype(at::kFloat));
-    for (const auto& g : groups_) {
+    // Several candidates: the length groups; one: the padded whole batch.
+    const bool pack = options_.pack_examples && q > 1 && groups_.size() > 2;
+    for (size_t gi = pack ? 0 : groups_.size() - 1; gi < (pack ? groups_.size() - 1 : groups_.size()); ++gi) {
+      const Group& g = groups_[gi];
       const at::Tensor logits = model_.logits(g.batch.input_ids.repeat({q, 1}), g.batch.attention_mask.repeat({q, 1}),
                                               g.decoder_input_ids.repeat({q, 1}), &set);
       const at::Tensor ce = t5::token_cross_entropy(logits, g.batch.labels.repeat({q, 1}));

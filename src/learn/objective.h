@@ -36,9 +36,9 @@ struct ObjectiveOptions {
   int64_t batch_size = 0;        // examples per loss batch (lorahub's batch_size); 0: all
   double l1_weight = 0.05;       // lorahub's default_l1_regularization
   int64_t candidates_per_pass = 16;  // candidates evaluated in one forward pass
-  // Group examples by input length (padding <= 25% of a group's tokens)
-  // instead of padding all k to the longest. Same losses (to float
-  // rounding); less work when lengths differ.
+  // Passes of several candidates group the examples by input length
+  // (padding <= 25% of a group's tokens) instead of padding all k to the
+  // longest. Same losses (to float rounding); less work when lengths differ.
   bool pack_examples = true;
 };
 
@@ -52,8 +52,11 @@ class FewShotObjective {
   int64_t num_modules() const { return pool_.size(); }
   int64_t num_examples() const { return batch_.input_ids.size(0); }
   const ObjectiveOptions& options() const { return options_; }
-  // Forward passes per chunk of candidates: the length groups of the examples.
-  int64_t num_groups() const { return static_cast<int64_t>(groups_.size()); }
+  // Forward passes per chunk of several candidates: the length groups of the
+  // examples (1 without pack_examples; a single candidate always takes 1).
+  int64_t num_groups() const {
+    return options_.pack_examples && groups_.size() > 2 ? static_cast<int64_t>(groups_.size()) - 1 : 1;
+  }
 
   // Few-shot losses of the candidates, weights [P, N] (or [N]).
   std::vector<double> losses(const at::Tensor& weights) const;
@@ -81,7 +84,7 @@ class FewShotObjective {
   ObjectiveOptions options_;
   t5::Seq2SeqBatch batch_;  // all k examples padded together: the reference's batch
   at::Tensor decoder_input_ids_;
-  std::vector<Group> groups_;
+  std::vector<Group> groups_;  // the length groups, then the whole batch
 };
 
 }  // namespace lorahub::learn
