@@ -9,7 +9,8 @@
 //   LORAHUB_BENCH_THREADS=2 build/tests/lorahub_bench ...
 //   LORAHUB_BENCH_PROFILE=trace.json build/tests/lorahub_bench
 //       also writes a chrome://tracing profile of one batched P = 16
-//       evaluation at the fixture shape (op by op)
+//       evaluation at the fixture shape (op by op; LORAHUB_BENCH_PROFILE_P=1
+//       for one LoraHub step)
 //
 // Torch threads default to 1, to compare with the Python reference's figure
 // (17 ms per LoraHub step on the fixture, OpenBLAS, 1 thread, 5 examples).
@@ -375,8 +376,10 @@ int main(int argc, char** argv) {
   register_shape(fixture_shape, false);
   benchmark::RegisterBenchmark("CoordinatorPerUnit", BM_CoordinatorPerUnit)->Unit(benchmark::kMillisecond)->UseRealTime();
   if (const char* trace = std::getenv("LORAHUB_BENCH_PROFILE")) {
-    const auto o = objective(fixture_shape(), 16);
-    const at::Tensor w = candidates(16, fixture_shape().pool->size());
+    const char* p = std::getenv("LORAHUB_BENCH_PROFILE_P");  // candidates (default 16)
+    const int64_t n = p ? std::atoi(p) : 16;
+    const auto o = objective(fixture_shape(), n);
+    const at::Tensor w = candidates(n, fixture_shape().pool->size());
     o.objectives(w);  // warm-up
     torch::autograd::profiler::RecordProfile profile(trace);
     o.objectives(w);
