@@ -17,11 +17,6 @@ FewShotObjective::FewShotObjective(const t5::T5Model& model, const lora::LoraPoo
   if (options_.batch_size < 0) throw std::invalid_argument("LoraHub objective: negative batch size");
   if (options_.candidates_per_pass < 1) throw std::invalid_argument("LoraHub objective: candidates_per_pass < 1");
   const auto device = model.weights().device();
-  batch_ = t5::make_batch(inputs, targets, model.config().pad_token_id);
-  batch_.input_ids = batch_.input_ids.to(device);
-  batch_.attention_mask = batch_.attention_mask.to(device);
-  batch_.labels = batch_.labels.to(device);
-  decoder_input_ids_ = t5::shift_right(batch_.labels, model.config().decoder_start_token_id, model.config().pad_token_id);
 
   // Length groups: examples sorted by input length; a group grows while its
   // padded size stays within 1.25x its real tokens.
@@ -64,7 +59,7 @@ FewShotObjective::FewShotObjective(const t5::T5Model& model, const lora::LoraPoo
 std::vector<double> FewShotObjective::reduce(const at::Tensor& token_ce, int64_t candidates) const {
   const int64_t k = num_examples();
   const at::Tensor ce = token_ce.view({candidates, k, -1}).to(at::kDouble);
-  const at::Tensor counted = (batch_.labels != -100).to(at::kDouble);  // [k, T]
+  const at::Tensor counted = (whole().batch.labels != -100).to(at::kDouble);  // [k, T]
   at::Tensor loss;
   if (options_.normalization == LossNormalization::kTokenMean) {
     loss = ce.sum({1, 2}) / counted.sum();
@@ -98,11 +93,12 @@ std::vector<double> FewShotObjective::losses(const at::Tensor& weights) const {
     const t5::LowRankSet set = lora::compose(pool_, w.narrow(0, start, q), options_.method);
     // Token losses [q, k, T] gathered from each group's pass; rows are
     // candidate-major, as the grouped low-rank products need.
-    at::Tensor token_ce = at::zeros({q, num_examples(), batch_.labels.size(1)},
-                                    batch_.input_ids.options().dtype(at::kFloat));
+    at::Tensor token_ce = at::zeros({q, num_examples(), whole().batch.labels.size(1)},
+                                    whole().batch.input_ids.options().dtype(at::kFloat));
     // Several candidates: the length groups; one: the padded whole batch.
     const bool pack = options_.pack_examples && q > 1 && groups_.size() > 2;
-    for (size_t gi = pack ? 0 : groups_.size() - 1; gi < (pack ? groups_.size() - 1 : groups_.size()); ++gi) {
+    const size_t first = pack ? 0 : groups_.size() - 1, end = pack ? groups_.size() - 1 : groups_.size();
+    for (size_t gi = first; gi < end; ++gi) {
       const Group& g = groups_[gi];
       const at::Tensor logits = model_.logits(g.batch.input_ids.repeat({q, 1}), g.batch.attention_mask.repeat({q, 1}),
                                               g.decoder_input_ids.repeat({q, 1}), &set);
@@ -129,8 +125,9 @@ std::vector<double> FewShotObjective::objectives(const at::Tensor& weights) cons
 
 double FewShotObjective::base_loss() const {
   at::NoGradGuard no_grad;
-  const at::Tensor logits = model_.logits(batch_.input_ids, batch_.attention_mask, decoder_input_ids_);
-  return reduce(t5::token_cross_entropy(logits, batch_.labels), 1)[0];
+  const Group& g = whole();
+  const at::Tensor logits = model_.logits(g.batch.input_ids, g.batch.attention_mask, g.decoder_input_ids);
+  return reduce(t5::token_cross_entropy(logits, g.batch.labels), 1)[0];
 }
 
 }  // namespace lorahub::learn

@@ -50,7 +50,7 @@ class FewShotObjective {
                    const std::vector<t5::TokenIds>& targets, ObjectiveOptions options);
 
   int64_t num_modules() const { return pool_.size(); }
-  int64_t num_examples() const { return batch_.input_ids.size(0); }
+  int64_t num_examples() const { return whole().batch.input_ids.size(0); }
   const ObjectiveOptions& options() const { return options_; }
   // Forward passes per chunk of several candidates: the length groups of the
   // examples (1 without pack_examples; a single candidate always takes 1).
@@ -74,16 +74,17 @@ class FewShotObjective {
   const t5::T5Model& model_;
   // Examples padded together in one pass.
   struct Group {
-    std::vector<int64_t> examples;  // indices into batch_ rows
+    std::vector<int64_t> examples;  // indices of its examples, ascending
     at::Tensor index;               // the same, as a tensor on the model's device
     t5::Seq2SeqBatch batch;
     at::Tensor decoder_input_ids;
   };
 
+  // All k examples padded together, in order: the reference's batch.
+  const Group& whole() const { return groups_.back(); }
+
   const lora::LoraPool& pool_;
   ObjectiveOptions options_;
-  t5::Seq2SeqBatch batch_;  // all k examples padded together: the reference's batch
-  at::Tensor decoder_input_ids_;
   std::vector<Group> groups_;  // the length groups, then the whole batch
 };
 
