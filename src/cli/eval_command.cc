@@ -5,6 +5,7 @@
 #include "cli/common_options.h"
 #include "learn/seq2seq.h"
 #include "lora/composition.h"
+#include "lora/ia3_adapter.h"
 #include "lora/lora_pool.h"
 #include "t5/checkpoint.h"
 #include "t5/t5_model.h"
@@ -36,7 +37,7 @@ int eval_command(const Args& args) {
       "lorahub eval --model DIR [--adapter DIR | --modules ... --weights=...] --bbh DIR --tasks a,b|all --method zero|icl");
   desc.add_options()("help,h", "show this help")
       ("model", po::value(&model_dir)->required(), "Hugging Face T5 directory")
-      ("adapter", po::value(&adapter), "a PEFT LoRA adapter to apply")
+      ("adapter", po::value(&adapter), "a PEFT adapter to apply (LoRA or IA3)")
       ("weights", po::value(&weights_text), "composition weights for --modules (write --weights=-0.5,...)")
       ("composition", po::value(&composition)->default_value("lorahub"), "lorahub or cat (with --modules)")
       ("bbh", po::value(&bbh_dir)->required(), "BBH directory (bbh/*.json, cot-prompts/*.txt)")
@@ -66,7 +67,10 @@ int eval_command(const Args& args) {
   const auto ck = t5::load_checkpoint(model_dir, runtime.dtype, runtime.device);
   const t5::T5Model model(ck.config, ck.weights);
   std::unique_ptr<t5::T5Model> composed;  // as the reference: compositions merged into the weights
-  if (!adapter.empty()) {
+  t5::LowRankSet ia3;                      // an IA3 adapter's scales, applied at run time
+  if (!adapter.empty() && lora::peft_type(adapter) == "IA3") {
+    ia3 = lora::load_peft_ia3_adapter(adapter, model);
+  } else if (!adapter.empty()) {
     const auto pool = lora::LoraPool::load(model, {adapter}, false);
     composed = std::make_unique<t5::T5Model>(
         model.config(), lora::merge(model, pool, at::ones({1}, at::kDouble), lora::Method::kLoraHub));
@@ -99,7 +103,8 @@ int eval_command(const Args& args) {
     }
     for (size_t start = 0; start < n; start += static_cast<size_t>(gen.batch_size)) {
       const size_t end = std::min(n, start + static_cast<size_t>(gen.batch_size));
-      const auto part = learn::generate(m, tokenizer, {prompts.begin() + static_cast<long>(start), prompts.begin() + static_cast<long>(end)}, gen);
+      const auto part = learn::generate(m, tokenizer, {prompts.begin() + static_cast<long>(start), prompts.begin() + static_cast<long>(end)}, gen,
+                                        ia3.scales.empty() ? nullptr : &ia3);
       outputs.insert(outputs.end(), part.begin(), part.end());
       if (tty) std::fprintf(stderr, "\r[%zu/%zu tasks] %s %zu/%zu", t + 1, bbh.size(), task.name.c_str(), end, n);
     }

@@ -5,6 +5,7 @@
 #include "cli/common_options.h"
 #include "learn/seq2seq.h"
 #include "learn/trainer.h"
+#include "lora/ia3_adapter.h"
 #include "lora/peft_export.h"
 #include "t5/checkpoint.h"
 #include "t5/t5_model.h"
@@ -36,8 +37,8 @@ int train_command(const Args& args) {
       ("data", po::value(&data), "training examples, JSONL with input and target")
       ("bbh", po::value(&bbh_dir), "BBH directory (with --task: train on the task's zero-shot prompts)")
       ("task", po::value(&task), "BBH task name")
-      ("out", po::value(&out_dir)->required(), "output: a PEFT adapter (lora) or a checkpoint (full)")
-      ("mode", po::value(&mode)->default_value("lora"), "lora or full")
+      ("out", po::value(&out_dir)->required(), "output: a PEFT adapter (lora, ia3) or a checkpoint (full)")
+      ("mode", po::value(&mode)->default_value("lora"), "lora, ia3 (PEFT adapters) or full (a checkpoint)")
       ("rank", po::value(&o.rank)->default_value(16), "LoRA rank")
       ("alpha", po::value(&o.alpha)->default_value(32), "LoRA alpha (scale = alpha / rank)")
       ("targets", po::value(&targets)->default_value("q,v"), "LoRA target projections, comma-separated")
@@ -50,7 +51,6 @@ int train_command(const Args& args) {
   po::variables_map vm;
   if (!parse_command_line(args, desc, vm)) return 0;
   o.mode = learn::parse_train_mode(mode, "--mode");
-  if (o.mode == learn::TrainMode::kIa3) throw UsageError("--mode ia3: IA3 export is not supported yet; use lora or full");
   o.targets.clear();
   std::stringstream ss(targets);
   for (std::string t; std::getline(ss, t, ',');) o.targets.push_back(t);
@@ -81,6 +81,9 @@ int train_command(const Args& args) {
     lora::write_peft_adapter(out_dir, r.adapter, o.targets, model_dir);
     std::printf("wrote PEFT adapter %s (r = %lld, %zu projections)\n", out_dir.c_str(), static_cast<long long>(o.rank),
                 r.target_names.size());
+  } else if (o.mode == learn::TrainMode::kIa3) {
+    lora::write_peft_ia3_adapter(out_dir, model, r.adaptation, model_dir);
+    std::printf("wrote PEFT IA3 adapter %s (k, v and wo of every block)\n", out_dir.c_str());
   } else {
     io::TensorMap tensors;
     for (const auto& [name, t] : r.weights->tensors()) tensors[name] = t.detach().to(at::kCPU);

@@ -4,11 +4,15 @@
 #include "learn/trainer.h"
 
 #include "lora/lora_pool.h"
+#include "io/json_file.h"
+#include "io/safetensors.h"
+#include "lora/ia3_adapter.h"
 #include "lora/peft_export.h"
 #include "t5/tiny_model.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 namespace lorahub::learn {
 namespace {
@@ -59,7 +63,23 @@ TEST(Trainer, Ia3AndFullFineTuningLearnToo) {
   o.lr = 5e-2;
   o.steps = 60;
   const TrainResult ia3 = train(tiny_model(), field("input_ids"), field("label_ids"), o);
-  EXPECT_LT(loss_on_all(tiny_model(), &ia3.adaptation), 0.8 * before);
+  const double ia3_loss = loss_on_all(tiny_model(), &ia3.adaptation);
+  EXPECT_LT(ia3_loss, 0.8 * before);
+  // Exported in PEFT's IA3 layout and read back: the same loss; k and v
+  // scale outputs ([out, 1]), wo (feed-forward) its input ([1, in]).
+  const std::string dir = testing::temp_dir("trained-ia3");
+  lora::write_peft_ia3_adapter(dir, tiny_model(), ia3.adaptation, "base");
+  EXPECT_EQ(lora::peft_type(dir), "IA3");
+  const auto config = io::read_json_file(dir + "/adapter_config.json");
+  EXPECT_EQ(config["target_modules"], nlohmann::json({"k", "v", "wo"}));
+  EXPECT_EQ(config["feedforward_modules"], nlohmann::json({"wo"}));
+  const auto file = io::read_safetensors(dir + "/adapter_model.safetensors");
+  EXPECT_EQ(file.tensors.at("base_model.model.encoder.block.0.layer.0.SelfAttention.k.ia3_l").sizes(),
+            at::IntArrayRef({tiny_model().config().inner_dim(), 1}));
+  EXPECT_EQ(file.tensors.at("base_model.model.decoder.block.1.layer.2.DenseReluDense.wo.ia3_l").sizes(),
+            at::IntArrayRef({1, tiny_model().config().d_ff}));
+  const auto loaded = lora::load_peft_ia3_adapter(dir, tiny_model());
+  EXPECT_LT(rel_diff(loss_on_all(tiny_model(), &loaded), ia3_loss), 1e-6);
   o.mode = TrainMode::kFull;
   o.lr = 3e-3;
   o.steps = 40;
