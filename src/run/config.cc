@@ -270,9 +270,11 @@ Config parse_yaml(const std::string& text, const std::string& path) {
   if (root["flush_interval_s"]) c.flush_interval_s = r.number(root["flush_interval_s"], "flush_interval_s");
 
   // Paths that must exist before any worker starts.
-  if (!fs::exists(c.model + "/config.json")) r.fail(root["model"], "model", c.model + " has no config.json");
+  // (error_code overloads: a path the OS refuses, e.g. too long, is a missing path, not a crash; found by fuzz_config)
+  std::error_code ec;
+  if (!fs::exists(c.model + "/config.json", ec)) r.fail(root["model"], "model", c.model + " has no config.json");
   for (size_t i = 0; i < c.module_ids.size(); ++i) {
-    if (!fs::exists(c.module_dir(i) + "/adapter_config.json")) {
+    if (!fs::exists(c.module_dir(i) + "/adapter_config.json", ec)) {
       r.fail(modules, "modules", "module '" + c.module_ids[i] + "': " + c.module_dir(i) + " has no adapter_config.json");
     }
   }

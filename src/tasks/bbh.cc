@@ -81,9 +81,10 @@ uint64_t stable_hash(const std::string& text) {
 
 std::vector<std::string> list_bbh_tasks(const std::string& dir) {
   const fs::path bbh = fs::path(dir) / "bbh";
-  if (!fs::is_directory(bbh)) throw std::runtime_error(dir + ": not a BBH directory (no bbh/ folder)");
+  std::error_code ec;
+  if (!fs::is_directory(bbh, ec)) throw std::runtime_error(dir + ": not a BBH directory (no bbh/ folder)");
   std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(bbh)) {
+  for (const auto& e : fs::directory_iterator(bbh, ec)) {
     if (e.path().extension() == ".json") names.push_back(e.path().stem().string());
   }
   std::sort(names.begin(), names.end());

@@ -63,6 +63,11 @@ TEST(Config, BadConfigsAreOneClearLine) {
   EXPECT_NE(error_of(base_config("", "[zero_shot, {name: lorahub, budget: many}]")).find("expected an integer, found 'many'"),
             std::string::npos);
   EXPECT_NE(error_of("model: [unclosed").find("/cfg/test.yaml:"), std::string::npos);
+  // Found by fuzz_config: a path the OS refuses (too long) threw
+  // filesystem_error with no file or key.
+  std::string long_path = base_config();
+  long_path.replace(long_path.find("tiny-t5/base"), 12, "tiny-t5/" + std::string(5000, 'x'));
+  EXPECT_NE(error_of(long_path).find("/cfg/test.yaml:1: 'model': "), std::string::npos) << error_of(long_path);
   // Found by fuzz_config: a complex key ("? ...") escaped as yaml-cpp's
   // BadConversion, with no file name.
   std::string complex = base_config();
