@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (build-fuzz/: coverage, ASan, UBSan)
 # and runs each for SECONDS (default 60) from its seed corpus in
-# tests/fuzz/corpus/<target>. A crash, sanitizer report or abort fails the run
+# tests/fuzz/corpus/<target> (which also keeps every input that once found a
+# bug: regress-*). A crash, sanitizer report or abort fails the run
 # and leaves the reproducer in build-fuzz/findings/<target>/ (the build
 # directory is $LORAHUB_FUZZ_BUILD when set).
 #   scripts/fuzz.sh            CI: 60 s per target
