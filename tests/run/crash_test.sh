@@ -13,12 +13,7 @@ set -euo pipefail
 lorahub=$1 config=$2 work=$3
 kills_wanted=${4:-${CRASH_KILLS:-21}}
 RANDOM=${5:-${CRASH_SEED:-7}}  # the kill moments are reproducible for a seed
-here=$(cd "$(dirname "$0")" && pwd)
-compare="/usr/bin/python3 $here/compare_results.py"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-: "${LORAHUB_SHARED:?set LORAHUB_SHARED to the shared fixtures directory}"
-rm -rf "$work" && mkdir -p "$work" && cd "$work"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/common.sh"
 
 # The fixture sweep with four seeds and more examples: 72 trials, long enough
 # (~7 s uninterrupted) that most kills land mid-sweep.

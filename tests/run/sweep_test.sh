@@ -7,13 +7,7 @@
 # Usage: sweep_test.sh LORAHUB_BINARY CONFIG WORKDIR
 set -euo pipefail
 lorahub=$1 config=$2 work=$3
-here=$(cd "$(dirname "$0")" && pwd)
-compare="/usr/bin/python3 $here/compare_results.py"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-: "${LORAHUB_SHARED:?set LORAHUB_SHARED to the shared fixtures directory}"
-rm -rf "$work" && mkdir -p "$work" && cd "$work"
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/common.sh"
 
 # Waits until the journal of $1 lists at least $2 finished trials (the first
 # line is the config hash).
