@@ -209,7 +209,8 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
     lo.clip_norm = 1.0;
     lo.steps = o.quick ? 2 : 200;
     lo.batch_size = 32;
-    lo.seed = tasks::stable_hash("lora|" + t.name) ^ o.seed;
+    lo.seed = tasks::stable_hash("lora|" + t.name) ^ o.seed;  // batch order
+    lo.init_seed = o.seed;  // one A initialisation for every module (see TrainOptions)
     const auto r = learn::train(base, in, out, lo);
     lora::write_peft_adapter(w.lora_dir + "/" + t.name, r.adapter, lo.targets, "demo-t5");
     const double own = accuracy(base, tokenizer, r.adaptation, t.instruction, examples(t, kHeldoutExamples, o.seed + 3));

@@ -16,7 +16,7 @@
 namespace lorahub::demo {
 
 // Bump when anything that changes the world's content changes.
-inline constexpr int kGeneratorVersion = 4;
+inline constexpr int kGeneratorVersion = 5;
 
 struct DemoWorldOptions {
   std::string out;

@@ -38,7 +38,7 @@ TrainMode parse_train_mode(const std::string& name, const std::string& what) {
 
 t5::LowRankSet init_lora(const t5::T5Model& model, const TrainOptions& o, std::vector<std::string>* modules) {
   if (o.rank < 1) throw std::invalid_argument("LoRA rank must be at least 1");
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(o.init_seed.value_or(o.seed));
   t5::LowRankSet set;
   set.by_site.resize(model.sites().size());
   const auto opts = at::TensorOptions().dtype(model.weights().dtype());

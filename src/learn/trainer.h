@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,11 @@ struct TrainOptions {
   int64_t steps = 100;
   int64_t batch_size = 8;  // examples per step (all when larger)
   uint64_t seed = 0;       // initialisation and batch order
+  // LoRA initialisation (the random A matrices) when set; `seed` otherwise.
+  // Modules trained by one script under one fixed seed share their A at
+  // initialisation, as the paper's PEFT modules do; LoraHub's ΣB·ΣA then
+  // stays close to a weighted sum of the modules' own updates.
+  std::optional<uint64_t> init_seed;
   int64_t warmup_steps = 0;  // linear learning-rate warmup
   double clip_norm = 0;      // gradient norm clipping (0: off)
   // Called after every step with its index and batch loss (progress reports).
