@@ -77,9 +77,42 @@ at::Tensor Attention::split_heads(const at::Tensor& x) const {
   return x.view({x.size(0), x.size(1), heads_, d_kv_}).transpose(1, 2);
 }
 
+at::Tensor Attention::attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                             const at::Tensor& bias) const {
+  at::Tensor scores = at::matmul(q, k.transpose(-2, -1));
+  if (bias.defined()) scores.add_(bias);  // a fresh tensor: in place saves a pass over [B, H, T, K]
+  const at::Tensor weights = at::softmax(at_least_float(scores), -1).to(scores.scalar_type());
+  const at::Tensor out = at::matmul(weights, v).transpose(-3, -2);  // [..., T, H, d_kv]
+  return out.reshape({out.size(0), out.size(1), -1});
+}
+
+at::Tensor Attention::attend_ragged(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                    const RaggedRows& r) const {
+  const int64_t batch = q.size(0), t = q.size(2), n = static_cast<int64_t>(r.lengths.size());
+  if (n == 0 || batch % n != 0) {
+    throw std::logic_error("ragged attention: " + std::to_string(n) + " lengths for " + std::to_string(batch) + " rows");
+  }
+  // [B, H, T, d] as [B/n, n, H, T, d]: example e of every repeat is a strided
+  // slice, no copy.
+  auto rows = [&](const at::Tensor& x, int64_t e, int64_t len) {
+    return x.view({batch / n, n, x.size(1), x.size(2), x.size(3)}).select(1, e).narrow(2, 0, len);
+  };
+  at::Tensor out = at::zeros({batch, t, heads_ * d_kv_}, q.options());
+  const at::Tensor out_rows = out.view({batch / n, n, t, heads_ * d_kv_});
+  for (int64_t e = 0; e < n; ++e) {
+    const int64_t keys = r.lengths[static_cast<size_t>(e)];
+    const int64_t queries = r.queries ? keys : t;
+    if (keys == 0 || queries == 0) continue;
+    at::Tensor bias;
+    if (r.position_bias.defined()) bias = r.position_bias.narrow(2, 0, queries).narrow(3, 0, keys);
+    out_rows.select(1, e).narrow(1, 0, queries).copy_(attend(rows(q, e, queries), rows(k, e, keys), rows(v, e, keys), bias));
+  }
+  return out;
+}
+
 at::Tensor Attention::forward(const at::Tensor& x, const at::Tensor& kv_input,
                               const at::Tensor& bias, AttentionCache* cache,
-                              const LowRankSet* lora) const {
+                              const LowRankSet* lora, const RaggedRows* ragged) const {
   const at::Tensor q = split_heads(q_.forward(x, lora));
   at::Tensor k, v;
   if (kv_input.defined()) {  // cross-attention: encoder states, projected once
@@ -113,11 +146,7 @@ at::Tensor Attention::forward(const at::Tensor& x, const at::Tensor& kv_input,
       v = cache->v.narrow(2, 0, cache->length);
     }
   }
-  at::Tensor scores = at::matmul(q, k.transpose(2, 3));
-  scores.add_(bias);  // a fresh tensor: in place saves a pass over [B, H, T, K]
-  const at::Tensor weights = at::softmax(at_least_float(scores), -1).to(scores.scalar_type());
-  const at::Tensor out = at::matmul(weights, v).transpose(1, 2).reshape({x.size(0), x.size(1), -1});
-  return o_.forward(out, lora);
+  return o_.forward(ragged ? attend_ragged(q, k, v, *ragged) : attend(q, k, v, bias), lora);
 }
 
 FeedForward::FeedForward(const WeightStore& w, const std::string& module, const T5Config& c,

@@ -58,6 +58,21 @@ struct AttentionCache {
   int64_t capacity = 0;
 };
 
+// A right-padded batch read row by row: row b holds `lengths[b % n]` real
+// keys (n = lengths.size(), which divides the batch: several candidates over
+// the same n examples repeat them), then padding. Attention then runs over
+// each row's real keys only, rows of one length together, with
+// `position_bias` ([1, heads, >= T, >= K], or undefined: none) in place of
+// the masked bias; with `queries` the rows' queries are cut the same way
+// (self-attention) and a padded query's output is 0, otherwise every query is
+// kept. Worth it on CPU when padding is a large share of the [T, K] products;
+// the padded positions never reach a real token (they are masked as keys).
+struct RaggedRows {
+  std::vector<int64_t> lengths;
+  bool queries = false;
+  at::Tensor position_bias;
+};
+
 // Multi-head attention without the 1/sqrt(d_kv) scaling (T5's convention).
 class Attention {
  public:
@@ -65,11 +80,15 @@ class Attention {
   Attention(const WeightStore& w, const std::string& module, const T5Config& c, SiteTable& sites);
   // x [B, T, d_model]; `kv_input` undefined for self-attention, the encoder
   // states for cross-attention; `bias` [B or 1, heads, T, K] includes masks.
+  // With `ragged`, `bias` is not read (see RaggedRows).
   at::Tensor forward(const at::Tensor& x, const at::Tensor& kv_input, const at::Tensor& bias,
-                     AttentionCache* cache, const LowRankSet* lora) const;
+                     AttentionCache* cache, const LowRankSet* lora, const RaggedRows* ragged = nullptr) const;
 
  private:
   at::Tensor split_heads(const at::Tensor& x) const;
+  // softmax(q k^T + bias) v over [B, heads, T, d_kv] -> [B, T, heads * d_kv].
+  at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias) const;
+  at::Tensor attend_ragged(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const RaggedRows& r) const;
   Linear q_, k_, v_, o_;
   int64_t heads_ = 0, d_kv_ = 0;
 };

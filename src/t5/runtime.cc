@@ -4,9 +4,13 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <atomic>
 #include <thread>
 
 namespace lorahub::t5 {
+namespace {
+std::atomic<bool> g_ragged{true};
+}  // namespace
 
 void tune_allocator() {
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
@@ -18,5 +22,12 @@ int set_threads(int threads) {
   at::set_num_threads(n);
   return n;
 }
+
+}  // namespace lorahub::t5
+
+namespace lorahub::t5 {
+
+void set_ragged_attention(bool on) { g_ragged = on; }
+bool ragged_attention() { return g_ragged; }
 
 }  // namespace lorahub::t5

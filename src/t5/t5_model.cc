@@ -1,6 +1,7 @@
 #include "t5/t5_model.h"
 
 #include "t5/batch.h"
+#include "t5/runtime.h"
 #include "t5/t5_names.h"
 
 #include <ATen/ATen.h>
@@ -62,6 +63,42 @@ double mask_value(at::ScalarType dtype) {
 }
 }  // namespace
 
+namespace {
+// The encoder's self-attention read row by row (RaggedRows) when that pays:
+// inference on the CPU, several rows of a right-padded mask, and the padded
+// [S, S] products at least 1.25x the real ones. Empty lengths otherwise.
+// (The decoder's few queries per row leave little to save on cross-
+// attention; training keeps the padded path, whose backward is one op.)
+RaggedRows ragged_rows(const at::Tensor& mask, bool queries, const at::Tensor& position_bias) {
+  RaggedRows r;
+  if (!ragged_attention() || at::GradMode::is_enabled() || !mask.device().is_cpu() || mask.dim() != 2 ||
+      mask.size(0) < 2) {
+    return r;
+  }
+  const at::Tensor m = mask.to(at::kLong);
+  const at::Tensor len = m.sum(1).contiguous();
+  const int64_t batch = mask.size(0), s = mask.size(1);
+  if (!at::equal(m, (at::arange(s, m.options()).unsqueeze(0) < len.unsqueeze(1)).to(at::kLong))) return r;
+  const int64_t* l = len.data_ptr<int64_t>();
+  double real = 0;
+  for (int64_t b = 0; b < batch; ++b) real += static_cast<double>(l[b]) * static_cast<double>(queries ? l[b] : 1);
+  const double padded = static_cast<double>(batch) * static_cast<double>(s) * static_cast<double>(queries ? s : 1);
+  if (real * 1.25 > padded) return r;
+  // The shortest period of the lengths (candidates repeat the examples).
+  int64_t n = 1;
+  for (; n < batch; ++n) {
+    if (batch % n != 0) continue;
+    bool periodic = true;
+    for (int64_t b = n; b < batch && periodic; ++b) periodic = l[b] == l[b % n];
+    if (periodic) break;
+  }
+  r.lengths.assign(l, l + n);
+  r.queries = queries;
+  r.position_bias = position_bias;
+  return r;
+}
+}  // namespace
+
 at::Tensor T5Model::mask_bias(const at::Tensor& mask) const {
   // 0 where attended, the dtype's lowest where not.
   const at::Tensor m = mask.to(shared_.device(), shared_.scalar_type());
@@ -73,9 +110,12 @@ at::Tensor T5Model::encode(const at::Tensor& input_ids, const at::Tensor& attent
   TORCH_CHECK(input_ids.dim() == 2, "encode: input_ids must be [batch, length]");
   at::Tensor h = embed(input_ids);
   const int64_t s = input_ids.size(1);
-  const at::Tensor bias = encoder_bias_.forward(s, s) + mask_bias(attention_mask);
+  const at::Tensor position = encoder_bias_.forward(s, s);
+  const RaggedRows ragged = ragged_rows(attention_mask, true, position);
+  const RaggedRows* rows = ragged.lengths.empty() ? nullptr : &ragged;
+  const at::Tensor bias = rows ? at::Tensor() : position + mask_bias(attention_mask);
   for (const Block& b : encoder_) {
-    h = h + b.self_attn.forward(b.self_norm.forward(h), {}, bias, nullptr, lora);
+    h = h + b.self_attn.forward(b.self_norm.forward(h), {}, bias, nullptr, lora, rows);
     h = h + b.ffn.forward(b.ffn_norm.forward(h), lora);
   }
   return encoder_final_norm_.forward(h);

@@ -2,6 +2,7 @@
 
 #include "t5/t5_model.h"
 
+#include "t5/runtime.h"
 #include "t5/tiny_model.h"
 
 #include <ATen/ATen.h>
@@ -56,6 +57,27 @@ TEST_F(T5Parity, PaddedBatchLossesMatch) {
   EXPECT_LT(rel_diff(loss, g["hf_batch_loss"].get<double>()), 1e-5);
   // lorahub's default_get_loss: one batch, divided by the number of examples.
   EXPECT_LT(rel_diff(loss / 6.0, g["lorahub_get_loss"].get<double>()), 1e-5);
+}
+
+TEST_F(T5Parity, RaggedAttentionEqualsThePaddedPathOnRealTokens) {
+  // The golden batch's rows, repeated three times as candidates repeat the
+  // examples: ragged attention (row by row over the real keys) against the
+  // padded, masked path on every real position, and on the loss.
+  const auto batch = golden_batch();
+  const at::Tensor x = batch.input_ids.repeat({3, 1}), mask = batch.attention_mask.repeat({3, 1});
+  const at::Tensor labels = batch.labels.repeat({3, 1});
+  const at::Tensor real = mask.to(at::kBool).unsqueeze(-1);
+  set_ragged_attention(false);
+  const at::Tensor padded = tiny_model().encode(x, mask);
+  const double padded_loss = tiny_model().loss(x, mask, labels).item<double>();
+  set_ragged_attention(true);
+  const at::Tensor ragged = tiny_model().encode(x, mask);
+  const double ragged_loss = tiny_model().loss(x, mask, labels).item<double>();
+  EXPECT_LT(max_abs_diff(ragged.masked_fill(~real, 0), padded.masked_fill(~real, 0)), 1e-5);
+  EXPECT_LT(rel_diff(ragged_loss, padded_loss), 1e-6);
+  // The padded positions differ (a padded query's attention output is 0
+  // there): the ragged path did run.
+  EXPECT_GT(max_abs_diff(ragged.masked_fill(real, 0), padded.masked_fill(real, 0)), 1e-3);
 }
 
 TEST_F(T5Parity, GreedySingleOutputsAndStepLogitsMatch) {
