@@ -10,7 +10,7 @@ stage setup
 ./scripts/setup.sh
 stage build
 time ./scripts/build.sh
-stage "demo world (cached in build/demo-world; about 10 minutes on 2 cores the first time)"
+stage "demo world (cached in build/demo-world; about 9 minutes on 2 cores the first time)"
 time ./build/bin/lorahub demo-world --out build/demo-world
 export LORAHUB_DEMO_WORLD="$PWD/build/demo-world"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
