@@ -111,7 +111,7 @@ at::Tensor T5Model::encode(const at::Tensor& input_ids, const at::Tensor& attent
   at::Tensor h = embed(input_ids);
   const int64_t s = input_ids.size(1);
   const at::Tensor position = encoder_bias_.forward(s, s);
-  const RaggedRows ragged = ragged_rows(attention_mask, true, position);
+  const RaggedRows ragged = shared_.device().is_cpu() ? ragged_rows(attention_mask, true, position) : RaggedRows{};
   const RaggedRows* rows = ragged.lengths.empty() ? nullptr : &ragged;
   const at::Tensor bias = rows ? at::Tensor() : position + mask_bias(attention_mask);
   for (const Block& b : encoder_) {
