@@ -23,10 +23,6 @@ int set_threads(int threads) {
   return n;
 }
 
-}  // namespace lorahub::t5
-
-namespace lorahub::t5 {
-
 void set_ragged_attention(bool on) { g_ragged = on; }
 bool ragged_attention() { return g_ragged; }
 
