@@ -100,12 +100,11 @@ at::Tensor Attention::attend_ragged(const at::Tensor& q, const at::Tensor& k, co
   at::Tensor out = at::zeros({batch, t, heads_ * d_kv_}, q.options());
   const at::Tensor out_rows = out.view({batch / n, n, t, heads_ * d_kv_});
   for (int64_t e = 0; e < n; ++e) {
-    const int64_t keys = r.lengths[static_cast<size_t>(e)];
-    const int64_t queries = r.queries ? keys : t;
-    if (keys == 0 || queries == 0) continue;
+    const int64_t len = r.lengths[static_cast<size_t>(e)];
+    if (len == 0) continue;
     at::Tensor bias;
-    if (r.position_bias.defined()) bias = r.position_bias.narrow(2, 0, queries).narrow(3, 0, keys);
-    out_rows.select(1, e).narrow(1, 0, queries).copy_(attend(rows(q, e, queries), rows(k, e, keys), rows(v, e, keys), bias));
+    if (r.position_bias.defined()) bias = r.position_bias.narrow(2, 0, len).narrow(3, 0, len);
+    out_rows.select(1, e).narrow(1, 0, len).copy_(attend(rows(q, e, len), rows(k, e, len), rows(v, e, len), bias));
   }
   return out;
 }

@@ -58,18 +58,17 @@ struct AttentionCache {
   int64_t capacity = 0;
 };
 
-// A right-padded batch read row by row: row b holds `lengths[b % n]` real
-// keys (n = lengths.size(), which divides the batch: several candidates over
-// the same n examples repeat them), then padding. Attention then runs over
-// each row's real keys only, rows of one length together, with
-// `position_bias` ([1, heads, >= T, >= K], or undefined: none) in place of
-// the masked bias; with `queries` the rows' queries are cut the same way
-// (self-attention) and a padded query's output is 0, otherwise every query is
-// kept. Worth it on CPU when padding is a large share of the [T, K] products;
-// the padded positions never reach a real token (they are masked as keys).
+// A right-padded batch read row by row, for self-attention: row b holds
+// `lengths[b % n]` real positions (n = lengths.size(), which divides the
+// batch: several candidates over the same n examples repeat them), then
+// padding. Attention then runs over each row's real queries and keys only,
+// rows of one length together, with `position_bias` ([1, heads, >= T, >= T],
+// or undefined: none) in place of the masked bias; a padded query's output
+// is 0. Worth it on CPU when padding is a large share of the [T, T]
+// products; the padded positions never reach a real token (they are masked
+// as keys).
 struct RaggedRows {
   std::vector<int64_t> lengths;
-  bool queries = false;
   at::Tensor position_bias;
 };
 

@@ -69,7 +69,7 @@ namespace {
 // [S, S] products at least 1.25x the real ones. Empty lengths otherwise.
 // (The decoder's few queries per row leave little to save on cross-
 // attention; training keeps the padded path, whose backward is one op.)
-RaggedRows ragged_rows(const at::Tensor& mask, bool queries, const at::Tensor& position_bias) {
+RaggedRows ragged_rows(const at::Tensor& mask, const at::Tensor& position_bias) {
   RaggedRows r;
   if (!ragged_attention() || at::GradMode::is_enabled() || !mask.device().is_cpu() || mask.dim() != 2 ||
       mask.size(0) < 2) {
@@ -81,8 +81,8 @@ RaggedRows ragged_rows(const at::Tensor& mask, bool queries, const at::Tensor& p
   if (!at::equal(m, (at::arange(s, m.options()).unsqueeze(0) < len.unsqueeze(1)).to(at::kLong))) return r;
   const int64_t* l = len.data_ptr<int64_t>();
   double real = 0;
-  for (int64_t b = 0; b < batch; ++b) real += static_cast<double>(l[b]) * static_cast<double>(queries ? l[b] : 1);
-  const double padded = static_cast<double>(batch) * static_cast<double>(s) * static_cast<double>(queries ? s : 1);
+  for (int64_t b = 0; b < batch; ++b) real += static_cast<double>(l[b]) * static_cast<double>(l[b]);
+  const double padded = static_cast<double>(batch) * static_cast<double>(s) * static_cast<double>(s);
   if (real * 1.25 > padded) return r;
   // The shortest period of the lengths (candidates repeat the examples).
   int64_t n = 1;
@@ -93,7 +93,6 @@ RaggedRows ragged_rows(const at::Tensor& mask, bool queries, const at::Tensor& p
     if (periodic) break;
   }
   r.lengths.assign(l, l + n);
-  r.queries = queries;
   r.position_bias = position_bias;
   return r;
 }
@@ -111,7 +110,7 @@ at::Tensor T5Model::encode(const at::Tensor& input_ids, const at::Tensor& attent
   at::Tensor h = embed(input_ids);
   const int64_t s = input_ids.size(1);
   const at::Tensor position = encoder_bias_.forward(s, s);
-  const RaggedRows ragged = shared_.device().is_cpu() ? ragged_rows(attention_mask, true, position) : RaggedRows{};
+  const RaggedRows ragged = shared_.device().is_cpu() ? ragged_rows(attention_mask, position) : RaggedRows{};
   const RaggedRows* rows = ragged.lengths.empty() ? nullptr : &ragged;
   const at::Tensor bias = rows ? at::Tensor() : position + mask_bias(attention_mask);
   for (const Block& b : encoder_) {
