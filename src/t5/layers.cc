@@ -86,32 +86,24 @@ at::Tensor Attention::attend(const at::Tensor& q, const at::Tensor& k, const at:
   return out.reshape({out.size(0), out.size(1), -1});
 }
 
-at::Tensor Attention::attend_ragged(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                    const RaggedRows& r) const {
-  const int64_t batch = q.size(0), t = q.size(2), n = static_cast<int64_t>(r.lengths.size());
-  if (n == 0 || batch % n != 0) {
-    throw std::logic_error("ragged attention: " + std::to_string(n) + " lengths for " + std::to_string(batch) + " rows");
-  }
-  // [B, H, T, d] as [B/n, n, H, T, d]: example e of every repeat is a strided
-  // slice, no copy.
-  auto rows = [&](const at::Tensor& x, int64_t e, int64_t len) {
-    return x.view({batch / n, n, x.size(1), x.size(2), x.size(3)}).select(1, e).narrow(2, 0, len);
-  };
-  at::Tensor out = at::zeros({batch, t, heads_ * d_kv_}, q.options());
-  const at::Tensor out_rows = out.view({batch / n, n, t, heads_ * d_kv_});
-  for (int64_t e = 0; e < n; ++e) {
-    const int64_t len = r.lengths[static_cast<size_t>(e)];
+at::Tensor Attention::attend_packed(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                    const PackedRows& p) const {
+  // q, k, v [G, heads, M, d_kv]: example e is positions [offset, offset + len)
+  // of every repeat, a strided slice.
+  at::Tensor out = at::empty({q.size(0), q.size(2), heads_ * d_kv_}, q.options());
+  for (size_t e = 0; e < p.lengths.size(); ++e) {
+    const int64_t off = p.offsets[e], len = p.lengths[e];
     if (len == 0) continue;
     at::Tensor bias;
-    if (r.position_bias.defined()) bias = r.position_bias.narrow(2, 0, len).narrow(3, 0, len);
-    out_rows.select(1, e).narrow(1, 0, len).copy_(attend(rows(q, e, len), rows(k, e, len), rows(v, e, len), bias));
+    if (p.position_bias.defined()) bias = p.position_bias.narrow(2, 0, len).narrow(3, 0, len);
+    out.narrow(1, off, len).copy_(attend(q.narrow(2, off, len), k.narrow(2, off, len), v.narrow(2, off, len), bias));
   }
   return out;
 }
 
 at::Tensor Attention::forward(const at::Tensor& x, const at::Tensor& kv_input,
                               const at::Tensor& bias, AttentionCache* cache,
-                              const LowRankSet* lora, const RaggedRows* ragged) const {
+                              const LowRankSet* lora, const PackedRows* packed) const {
   const at::Tensor q = split_heads(q_.forward(x, lora));
   at::Tensor k, v;
   if (kv_input.defined()) {  // cross-attention: encoder states, projected once
@@ -145,7 +137,7 @@ at::Tensor Attention::forward(const at::Tensor& x, const at::Tensor& kv_input,
       v = cache->v.narrow(2, 0, cache->length);
     }
   }
-  return o_.forward(ragged ? attend_ragged(q, k, v, *ragged) : attend(q, k, v, bias), lora);
+  return o_.forward(packed ? attend_packed(q, k, v, *packed) : attend(q, k, v, bias), lora);
 }
 
 FeedForward::FeedForward(const WeightStore& w, const std::string& module, const T5Config& c,

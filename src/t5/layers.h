@@ -58,18 +58,22 @@ struct AttentionCache {
   int64_t capacity = 0;
 };
 
-// A right-padded batch read row by row, for self-attention: row b holds
-// `lengths[b % n]` real positions (n = lengths.size(), which divides the
-// batch: several candidates over the same n examples repeat them), then
-// padding. Attention then runs over each row's real queries and keys only,
-// rows of one length together, with `position_bias` ([1, heads, >= T, >= T],
-// or undefined: none) in place of the masked bias; a padded query's output
-// is 0. Worth it on CPU when padding is a large share of the [T, T]
-// products; the padded positions never reach a real token (they are masked
-// as keys).
-struct RaggedRows {
-  std::vector<int64_t> lengths;
+// A right-padded batch with its padding taken out, for inference on the CPU.
+// The B rows are read as G repeats of n examples (candidates repeat the same
+// examples; G = 1 when the rows do not repeat), and each repeat holds its
+// examples' real tokens one after another: hidden states are [G, M, d] with
+// M = sum(lengths). Per-token layers (norms, projections, the feed-forward,
+// grouped low-rank updates: G is a multiple of the candidates) run on it as
+// on any batch, on real tokens only; self-attention runs example by example
+// over its real positions, each example's repeats together, with
+// `position_bias` ([1, heads, >= L, >= L], or undefined: none) in place of
+// the masked bias.
+struct PackedRows {
+  std::vector<int64_t> lengths;  // n real lengths
+  std::vector<int64_t> offsets;  // where each example starts within a repeat
+  at::Tensor index;              // [G * M]: the real positions in the flattened [B * S] batch
   at::Tensor position_bias;
+  int64_t tokens() const { return offsets.empty() ? 0 : offsets.back() + lengths.back(); }  // M
 };
 
 // Multi-head attention without the 1/sqrt(d_kv) scaling (T5's convention).
@@ -79,15 +83,16 @@ class Attention {
   Attention(const WeightStore& w, const std::string& module, const T5Config& c, SiteTable& sites);
   // x [B, T, d_model]; `kv_input` undefined for self-attention, the encoder
   // states for cross-attention; `bias` [B or 1, heads, T, K] includes masks.
-  // With `ragged`, `bias` is not read (see RaggedRows).
+  // With `packed`, x is [G, M, d_model] (see PackedRows) and `bias` is not
+  // read.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& kv_input, const at::Tensor& bias,
-                     AttentionCache* cache, const LowRankSet* lora, const RaggedRows* ragged = nullptr) const;
+                     AttentionCache* cache, const LowRankSet* lora, const PackedRows* packed = nullptr) const;
 
  private:
   at::Tensor split_heads(const at::Tensor& x) const;
   // softmax(q k^T + bias) v over [B, heads, T, d_kv] -> [B, T, heads * d_kv].
   at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias) const;
-  at::Tensor attend_ragged(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const RaggedRows& r) const;
+  at::Tensor attend_packed(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const PackedRows& p) const;
   Linear q_, k_, v_, o_;
   int64_t heads_ = 0, d_kv_ = 0;
 };

@@ -9,7 +9,7 @@
 
 namespace lorahub::t5 {
 namespace {
-std::atomic<bool> g_ragged{true};
+std::atomic<bool> g_packed{true};
 }  // namespace
 
 void tune_allocator() {
@@ -23,7 +23,7 @@ int set_threads(int threads) {
   return n;
 }
 
-void set_ragged_attention(bool on) { g_ragged = on; }
-bool ragged_attention() { return g_ragged; }
+void set_packed_encoder(bool on) { g_packed = on; }
+bool packed_encoder() { return g_packed; }
 
 }  // namespace lorahub::t5

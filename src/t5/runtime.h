@@ -12,10 +12,10 @@ void tune_allocator();
 // torch intra-op threads; 0 means every core. Returns the count set.
 int set_threads(int threads);
 
-// Ragged attention (RaggedRows in t5/layers.h) for right-padded CPU batches
-// where it pays; on by default. Off: every batch takes the padded, masked
-// path (benchmarks and tests compare the two).
-void set_ragged_attention(bool on);
-bool ragged_attention();
+// The encoder on packed rows (PackedRows in t5/layers.h: padding taken out)
+// for right-padded CPU batches where it pays; on by default. Off: every
+// batch takes the padded, masked path (benchmarks and tests compare the two).
+void set_packed_encoder(bool on);
+bool packed_encoder();
 
 }  // namespace lorahub::t5

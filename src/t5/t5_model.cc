@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 namespace lorahub::t5 {
 
@@ -64,26 +65,20 @@ double mask_value(at::ScalarType dtype) {
 }  // namespace
 
 namespace {
-// The encoder's self-attention read row by row (RaggedRows) when that pays:
-// inference on the CPU, several rows of a right-padded mask, and the padded
-// [S, S] products at least 1.25x the real ones. Empty lengths otherwise.
-// (The decoder's few queries per row leave little to save on cross-
-// attention; training keeps the padded path, whose backward is one op.)
-RaggedRows ragged_rows(const at::Tensor& mask, const at::Tensor& position_bias) {
-  RaggedRows r;
-  if (!ragged_attention() || at::GradMode::is_enabled() || !mask.device().is_cpu() || mask.dim() != 2 ||
-      mask.size(0) < 2) {
-    return r;
-  }
+// The encoder runs on packed rows (PackedRows) when that pays: inference on
+// the CPU, a right-padded mask, and padding at least a tenth of its
+// positions. Empty lengths otherwise. (Training keeps the padded path, whose
+// backward is a few large ops; a GPU prefers those too.)
+PackedRows packed_rows(const at::Tensor& mask, const at::Tensor& position_bias) {
+  PackedRows p;
+  if (!packed_encoder() || at::GradMode::is_enabled() || !mask.device().is_cpu() || mask.dim() != 2) return p;
   const at::Tensor m = mask.to(at::kLong);
   const at::Tensor len = m.sum(1).contiguous();
   const int64_t batch = mask.size(0), s = mask.size(1);
-  if (!at::equal(m, (at::arange(s, m.options()).unsqueeze(0) < len.unsqueeze(1)).to(at::kLong))) return r;
+  if (!at::equal(m, (at::arange(s, m.options()).unsqueeze(0) < len.unsqueeze(1)).to(at::kLong))) return p;
   const int64_t* l = len.data_ptr<int64_t>();
-  double real = 0;
-  for (int64_t b = 0; b < batch; ++b) real += static_cast<double>(l[b]) * static_cast<double>(l[b]);
-  const double padded = static_cast<double>(batch) * static_cast<double>(s) * static_cast<double>(s);
-  if (real * 1.25 > padded) return r;
+  const int64_t real = std::accumulate(l, l + batch, int64_t{0});
+  if (real * 10 > batch * s * 9) return p;
   // The shortest period of the lengths (candidates repeat the examples).
   int64_t n = 1;
   for (; n < batch; ++n) {
@@ -92,9 +87,11 @@ RaggedRows ragged_rows(const at::Tensor& mask, const at::Tensor& position_bias) 
     for (int64_t b = n; b < batch && periodic; ++b) periodic = l[b] == l[b % n];
     if (periodic) break;
   }
-  r.lengths.assign(l, l + n);
-  r.position_bias = position_bias;
-  return r;
+  p.lengths.assign(l, l + n);
+  for (int64_t e = 0, off = 0; e < n; off += l[e], ++e) p.offsets.push_back(off);
+  p.index = at::nonzero(m.reshape(-1)).squeeze(1);  // row-major: repeat, example, position
+  p.position_bias = position_bias;
+  return p;
 }
 }  // namespace
 
@@ -107,14 +104,25 @@ at::Tensor T5Model::mask_bias(const at::Tensor& mask) const {
 at::Tensor T5Model::encode(const at::Tensor& input_ids, const at::Tensor& attention_mask,
                            const LowRankSet* lora) const {
   TORCH_CHECK(input_ids.dim() == 2, "encode: input_ids must be [batch, length]");
-  at::Tensor h = embed(input_ids);
-  const int64_t s = input_ids.size(1);
+  const int64_t batch = input_ids.size(0), s = input_ids.size(1);
   const at::Tensor position = encoder_bias_.forward(s, s);
-  const RaggedRows ragged = shared_.device().is_cpu() ? ragged_rows(attention_mask, position) : RaggedRows{};
-  const RaggedRows* rows = ragged.lengths.empty() ? nullptr : &ragged;
-  const at::Tensor bias = rows ? at::Tensor() : position + mask_bias(attention_mask);
+  const PackedRows packed = shared_.device().is_cpu() ? packed_rows(attention_mask, position) : PackedRows{};
+  if (packed.lengths.empty()) return run_encoder(embed(input_ids), position + mask_bias(attention_mask), nullptr, lora);
+  // Real tokens only, [G, M]; the outputs go back to their padded places
+  // (zeros elsewhere).
+  const int64_t repeats = batch / static_cast<int64_t>(packed.lengths.size());
+  const at::Tensor ids = input_ids.to(shared_.device()).reshape(-1).index_select(0, packed.index);
+  const at::Tensor h = run_encoder(embed(ids.view({repeats, packed.tokens()})), {}, &packed, lora);
+  return at::zeros({batch * s, h.size(-1)}, h.options())
+      .index_copy_(0, packed.index, h.reshape({-1, h.size(-1)}))
+      .view({batch, s, -1});
+}
+
+at::Tensor T5Model::run_encoder(const at::Tensor& hidden, const at::Tensor& bias, const PackedRows* packed,
+                                const LowRankSet* lora) const {
+  at::Tensor h = hidden;
   for (const Block& b : encoder_) {
-    h = h + b.self_attn.forward(b.self_norm.forward(h), {}, bias, nullptr, lora, rows);
+    h = h + b.self_attn.forward(b.self_norm.forward(h), {}, bias, nullptr, lora, packed);
     h = h + b.ffn.forward(b.ffn_norm.forward(h), lora);
   }
   return encoder_final_norm_.forward(h);

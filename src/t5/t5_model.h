@@ -39,7 +39,8 @@ class T5Model {
   const SiteTable& sites() const { return sites_; }
   int site_index(const std::string& module) const;  // -1 when absent
 
-  // Encoder output after the final norm, [B, S, d_model].
+  // Encoder output after the final norm, [B, S, d_model]. Values at masked
+  // positions are unspecified (0 when the encoder ran packed); nothing reads them.
   at::Tensor encode(const at::Tensor& input_ids, const at::Tensor& attention_mask,
                     const LowRankSet* lora = nullptr) const;
   // Teacher-forced lm-head logits [B, T, vocab].
@@ -66,6 +67,10 @@ class T5Model {
 
   at::Tensor embed(const at::Tensor& ids) const;
   at::Tensor mask_bias(const at::Tensor& mask) const;  // [B, S] -> [B, 1, 1, S] additive
+  // The encoder blocks and final norm: `hidden` [B, S, d] with `bias`, or
+  // packed rows [G, M, d] with `packed` (see PackedRows).
+  at::Tensor run_encoder(const at::Tensor& hidden, const at::Tensor& bias, const PackedRows* packed,
+                         const LowRankSet* lora) const;
   at::Tensor run_decoder(const at::Tensor& hidden, const at::Tensor& self_bias,
                          const at::Tensor& encoder_hidden, const at::Tensor& cross_bias,
                          std::vector<AttentionCache>* caches, const LowRankSet* lora) const;

@@ -194,14 +194,14 @@ void BM_Loss(benchmark::State& state, const Shape* s) {
 }
 
 // One LoraHub step: one candidate, 5 examples (one get_score call).
-// With `ragged` false the encoder attends over the padded batch, masked (the
-// path before ragged attention, and the one a GPU takes).
-void BM_LoraHubStep(benchmark::State& state, const Shape* s, bool ragged) {
+// With `packed` false the encoder runs on the padded batch, masked (the path
+// before packed rows, and the one a GPU takes).
+void BM_LoraHubStep(benchmark::State& state, const Shape* s, bool packed) {
   const auto o = objective(*s, 1);
   const at::Tensor w = candidates(1, s->pool->size());
-  t5::set_ragged_attention(ragged);
+  t5::set_packed_encoder(packed);
   for (auto _ : state) benchmark::DoNotOptimize(o.objectives(w));
-  t5::set_ragged_attention(true);
+  t5::set_packed_encoder(true);
 }
 
 // 16 candidates: one forward pass each, or all in one pass (grouped low-rank products).
@@ -402,7 +402,7 @@ int main(int argc, char** argv) {
                 << 17.0 / t("LoraHubStep") << "x\n";
     }
     if (has("LoraHubStep") && has("LoraHubStepPadded")) {
-      std::cout << shape << ": LoraHub step, padded / ragged encoder attention time = "
+      std::cout << shape << ": LoraHub step, padded / packed encoder time = "
                 << t("LoraHubStepPadded") / t("LoraHubStep") << "x\n";
     }
     if (has("Candidates16Sequential") && has("Candidates16Batched")) {

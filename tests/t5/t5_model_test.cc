@@ -59,25 +59,26 @@ TEST_F(T5Parity, PaddedBatchLossesMatch) {
   EXPECT_LT(rel_diff(loss / 6.0, g["lorahub_get_loss"].get<double>()), 1e-5);
 }
 
-TEST_F(T5Parity, RaggedAttentionEqualsThePaddedPathOnRealTokens) {
+TEST_F(T5Parity, PackedEncoderEqualsThePaddedPathOnRealTokens) {
   // The golden batch's rows, repeated three times as candidates repeat the
-  // examples: ragged attention (row by row over the real keys) against the
+  // examples: the encoder on packed rows (padding taken out) against the
   // padded, masked path on every real position, and on the loss.
   const auto batch = golden_batch();
   const at::Tensor x = batch.input_ids.repeat({3, 1}), mask = batch.attention_mask.repeat({3, 1});
   const at::Tensor labels = batch.labels.repeat({3, 1});
   const at::Tensor real = mask.to(at::kBool).unsqueeze(-1);
-  set_ragged_attention(false);
+  set_packed_encoder(false);
   const at::Tensor padded = tiny_model().encode(x, mask);
   const double padded_loss = tiny_model().loss(x, mask, labels).item<double>();
-  set_ragged_attention(true);
-  const at::Tensor ragged = tiny_model().encode(x, mask);
-  const double ragged_loss = tiny_model().loss(x, mask, labels).item<double>();
-  EXPECT_LT(max_abs_diff(ragged.masked_fill(~real, 0), padded.masked_fill(~real, 0)), 1e-5);
-  EXPECT_LT(rel_diff(ragged_loss, padded_loss), 1e-6);
-  // The padded positions differ (a padded query's attention output is 0
-  // there): the ragged path did run.
-  EXPECT_GT(max_abs_diff(ragged.masked_fill(real, 0), padded.masked_fill(real, 0)), 1e-3);
+  set_packed_encoder(true);
+  const at::Tensor packed = tiny_model().encode(x, mask);
+  const double packed_loss = tiny_model().loss(x, mask, labels).item<double>();
+  EXPECT_LT(max_abs_diff(packed.masked_fill(~real, 0), padded.masked_fill(~real, 0)), 1e-5);
+  EXPECT_LT(rel_diff(packed_loss, padded_loss), 1e-6);
+  // The packed path leaves 0 at padded positions, the padded one does not:
+  // the packed path did run.
+  EXPECT_EQ(packed.masked_fill(real, 0).abs().max().item<double>(), 0.0);
+  EXPECT_GT(padded.masked_fill(real, 0).abs().max().item<double>(), 1e-3);
 }
 
 TEST_F(T5Parity, GreedySingleOutputsAndStepLogitsMatch) {
