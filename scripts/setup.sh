@@ -12,8 +12,9 @@ packages=(
   libtorch-dev libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools libyaml-cpp-dev
   libboost-program-options-dev libgtest-dev libbenchmark-dev
   libsentencepiece-dev sentencepiece nlohmann-json3-dev libeigen3-dev
-  # libtorch runs on the 5 GFLOP/s reference BLAS without this (PLATFORM.md)
-  libopenblas0-openmp
+  # libtorch runs on the 5 GFLOP/s reference BLAS without this (PLATFORM.md);
+  # libblas-dev: cblas.h and the link name for the fused CPU attention
+  libopenblas0-openmp libblas-dev
   # analysis scripts and test oracles
   python3-h5py python3-numpy python3-matplotlib python3-pandas
   # a one-node SLURM for the tests of jobs/

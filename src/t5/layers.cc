@@ -1,10 +1,13 @@
 #include "t5/layers.h"
 
+#include "t5/cpu_attention.h"
 #include "t5/weight_store.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <cmath>
+#include <vector>
 
 namespace lorahub::t5 {
 namespace {
@@ -93,13 +96,35 @@ at::Tensor Attention::attend_packed(const at::Tensor& q, const at::Tensor& k, co
                                     const PackedRows& p) const {
   // q, k, v [G, heads, M, d_kv]: example e is positions [offset, offset + len)
   // of every repeat, a strided slice.
-  at::Tensor out = at::empty({q.size(0), q.size(2), heads_ * d_kv_}, q.options());
+  const int64_t repeats = q.size(0);
+  at::Tensor out = at::empty({repeats, q.size(2), heads_ * d_kv_}, q.options());
+  const at::Tensor& bias = p.position_bias;
+  const bool fused = q.scalar_type() == at::kFloat && q.stride(3) == 1 && k.stride(3) == 1 && v.stride(3) == 1 &&
+                     (!bias.defined() || (bias.scalar_type() == at::kFloat && bias.stride(3) == 1));
+  if (fused) {  // one work item per (example, repeat, head)
+    const int64_t items = static_cast<int64_t>(p.lengths.size()) * repeats * heads_;
+    at::parallel_for(0, items, 1, [&](int64_t begin, int64_t end) {
+      std::vector<float> scores;
+      for (int64_t item = begin; item < end; ++item) {
+        const int64_t h = item % heads_, g = item / heads_ % repeats, e = item / heads_ / repeats;
+        const int64_t off = p.offsets[static_cast<size_t>(e)], len = p.lengths[static_cast<size_t>(e)];
+        auto at_row = [&](const at::Tensor& x) { return x.data_ptr<float>() + g * x.stride(0) + h * x.stride(1) + off * x.stride(2); };
+        scores.resize(static_cast<size_t>(len * len));
+        cpu::attention_head(at_row(q), q.stride(2), at_row(k), k.stride(2), at_row(v), v.stride(2), len, d_kv_,
+                            bias.defined() ? bias.data_ptr<float>() + h * bias.stride(1) : nullptr,
+                            bias.defined() ? bias.stride(2) : 0,
+                            out.data_ptr<float>() + g * out.stride(0) + off * out.stride(1) + h * d_kv_, out.stride(1),
+                            scores.data());
+      }
+    });
+    return out;
+  }
   for (size_t e = 0; e < p.lengths.size(); ++e) {
     const int64_t off = p.offsets[e], len = p.lengths[e];
     if (len == 0) continue;
-    at::Tensor bias;
-    if (p.position_bias.defined()) bias = p.position_bias.narrow(2, 0, len).narrow(3, 0, len);
-    out.narrow(1, off, len).copy_(attend(q.narrow(2, off, len), k.narrow(2, off, len), v.narrow(2, off, len), bias));
+    at::Tensor b;
+    if (bias.defined()) b = bias.narrow(2, 0, len).narrow(3, 0, len);
+    out.narrow(1, off, len).copy_(attend(q.narrow(2, off, len), k.narrow(2, off, len), v.narrow(2, off, len), b));
   }
   return out;
 }
