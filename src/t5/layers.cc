@@ -63,10 +63,11 @@ at::Tensor RelativePositionBias::forward(int64_t q_len, int64_t k_len, int64_t q
   const auto opts = at::TensorOptions().dtype(at::kLong).device(table_.device());
   const int64_t lowest = -(q_offset + q_len - 1);
   const at::Tensor relative = at::arange(lowest, lowest + q_len + k_len - 1, opts);
-  const at::Tensor values = at::embedding(table_, relative_position_bucket(relative, bidirectional_, num_buckets_, max_distance_)).t();
+  const at::Tensor values = at::embedding(table_, relative_position_bucket(relative, bidirectional_, num_buckets_, max_distance_)).t().contiguous();
   // unfold: [heads, q_len, k_len] with window w starting at w; flip puts
-  // window q_len - 1 - i at row i.
-  return values.unfold(1, k_len, 1).flip({1}).unsqueeze(0);
+  // window q_len - 1 - i at row i. Contiguous: the fused CPU attention reads
+  // its rows directly.
+  return values.unfold(1, k_len, 1).flip({1}).contiguous().unsqueeze(0);
 }
 
 Attention::Attention(const WeightStore& w, const std::string& module, const T5Config& c,

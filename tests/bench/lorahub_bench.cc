@@ -7,6 +7,7 @@
 //   build/tests/lorahub_bench                 fixture shape (about 30 s)
 //   build/tests/lorahub_bench --large         also the large shape (minutes, ~12 GB)
 //   LORAHUB_BENCH_THREADS=2 build/tests/lorahub_bench ...
+//   build/tests/lorahub_bench --benchmark_repetitions=5   ratios of medians
 //   LORAHUB_BENCH_PROFILE=trace.json build/tests/lorahub_bench
 //       also writes a chrome://tracing profile of one batched P = 16
 //       evaluation at the fixture shape (op by op; LORAHUB_BENCH_PROFILE_P=1
@@ -330,9 +331,11 @@ class RatioReporter : public benchmark::ConsoleReporter {
   std::map<std::string, double> gflops;
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const auto& r : runs) {
+      // With --benchmark_repetitions=N the ratios use the medians.
+      if (r.run_type == Run::RT_Aggregate && r.aggregate_name != "median") continue;
       const double unit = r.time_unit == benchmark::kMillisecond ? 1.0 : r.time_unit == benchmark::kMicrosecond ? 1e-3 : 1e3;
       std::string name = r.benchmark_name();  // "Loss/large/iterations:1/real_time" -> "Loss/large"
-      for (const char* suffix : {"/real_time", "/iterations:1"}) {
+      for (const char* suffix : {"_median", "/real_time", "/iterations:1"}) {
         const size_t n = std::strlen(suffix);
         if (name.size() > n && name.compare(name.size() - n, n, suffix) == 0) name.resize(name.size() - n);
       }
