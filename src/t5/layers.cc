@@ -1,6 +1,6 @@
 #include "t5/layers.h"
 
-#include "t5/cpu_attention.h"
+#include "t5/cpu_kernels.h"
 #include "t5/weight_store.h"
 
 #include <ATen/ATen.h>
@@ -183,13 +183,21 @@ FeedForward::FeedForward(const WeightStore& w, const std::string& module, const 
 
 at::Tensor FeedForward::forward(const at::Tensor& x, const LowRankSet* lora) const {
   at::Tensor h = wi_.forward(x, lora);
+  const at::Tensor gate = gated_ ? wi_1_.forward(x, lora) : at::Tensor();
+  // Inference in float32 on the CPU: gelu_new and the gate in one pass, in
+  // place (h is this call's own tensor).
+  if (act_ == Activation::kGeluTanh && h.device().is_cpu() && h.scalar_type() == at::kFloat && !h.requires_grad() &&
+      h.is_contiguous() && (!gate.defined() || (gate.scalar_type() == at::kFloat && gate.is_contiguous()))) {
+    cpu::gelu_tanh(h.data_ptr<float>(), gate.defined() ? gate.data_ptr<float>() : nullptr, h.data_ptr<float>(), h.numel());
+    return wo_.forward(h, lora);
+  }
   switch (act_) {
     case Activation::kRelu: h = at::relu(h); break;
     case Activation::kGelu: h = at::gelu(h); break;
     case Activation::kGeluTanh: h = at::gelu(h, "tanh"); break;
     case Activation::kSilu: h = at::silu(h); break;
   }
-  if (gated_) h = h * wi_1_.forward(x, lora);
+  if (gated_) h = h * gate;
   return wo_.forward(h, lora);
 }
 
