@@ -9,7 +9,6 @@
 
 #include <cmath>
 #include <limits>
-#include <numeric>
 
 namespace lorahub::t5 {
 
@@ -65,10 +64,11 @@ double mask_value(at::ScalarType dtype) {
 }  // namespace
 
 namespace {
-// The encoder runs on packed rows (PackedRows) when that pays: inference on
-// the CPU, a right-padded mask, and padding at least a tenth of its
-// positions. Empty lengths otherwise. (Training keeps the padded path, whose
-// backward is a few large ops; a GPU prefers those too.)
+// The encoder runs on packed rows (PackedRows) for inference on the CPU
+// with a right-padded mask: it skips the padding, and its attention is the
+// fused kernel (t5/cpu_kernels.h) even where there is none. Empty lengths
+// otherwise. (Training keeps the padded path, whose backward is a few large
+// ops; a GPU prefers those too.)
 PackedRows packed_rows(const at::Tensor& mask, const at::Tensor& position_bias) {
   PackedRows p;
   if (!packed_encoder() || at::GradMode::is_enabled() || !mask.device().is_cpu() || mask.dim() != 2) return p;
@@ -77,8 +77,6 @@ PackedRows packed_rows(const at::Tensor& mask, const at::Tensor& position_bias) 
   const int64_t batch = mask.size(0), s = mask.size(1);
   if (!at::equal(m, (at::arange(s, m.options()).unsqueeze(0) < len.unsqueeze(1)).to(at::kLong))) return p;
   const int64_t* l = len.data_ptr<int64_t>();
-  const int64_t real = std::accumulate(l, l + batch, int64_t{0});
-  if (real * 10 > batch * s * 9) return p;
   // The shortest period of the lengths (candidates repeat the examples).
   int64_t n = 1;
   for (; n < batch; ++n) {

@@ -146,17 +146,22 @@ const Shape& large_shape() {
   return s;
 }
 
-// Multiply-adds of one teacher-forced forward pass, x2 (matmuls and
-// attention products; norms, softmax and the LoRA products are left out).
-double forward_flops(const t5::T5Config& c, int64_t rows, int64_t s, int64_t t) {
+// Useful multiply-adds x2 of one teacher-forced forward pass over the
+// shape's 5 examples: matmuls and attention products on real tokens only
+// (padding, norms, softmax and the LoRA products are left out), so a path
+// that skips padding is not credited with work it did not do.
+double forward_flops(const Shape& sh) {
+  const t5::T5Config& c = sh.model->config();
   const double d = static_cast<double>(c.d_model), inner = static_cast<double>(c.inner_dim());
   const double ff = 2.0 * d * static_cast<double>(c.d_ff) * (c.is_gated ? 3 : 2);
-  const double enc_token = 8 * d * inner + ff + 4.0 * static_cast<double>(s) * inner;
-  const double dec_token = 12 * d * inner + ff + 4.0 * static_cast<double>(t + s) * inner;
-  const double r = static_cast<double>(rows);
-  return static_cast<double>(c.num_layers) * r * static_cast<double>(s) * enc_token +
-         static_cast<double>(c.num_decoder_layers) * (r * static_cast<double>(t) * dec_token + r * static_cast<double>(s) * 4 * d * inner) +
-         2.0 * r * static_cast<double>(t) * d * static_cast<double>(c.vocab_size);
+  double flops = 0;
+  for (size_t e = 0; e < sh.inputs.size(); ++e) {
+    const auto s = static_cast<double>(sh.inputs[e].size()), t = static_cast<double>(sh.targets[e].size());
+    flops += static_cast<double>(c.num_layers) * s * (8 * d * inner + ff + 4.0 * s * inner);
+    flops += static_cast<double>(c.num_decoder_layers) * (t * (12 * d * inner + ff + 4.0 * (t + s) * inner) + s * 4 * d * inner);
+    flops += 2.0 * t * d * static_cast<double>(c.vocab_size);
+  }
+  return flops;
 }
 
 learn::FewShotObjective objective(const Shape& s, int64_t per_pass) {
@@ -191,7 +196,7 @@ void BM_Loss(benchmark::State& state, const Shape* s) {
   for (auto _ : state) {
     benchmark::DoNotOptimize(s->model->loss(batch.input_ids, batch.attention_mask, batch.labels).item<float>());
   }
-  set_flops(state, forward_flops(s->model->config(), 5, batch.input_ids.size(1), batch.labels.size(1)));
+  set_flops(state, forward_flops(*s));
 }
 
 // One LoraHub step: one candidate, 5 examples (one get_score call).
@@ -210,8 +215,7 @@ void BM_Candidates16(benchmark::State& state, const Shape* s, int64_t per_pass) 
   const auto o = objective(*s, per_pass);
   const at::Tensor w = candidates(16, s->pool->size());
   for (auto _ : state) benchmark::DoNotOptimize(o.objectives(w));
-  const auto batch = t5::make_batch(s->inputs, s->targets, 0);
-  set_flops(state, 16 * forward_flops(s->model->config(), 5, batch.input_ids.size(1), batch.labels.size(1)));
+  set_flops(state, 16 * forward_flops(*s));
 }
 
 // Greedy decoding of the 5 inputs for 32 tokens (rows that end early keep
