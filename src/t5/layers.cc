@@ -70,6 +70,12 @@ at::Tensor RelativePositionBias::forward(int64_t q_len, int64_t k_len, int64_t q
   return values.unfold(1, k_len, 1).flip({1}).contiguous().unsqueeze(0);
 }
 
+at::Tensor unpack(const at::Tensor& x, const PackedRows& p) {
+  return at::zeros({p.batch * p.length, x.size(-1)}, x.options())
+      .index_copy_(0, p.index, x.reshape({-1, x.size(-1)}))
+      .view({p.batch, p.length, x.size(-1)});
+}
+
 Attention::Attention(const WeightStore& w, const std::string& module, const T5Config& c,
                      SiteTable& sites)
     : heads_(c.num_heads), d_kv_(c.d_kv) {
@@ -140,8 +146,14 @@ at::Tensor Attention::forward(const at::Tensor& x, const at::Tensor& kv_input,
       k = cache->k;
       v = cache->v;
     } else {
-      k = split_heads(k_.forward(kv_input, lora));
-      v = split_heads(v_.forward(kv_input, lora));
+      k = k_.forward(kv_input, lora);
+      v = v_.forward(kv_input, lora);
+      if (packed) {
+        k = unpack(k, *packed);
+        v = unpack(v, *packed);
+      }
+      k = split_heads(k);
+      v = split_heads(v);
       if (cache) {
         cache->k = k;
         cache->v = v;
@@ -166,7 +178,8 @@ at::Tensor Attention::forward(const at::Tensor& x, const at::Tensor& kv_input,
       v = cache->v.narrow(2, 0, cache->length);
     }
   }
-  return o_.forward(packed ? attend_packed(q, k, v, *packed) : attend(q, k, v, bias), lora);
+  const bool packed_self = packed && !kv_input.defined();
+  return o_.forward(packed_self ? attend_packed(q, k, v, *packed) : attend(q, k, v, bias), lora);
 }
 
 FeedForward::FeedForward(const WeightStore& w, const std::string& module, const T5Config& c,

@@ -73,8 +73,13 @@ struct PackedRows {
   std::vector<int64_t> offsets;  // where each example starts within a repeat
   at::Tensor index;              // [G * M]: the real positions in the flattened [B * S] batch
   at::Tensor position_bias;
+  int64_t batch = 0, length = 0;  // B, S
   int64_t tokens() const { return offsets.empty() ? 0 : offsets.back() + lengths.back(); }  // M
+  int64_t repeats() const { return lengths.empty() ? 0 : batch / static_cast<int64_t>(lengths.size()); }  // G
 };
+
+// Packed rows [G, M, C] back in their padded places, [B, S, C], 0 elsewhere.
+at::Tensor unpack(const at::Tensor& x, const PackedRows& p);
 
 // Multi-head attention without the 1/sqrt(d_kv) scaling (T5's convention).
 class Attention {
@@ -83,8 +88,10 @@ class Attention {
   Attention(const WeightStore& w, const std::string& module, const T5Config& c, SiteTable& sites);
   // x [B, T, d_model]; `kv_input` undefined for self-attention, the encoder
   // states for cross-attention; `bias` [B or 1, heads, T, K] includes masks.
-  // With `packed`, x is [G, M, d_model] (see PackedRows) and `bias` is not
-  // read.
+  // With `packed`, the packed input is [G, M, d_model] (see PackedRows): for
+  // self-attention x, whose `bias` is then not read; for cross-attention
+  // `kv_input`, whose projections are unpacked to [B, S, ...] (projecting
+  // real tokens only).
   at::Tensor forward(const at::Tensor& x, const at::Tensor& kv_input, const at::Tensor& bias,
                      AttentionCache* cache, const LowRankSet* lora, const PackedRows* packed = nullptr) const;
 

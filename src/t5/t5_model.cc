@@ -89,6 +89,8 @@ PackedRows packed_rows(const at::Tensor& mask, const at::Tensor& position_bias) 
   for (int64_t e = 0, off = 0; e < n; off += l[e], ++e) p.offsets.push_back(off);
   p.index = at::nonzero(m.reshape(-1)).squeeze(1);  // row-major: repeat, example, position
   p.position_bias = position_bias;
+  p.batch = batch;
+  p.length = s;
   return p;
 }
 }  // namespace
@@ -99,21 +101,27 @@ at::Tensor T5Model::mask_bias(const at::Tensor& mask) const {
   return ((1.0 - m) * mask_value(shared_.scalar_type())).unsqueeze(1).unsqueeze(1);
 }
 
+T5Model::Encoded T5Model::encode_states(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                                         const LowRankSet* lora) const {
+  TORCH_CHECK(input_ids.dim() == 2, "encode: input_ids must be [batch, length]");
+  const int64_t s = input_ids.size(1);
+  const at::Tensor position = encoder_bias_.forward(s, s);
+  Encoded out;
+  out.packed = shared_.device().is_cpu() ? packed_rows(attention_mask, position) : PackedRows{};
+  if (out.packed.lengths.empty()) {
+    out.hidden = run_encoder(embed(input_ids), position + mask_bias(attention_mask), nullptr, lora);
+    return out;
+  }
+  // Real tokens only, [G, M].
+  const at::Tensor ids = input_ids.to(shared_.device()).reshape(-1).index_select(0, out.packed.index);
+  out.hidden = run_encoder(embed(ids.view({out.packed.repeats(), out.packed.tokens()})), {}, &out.packed, lora);
+  return out;
+}
+
 at::Tensor T5Model::encode(const at::Tensor& input_ids, const at::Tensor& attention_mask,
                            const LowRankSet* lora) const {
-  TORCH_CHECK(input_ids.dim() == 2, "encode: input_ids must be [batch, length]");
-  const int64_t batch = input_ids.size(0), s = input_ids.size(1);
-  const at::Tensor position = encoder_bias_.forward(s, s);
-  const PackedRows packed = shared_.device().is_cpu() ? packed_rows(attention_mask, position) : PackedRows{};
-  if (packed.lengths.empty()) return run_encoder(embed(input_ids), position + mask_bias(attention_mask), nullptr, lora);
-  // Real tokens only, [G, M]; the outputs go back to their padded places
-  // (zeros elsewhere).
-  const int64_t repeats = batch / static_cast<int64_t>(packed.lengths.size());
-  const at::Tensor ids = input_ids.to(shared_.device()).reshape(-1).index_select(0, packed.index);
-  const at::Tensor h = run_encoder(embed(ids.view({repeats, packed.tokens()})), {}, &packed, lora);
-  return at::zeros({batch * s, h.size(-1)}, h.options())
-      .index_copy_(0, packed.index, h.reshape({-1, h.size(-1)}))
-      .view({batch, s, -1});
+  const Encoded e = encode_states(input_ids, attention_mask, lora);
+  return e.packed.lengths.empty() ? e.hidden : unpack(e.hidden, e.packed);
 }
 
 at::Tensor T5Model::run_encoder(const at::Tensor& hidden, const at::Tensor& bias, const PackedRows* packed,
@@ -126,16 +134,17 @@ at::Tensor T5Model::run_encoder(const at::Tensor& hidden, const at::Tensor& bias
   return encoder_final_norm_.forward(h);
 }
 
-at::Tensor T5Model::run_decoder(const at::Tensor& hidden, const at::Tensor& self_bias,
-                                const at::Tensor& encoder_hidden, const at::Tensor& cross_bias,
-                                std::vector<AttentionCache>* caches, const LowRankSet* lora) const {
+at::Tensor T5Model::run_decoder(const at::Tensor& hidden, const at::Tensor& self_bias, const Encoded& encoder,
+                                const at::Tensor& cross_bias, std::vector<AttentionCache>* caches,
+                                const LowRankSet* lora) const {
+  const PackedRows* packed = encoder.packed.lengths.empty() ? nullptr : &encoder.packed;
   at::Tensor h = hidden;
   for (size_t i = 0; i < decoder_.size(); ++i) {
     const Block& b = decoder_[i];
     AttentionCache* self_cache = caches ? &(*caches)[2 * i] : nullptr;
     AttentionCache* cross_cache = caches ? &(*caches)[2 * i + 1] : nullptr;
     h = h + b.self_attn.forward(b.self_norm.forward(h), {}, self_bias, self_cache, lora);
-    h = h + b.cross_attn.forward(b.cross_norm.forward(h), encoder_hidden, cross_bias, cross_cache, lora);
+    h = h + b.cross_attn.forward(b.cross_norm.forward(h), encoder.hidden, cross_bias, cross_cache, lora, packed);
     h = h + b.ffn.forward(b.ffn_norm.forward(h), lora);
   }
   return decoder_final_norm_.forward(h);
@@ -151,19 +160,23 @@ at::Tensor T5Model::lm_head(const at::Tensor& decoder_out) const {
 
 at::Tensor T5Model::decode(const at::Tensor& decoder_input_ids, const at::Tensor& encoder_hidden,
                            const at::Tensor& encoder_mask, const LowRankSet* lora) const {
+  return decode_states(decoder_input_ids, Encoded{encoder_hidden, {}}, encoder_mask, lora);
+}
+
+at::Tensor T5Model::decode_states(const at::Tensor& decoder_input_ids, const Encoded& encoder,
+                                  const at::Tensor& encoder_mask, const LowRankSet* lora) const {
   const int64_t t = decoder_input_ids.size(1);
   const auto opts = at::TensorOptions().dtype(shared_.scalar_type()).device(shared_.device());
   const at::Tensor causal = at::ones({t, t}, opts).tril();
   const at::Tensor self_bias =
       decoder_bias_.forward(t, t) + ((1.0 - causal) * mask_value(shared_.scalar_type())).view({1, 1, t, t});
-  const at::Tensor h = run_decoder(embed(decoder_input_ids), self_bias, encoder_hidden,
-                                   mask_bias(encoder_mask), nullptr, lora);
+  const at::Tensor h = run_decoder(embed(decoder_input_ids), self_bias, encoder, mask_bias(encoder_mask), nullptr, lora);
   return lm_head(h);
 }
 
 at::Tensor T5Model::logits(const at::Tensor& input_ids, const at::Tensor& attention_mask,
                            const at::Tensor& decoder_input_ids, const LowRankSet* lora) const {
-  return decode(decoder_input_ids, encode(input_ids, attention_mask, lora), attention_mask, lora);
+  return decode_states(decoder_input_ids, encode_states(input_ids, attention_mask, lora), attention_mask, lora);
 }
 
 at::Tensor T5Model::loss(const at::Tensor& input_ids, const at::Tensor& attention_mask,
@@ -176,7 +189,7 @@ at::Tensor T5Model::loss(const at::Tensor& input_ids, const at::Tensor& attentio
 GreedyOutput T5Model::greedy(const at::Tensor& input_ids, const at::Tensor& attention_mask,
                              const GreedyOptions& options, const LowRankSet* lora) const {
   const int64_t batch = input_ids.size(0);
-  const at::Tensor encoder_hidden = encode(input_ids, attention_mask, lora);
+  const Encoded encoder = encode_states(input_ids, attention_mask, lora);
   const at::Tensor cross_bias = mask_bias(attention_mask);
   const int64_t steps = options.max_new_tokens;
   std::vector<AttentionCache> caches(2 * decoder_.size());
@@ -191,7 +204,7 @@ GreedyOutput T5Model::greedy(const at::Tensor& input_ids, const at::Tensor& atte
   at::Tensor current = ids;
   for (int64_t s = 0; s < steps; ++s) {
     const at::Tensor bias = full_bias.narrow(2, s, 1).narrow(3, 0, s + 1);
-    const at::Tensor h = run_decoder(embed(current), bias, encoder_hidden, cross_bias, &caches, lora);
+    const at::Tensor h = run_decoder(embed(current), bias, encoder, cross_bias, &caches, lora);
     const at::Tensor lg = lm_head(h).select(1, 0);  // [B, vocab]
     if (options.record_step_logits) step_logits.push_back(lg.to(at::kFloat));
     at::Tensor next = lg.argmax(-1);

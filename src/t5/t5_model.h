@@ -64,16 +64,26 @@ class T5Model {
     FeedForward ffn;
   };
   struct DecoderState;  // per-layer caches of one greedy run
+  // Encoder output as the decoder reads it: [B, S, d], or packed rows
+  // [G, M, d] (packed.lengths not empty), whose cross-attention keys and
+  // values are projected on real tokens only.
+  struct Encoded {
+    at::Tensor hidden;
+    PackedRows packed;
+  };
 
   at::Tensor embed(const at::Tensor& ids) const;
   at::Tensor mask_bias(const at::Tensor& mask) const;  // [B, S] -> [B, 1, 1, S] additive
+  Encoded encode_states(const at::Tensor& input_ids, const at::Tensor& attention_mask, const LowRankSet* lora) const;
+  at::Tensor decode_states(const at::Tensor& decoder_input_ids, const Encoded& encoder, const at::Tensor& encoder_mask,
+                           const LowRankSet* lora) const;
   // The encoder blocks and final norm: `hidden` [B, S, d] with `bias`, or
   // packed rows [G, M, d] with `packed` (see PackedRows).
   at::Tensor run_encoder(const at::Tensor& hidden, const at::Tensor& bias, const PackedRows* packed,
                          const LowRankSet* lora) const;
-  at::Tensor run_decoder(const at::Tensor& hidden, const at::Tensor& self_bias,
-                         const at::Tensor& encoder_hidden, const at::Tensor& cross_bias,
-                         std::vector<AttentionCache>* caches, const LowRankSet* lora) const;
+  at::Tensor run_decoder(const at::Tensor& hidden, const at::Tensor& self_bias, const Encoded& encoder,
+                         const at::Tensor& cross_bias, std::vector<AttentionCache>* caches,
+                         const LowRankSet* lora) const;
   at::Tensor lm_head(const at::Tensor& decoder_out) const;
 
   T5Config config_;
