@@ -38,7 +38,7 @@ TEST(Learner, CobylaReproducesTheReferenceTrajectory) {
   // Our losses differ from the reference's by 1-2 float32 ulps (another
   // BLAS), which moves the trust-region steps after the initial simplex by
   // ~2e-6; the simplex itself is exact.
-  double worst = 0;
+  double worst = 0, worst_objective = 0;
   for (size_t k = 0; k < 10; ++k) {
     const auto& expected = ref["evaluations"][k];
     const auto w = expected["weights"].get<std::vector<double>>();
@@ -47,8 +47,10 @@ TEST(Learner, CobylaReproducesTheReferenceTrajectory) {
       EXPECT_NEAR(result.history[k].weights[i], w[i], k < 6 ? 1e-12 : 1e-5) << "evaluation " << k << " weight " << i;
     }
     EXPECT_LT(rel_diff(result.history[k].objective, expected["score"].get<double>()), 1e-5) << "evaluation " << k;
+    worst_objective = std::max(worst_objective, rel_diff(result.history[k].objective, expected["score"].get<double>()));
   }
-  std::printf("largest weight difference over the first 10 evaluations: %.3g\n", worst);
+  std::printf("largest weight difference over the first 10 evaluations: %.3g, objective: %.3g relative\n", worst,
+              worst_objective);
   // The whole trajectory keeps following the reference's for 30 evaluations
   // (measured: <= 3.5e-5 up to evaluation 35, then COBYLA's chaos wins).
   for (size_t k = 10; k < 30; ++k) {
