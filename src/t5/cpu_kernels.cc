@@ -126,14 +126,14 @@ __attribute__((target_clones("avx2", "default"))) void gelu_tanh(const float* a,
   for (int64_t i = wide; i < n; ++i) out[i] = gelu_tanh_of(a[i]) * (b ? b[i] : 1.0f);
 }
 
-void attention_head(const float* q, int64_t ld_q, const float* k, int64_t ld_k, const float* v, int64_t ld_v,
-                    int64_t len, int64_t d, const float* bias, int64_t ld_bias, float* out, int64_t ld_out,
-                    float* scores) {
-  const auto n = static_cast<int>(len), dk = static_cast<int>(d);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, dk, 1.0f, q, static_cast<int>(ld_q), k,
+void attention(const float* q, int64_t ld_q, const float* k, int64_t ld_k, const float* v, int64_t ld_v,
+               int64_t q_len, int64_t k_len, int64_t d, const float* bias, int64_t ld_bias, float* out,
+               int64_t ld_out, float* scores) {
+  const auto m = static_cast<int>(q_len), n = static_cast<int>(k_len), dk = static_cast<int>(d);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, dk, 1.0f, q, static_cast<int>(ld_q), k,
               static_cast<int>(ld_k), 0.0f, scores, n);
-  softmax_rows(scores, len, len, bias, ld_bias);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, dk, n, 1.0f, scores, n, v, static_cast<int>(ld_v), 0.0f,
+  softmax_rows(scores, q_len, k_len, bias, ld_bias);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, dk, n, 1.0f, scores, n, v, static_cast<int>(ld_v), 0.0f,
               out, static_cast<int>(ld_out));
 }
 

@@ -90,8 +90,34 @@ at::Tensor Attention::split_heads(const at::Tensor& x) const {
   return x.view({x.size(0), x.size(1), heads_, d_kv_}).transpose(1, 2);
 }
 
+bool Attention::attend_fused(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias,
+                             const at::Tensor& out) const {
+  auto plain = [](const at::Tensor& x) {
+    return x.device().is_cpu() && x.scalar_type() == at::kFloat && !x.requires_grad() && x.stride(-1) == 1;
+  };
+  if (!plain(q) || !plain(k) || !plain(v) || !plain(out) || (bias.defined() && !plain(bias) && bias.size(-1) > 1)) {
+    return false;
+  }
+  const int64_t batch = q.size(0), t = q.size(2), keys = k.size(2);
+  if (bias.defined() && (bias.scalar_type() != at::kFloat || bias.requires_grad() || !bias.device().is_cpu())) return false;
+  const at::Tensor b = bias.defined() ? bias.expand({batch, heads_, t, keys}) : at::Tensor();
+  at::parallel_for(0, batch * heads_, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> scores(static_cast<size_t>(t * keys));
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t row = item / heads_, h = item % heads_;
+      auto at = [&](const at::Tensor& x) { return x.data_ptr<float>() + row * x.stride(0) + h * x.stride(1); };
+      cpu::attention(at(q), q.stride(2), at(k), k.stride(2), at(v), v.stride(2), t, keys, d_kv_,
+                     b.defined() ? at(b) : nullptr, b.defined() ? b.stride(2) : 0,
+                     out.data_ptr<float>() + row * out.stride(0) + h * d_kv_, out.stride(1), scores.data());
+    }
+  });
+  return true;
+}
+
 at::Tensor Attention::attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                              const at::Tensor& bias) const {
+  at::Tensor fused = at::empty({q.size(0), q.size(2), heads_ * d_kv_}, q.options());
+  if (attend_fused(q, k, v, bias, fused)) return fused;
   at::Tensor scores = at::matmul(q, k.transpose(-2, -1));
   if (bias.defined()) scores.add_(bias);  // a fresh tensor: in place saves a pass over [B, H, T, K]
   const at::Tensor weights = at::softmax(at_least_float(scores), -1).to(scores.scalar_type());
@@ -102,36 +128,16 @@ at::Tensor Attention::attend(const at::Tensor& q, const at::Tensor& k, const at:
 at::Tensor Attention::attend_packed(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                     const PackedRows& p) const {
   // q, k, v [G, heads, M, d_kv]: example e is positions [offset, offset + len)
-  // of every repeat, a strided slice.
-  const int64_t repeats = q.size(0);
-  at::Tensor out = at::empty({repeats, q.size(2), heads_ * d_kv_}, q.options());
-  const at::Tensor& bias = p.position_bias;
-  const bool fused = q.scalar_type() == at::kFloat && q.stride(3) == 1 && k.stride(3) == 1 && v.stride(3) == 1 &&
-                     (!bias.defined() || (bias.scalar_type() == at::kFloat && bias.stride(3) == 1));
-  if (fused) {  // one work item per (example, repeat, head)
-    const int64_t items = static_cast<int64_t>(p.lengths.size()) * repeats * heads_;
-    at::parallel_for(0, items, 1, [&](int64_t begin, int64_t end) {
-      std::vector<float> scores;
-      for (int64_t item = begin; item < end; ++item) {
-        const int64_t h = item % heads_, g = item / heads_ % repeats, e = item / heads_ / repeats;
-        const int64_t off = p.offsets[static_cast<size_t>(e)], len = p.lengths[static_cast<size_t>(e)];
-        auto at_row = [&](const at::Tensor& x) { return x.data_ptr<float>() + g * x.stride(0) + h * x.stride(1) + off * x.stride(2); };
-        scores.resize(static_cast<size_t>(len * len));
-        cpu::attention_head(at_row(q), q.stride(2), at_row(k), k.stride(2), at_row(v), v.stride(2), len, d_kv_,
-                            bias.defined() ? bias.data_ptr<float>() + h * bias.stride(1) : nullptr,
-                            bias.defined() ? bias.stride(2) : 0,
-                            out.data_ptr<float>() + g * out.stride(0) + off * out.stride(1) + h * d_kv_, out.stride(1),
-                            scores.data());
-      }
-    });
-    return out;
-  }
+  // of every repeat, a strided slice; its output goes straight to its rows.
+  at::Tensor out = at::empty({q.size(0), q.size(2), heads_ * d_kv_}, q.options());
   for (size_t e = 0; e < p.lengths.size(); ++e) {
     const int64_t off = p.offsets[e], len = p.lengths[e];
     if (len == 0) continue;
     at::Tensor b;
-    if (bias.defined()) b = bias.narrow(2, 0, len).narrow(3, 0, len);
-    out.narrow(1, off, len).copy_(attend(q.narrow(2, off, len), k.narrow(2, off, len), v.narrow(2, off, len), b));
+    if (p.position_bias.defined()) b = p.position_bias.narrow(2, 0, len).narrow(3, 0, len);
+    const at::Tensor qe = q.narrow(2, off, len), ke = k.narrow(2, off, len), ve = v.narrow(2, off, len);
+    const at::Tensor rows = out.narrow(1, off, len);
+    if (!attend_fused(qe, ke, ve, b, rows)) rows.copy_(attend(qe, ke, ve, b));
   }
   return out;
 }

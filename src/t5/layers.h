@@ -99,6 +99,11 @@ class Attention {
   at::Tensor split_heads(const at::Tensor& x) const;
   // softmax(q k^T + bias) v over [B, heads, T, d_kv] -> [B, T, heads * d_kv].
   at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias) const;
+  // The same into `out` [B, T, heads * d_kv] with the fused CPU kernel
+  // (t5/cpu_kernels.h), for float32 inference with unit-stride rows; false,
+  // and nothing written, where that does not apply.
+  bool attend_fused(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias,
+                    const at::Tensor& out) const;
   at::Tensor attend_packed(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const PackedRows& p) const;
   Linear q_, k_, v_, o_;
   int64_t heads_ = 0, d_kv_ = 0;

@@ -48,8 +48,8 @@ TEST(CpuKernels, AttentionHeadEqualsFloat64AttentionOnStridedRows) {
   at::Tensor out = at::zeros({len, inner});
   std::vector<float> scratch(static_cast<size_t>(len * len));
   for (int64_t h = 0; h < heads; ++h) {
-    cpu::attention_head(q.data_ptr<float>() + h * d, inner, k.data_ptr<float>() + h * d, inner,
-                        v.data_ptr<float>() + h * d, inner, len, d, bias.data_ptr<float>() + h * 50 * 50, 50,
+    cpu::attention(q.data_ptr<float>() + h * d, inner, k.data_ptr<float>() + h * d, inner,
+                        v.data_ptr<float>() + h * d, inner, len, len, d, bias.data_ptr<float>() + h * 50 * 50, 50,
                         out.data_ptr<float>() + h * d, inner, scratch.data());
   }
   auto heads_of = [&](const at::Tensor& x) { return x.to(at::kDouble).view({len, heads, d}).transpose(0, 1); };
