@@ -95,8 +95,8 @@ std::vector<double> FewShotObjective::losses(const at::Tensor& weights) const {
     // candidate-major, as the grouped low-rank products need.
     at::Tensor token_ce = at::zeros({q, num_examples(), whole().batch.labels.size(1)},
                                     whole().batch.input_ids.options().dtype(at::kFloat));
-    // Several candidates: the length groups; one: the padded whole batch.
-    const bool pack = options_.pack_examples && q > 1 && groups_.size() > 2;
+    // Several candidates: the length groups if any; one: the whole batch.
+    const bool pack = q > 1 && use_groups();
     const size_t first = pack ? 0 : groups_.size() - 1, end = pack ? groups_.size() - 1 : groups_.size();
     for (size_t gi = first; gi < end; ++gi) {
       const Group& g = groups_[gi];
@@ -110,6 +110,10 @@ std::vector<double> FewShotObjective::losses(const at::Tensor& weights) const {
     out.insert(out.end(), part.begin(), part.end());
   }
   return out;
+}
+
+bool FewShotObjective::use_groups() const {
+  return options_.pack_examples && groups_.size() > 2 && !model_.packs_padding();
 }
 
 double FewShotObjective::l1_term(const at::Tensor& w) const {

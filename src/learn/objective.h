@@ -4,9 +4,12 @@
 // once. Candidates are evaluated in batched forward passes: the k examples
 // are repeated for every candidate and the rows of candidate p use
 // composition p (grouped low-rank products), so P values cost one pass per
-// length group. Examples are sorted by input length and cut into groups
-// padded only to their own longest input (pack_examples), so little of the
-// work is spent on padding; the losses are those of one padded batch.
+// length group. Where the model computes padding (on a GPU), examples are
+// sorted by input length and cut into groups padded only to their own
+// longest input (pack_examples), so little of the work is spent on padding;
+// on the CPU the model takes padding out itself (T5Model::packs_padding) and
+// one pass over the whole batch does the same work in fewer calls. The
+// losses are those of one padded batch.
 
 #include "lora/composition.h"
 #include "lora/lora_pool.h"
@@ -38,7 +41,8 @@ struct ObjectiveOptions {
   int64_t candidates_per_pass = 16;  // candidates evaluated in one forward pass
   // Passes of several candidates group the examples by input length
   // (padding <= 25% of a group's tokens) instead of padding all k to the
-  // longest. Same losses (to float rounding); less work when lengths differ.
+  // longest, unless the model packs padding itself. Same losses (to float
+  // rounding); less work when lengths differ.
   bool pack_examples = true;
 };
 
@@ -53,10 +57,9 @@ class FewShotObjective {
   int64_t num_examples() const { return whole().batch.input_ids.size(0); }
   const ObjectiveOptions& options() const { return options_; }
   // Forward passes per chunk of several candidates: the length groups of the
-  // examples (1 without pack_examples; a single candidate always takes 1).
-  int64_t num_groups() const {
-    return options_.pack_examples && groups_.size() > 2 ? static_cast<int64_t>(groups_.size()) - 1 : 1;
-  }
+  // examples (1 without pack_examples or where the model packs padding; a
+  // single candidate always takes 1).
+  int64_t num_groups() const { return use_groups() ? static_cast<int64_t>(groups_.size()) - 1 : 1; }
 
   // Few-shot losses of the candidates, weights [P, N] (or [N]).
   std::vector<double> losses(const at::Tensor& weights) const;
@@ -70,6 +73,8 @@ class FewShotObjective {
  private:
   // Loss per candidate from token cross-entropies [Q * k, T].
   std::vector<double> reduce(const at::Tensor& token_ce, int64_t candidates) const;
+  // Passes of several candidates run per length group (else: the whole batch).
+  bool use_groups() const;
 
   const t5::T5Model& model_;
   // Examples padded together in one pass.

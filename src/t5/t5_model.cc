@@ -51,6 +51,8 @@ int T5Model::site_index(const std::string& module) const {
   return -1;
 }
 
+bool T5Model::packs_padding() const { return shared_.device().is_cpu() && packed_encoder(); }
+
 at::Tensor T5Model::embed(const at::Tensor& ids) const {
   return at::embedding(shared_, ids.to(shared_.device()));
 }
@@ -71,7 +73,7 @@ namespace {
 // ops; a GPU prefers those too.)
 PackedRows packed_rows(const at::Tensor& mask, const at::Tensor& position_bias) {
   PackedRows p;
-  if (!packed_encoder() || at::GradMode::is_enabled() || !mask.device().is_cpu() || mask.dim() != 2) return p;
+  if (at::GradMode::is_enabled() || !mask.device().is_cpu() || mask.dim() != 2) return p;
   const at::Tensor m = mask.to(at::kLong);
   const at::Tensor len = m.sum(1).contiguous();
   const int64_t batch = mask.size(0), s = mask.size(1);
@@ -107,7 +109,7 @@ T5Model::Encoded T5Model::encode_states(const at::Tensor& input_ids, const at::T
   const int64_t s = input_ids.size(1);
   const at::Tensor position = encoder_bias_.forward(s, s);
   Encoded out;
-  out.packed = shared_.device().is_cpu() ? packed_rows(attention_mask, position) : PackedRows{};
+  out.packed = packs_padding() ? packed_rows(attention_mask, position) : PackedRows{};
   if (out.packed.lengths.empty()) {
     out.hidden = run_encoder(embed(input_ids), position + mask_bias(attention_mask), nullptr, lora);
     return out;

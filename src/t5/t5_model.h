@@ -39,6 +39,11 @@ class T5Model {
   const SiteTable& sites() const { return sites_; }
   int site_index(const std::string& module) const;  // -1 when absent
 
+  // Whether inference passes take right padding out themselves (PackedRows:
+  // weights on the CPU, t5::packed_encoder() on); callers need not group
+  // examples by length then.
+  bool packs_padding() const;
+
   // Encoder output after the final norm, [B, S, d_model]. Values at masked
   // positions are unspecified (0 when the encoder ran packed); nothing reads them.
   at::Tensor encode(const at::Tensor& input_ids, const at::Tensor& attention_mask,

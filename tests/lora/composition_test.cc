@@ -1,6 +1,7 @@
 // LoraHub and CAT compositions against the reference implementation's numbers.
 
 #include "lora/composition.h"
+#include "t5/runtime.h"
 
 #include "learn/objective.h"
 #include "lora/tiny_pool.h"
@@ -120,28 +121,35 @@ TEST_F(Composition, CatMatchesPeftAddWeightedAdapter) {
 TEST_F(Composition, BatchedCandidatesEqualSequentialEvaluations) {
   at::manual_seed(3);
   const at::Tensor w = at::rand({16, 5}, at::kDouble) * 3.0 - 1.5;
-  for (Method m : {Method::kLoraHub, Method::kCat}) {
-    learn::ObjectiveOptions batched_opts;
-    batched_opts.method = m;
-    batched_opts.candidates_per_pass = 16;
-    learn::ObjectiveOptions single_opts = batched_opts;
-    single_opts.candidates_per_pass = 1;
-    single_opts.pack_examples = false;  // one padded batch, as the reference
-    const learn::FewShotObjective batched(tiny_model(), tiny_pool(), field("input_ids"), field("label_ids"), batched_opts);
-    const learn::FewShotObjective single(tiny_model(), tiny_pool(), field("input_ids"), field("label_ids"), single_opts);
-    // The six examples (inputs of 37 to 140 tokens) fall into several length groups.
-    EXPECT_GT(batched.num_groups(), 1);
-    EXPECT_EQ(single.num_groups(), 1);
-    const auto all = batched.losses(w);
-    ASSERT_EQ(all.size(), 16u);
-    for (int64_t p = 0; p < 16; ++p) {
-      const double one = single.losses(w[p])[0];
-      EXPECT_LT(rel_diff(all[static_cast<size_t>(p)], one), 1e-5) << method_name(m) << " candidate " << p;
-      // Third path: the merged model's batch loss, normalised like lorahub.
-      const t5::T5Model merged(tiny_model().config(), merge(tiny_model(), tiny_pool(), w[p], m));
-      EXPECT_LT(rel_diff(one, batch_loss(merged, nullptr) / 6), 1e-5) << method_name(m) << " candidate " << p;
+  // Packed: the whole batch in one pass, padding taken out by the model (the
+  // CPU default); padded: the length groups (what a GPU runs).
+  for (bool packed : {true, false}) {
+    t5::set_packed_encoder(packed);
+    for (Method m : {Method::kLoraHub, Method::kCat}) {
+      learn::ObjectiveOptions batched_opts;
+      batched_opts.method = m;
+      batched_opts.candidates_per_pass = 16;
+      learn::ObjectiveOptions single_opts = batched_opts;
+      single_opts.candidates_per_pass = 1;
+      single_opts.pack_examples = false;  // one padded batch, as the reference
+      const learn::FewShotObjective batched(tiny_model(), tiny_pool(), field("input_ids"), field("label_ids"), batched_opts);
+      const learn::FewShotObjective single(tiny_model(), tiny_pool(), field("input_ids"), field("label_ids"), single_opts);
+      // The six examples (inputs of 37 to 140 tokens) fall into several length
+      // groups, which only the padded path uses.
+      EXPECT_EQ(batched.num_groups() > 1, !packed);
+      EXPECT_EQ(single.num_groups(), 1);
+      const auto all = batched.losses(w);
+      ASSERT_EQ(all.size(), 16u);
+      for (int64_t p = 0; p < 16; ++p) {
+        const double one = single.losses(w[p])[0];
+        EXPECT_LT(rel_diff(all[static_cast<size_t>(p)], one), 1e-5) << method_name(m) << " candidate " << p;
+        // Third path: the merged model's batch loss, normalised like lorahub.
+        const t5::T5Model merged(tiny_model().config(), merge(tiny_model(), tiny_pool(), w[p], m));
+        EXPECT_LT(rel_diff(one, batch_loss(merged, nullptr) / 6), 1e-5) << method_name(m) << " candidate " << p;
+      }
     }
   }
+  t5::set_packed_encoder(true);
 }
 
 TEST_F(Composition, LossNormalisations) {
