@@ -71,8 +71,8 @@ int learn_command(const Args& args) {
       ("loss-batch-size", po::value(&obj.batch_size)->default_value(0), "examples per loss batch (0: all)")
       ("l1", po::value(&obj.l1_weight)->default_value(0.05), "weight of the mean |w| regulariser")
       ("candidates-per-pass", po::value(&obj.candidates_per_pass)->default_value(16), "candidates per forward pass")
-      ("exact-batch", "pad the examples into one batch as the reference does (its losses to the float32 ulp; slower "
-                      "than the default length groups)")
+      ("exact-batch", "batch candidates over all examples in one padded batch, as the reference does, never in "
+                      "length groups (only a GPU uses the groups: on the CPU the model skips padding itself)")
       ("export", po::value(&export_dir), "write the learned composition as a PEFT adapter here")
       ("history", po::value(&history_path), "write every evaluation as JSON here")
       ("eval", po::value(&eval_path), "JSONL to score the merged model on (exact match)")

@@ -167,7 +167,7 @@ double forward_flops(const Shape& sh) {
 learn::FewShotObjective objective(const Shape& s, int64_t per_pass) {
   learn::ObjectiveOptions opts;
   opts.candidates_per_pass = per_pass;
-  opts.pack_examples = std::getenv("LORAHUB_BENCH_NO_PACK") == nullptr;
+  opts.pack_examples = std::getenv("LORAHUB_BENCH_NO_PACK") == nullptr;  // length groups (used off the CPU only)
   return learn::FewShotObjective(*s.model, *s.pool, s.inputs, s.targets, opts);
 }
 
