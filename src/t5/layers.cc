@@ -57,13 +57,23 @@ RelativePositionBias::RelativePositionBias(const WeightStore& w, const std::stri
       max_distance_(c.relative_attention_max_distance) {}
 
 at::Tensor RelativePositionBias::forward(int64_t q_len, int64_t k_len, int64_t q_offset) const {
+  const auto opts = at::TensorOptions().dtype(at::kLong).device(table_.device());
+  if (table_.requires_grad()) {
+    // Training the table: a bucket per (query, key) pair, as HF does. Same
+    // values as below, but its backward sums the table's gradient in HF's
+    // order, which keeps models trained here (the demo world) bit for bit.
+    const at::Tensor context = at::arange(q_offset, q_offset + q_len, opts).unsqueeze(1);
+    const at::Tensor memory = at::arange(k_len, opts).unsqueeze(0);
+    const at::Tensor buckets = relative_position_bucket(memory - context, bidirectional_, num_buckets_, max_distance_);
+    return at::embedding(table_, buckets).permute({2, 0, 1}).unsqueeze(0);
+  }
   // Bias depends on key - query only: bucket the q_len + k_len - 1 distinct
   // offsets once, [heads, R] in increasing order, then row i (query position
   // q_offset + i) is the window of k_len values starting at q_len - 1 - i.
-  const auto opts = at::TensorOptions().dtype(at::kLong).device(table_.device());
   const int64_t lowest = -(q_offset + q_len - 1);
   const at::Tensor relative = at::arange(lowest, lowest + q_len + k_len - 1, opts);
-  const at::Tensor values = at::embedding(table_, relative_position_bucket(relative, bidirectional_, num_buckets_, max_distance_)).t().contiguous();
+  const at::Tensor values =
+      at::embedding(table_, relative_position_bucket(relative, bidirectional_, num_buckets_, max_distance_)).t().contiguous();
   // unfold: [heads, q_len, k_len] with window w starting at w; flip puts
   // window q_len - 1 - i at row i. Contiguous: the fused CPU attention reads
   // its rows directly.

@@ -179,26 +179,30 @@ TEST(T5V10, RelativePositionBucketsMatchTheScalarFormula) {
 }
 
 TEST(T5V10, RelativePositionBiasIsTheTableEntryOfEachPairsBucket) {
-  // The bias is built from the distinct key - query offsets (a window per
-  // query row); the oracle looks up every (query, key) pair on its own.
+  // For inference the bias is built from the distinct key - query offsets
+  // (a window per query row), for training from a bucket per pair; the
+  // oracle looks up every (query, key) pair on its own.
   T5Config c;
   c.num_heads = 3;
   const at::Tensor table = at::randn({c.relative_attention_num_buckets, c.num_heads});
   const WeightStore w({{"t", table}}, {}, "test", at::kFloat, at::kCPU);
+  const WeightStore trained({{"t", table.clone().requires_grad_()}}, {}, "test", at::kFloat, at::kCPU);
   for (bool bidirectional : {true, false}) {
-    const RelativePositionBias position(w, "t", c, bidirectional);
-    for (auto [q_len, k_len, offset] : std::vector<std::array<int64_t, 3>>{{1, 1, 0}, {7, 5, 0}, {140, 140, 0}, {1, 9, 8}, {3, 300, 150}}) {
-      const at::Tensor got = position.forward(q_len, k_len, offset);
-      ASSERT_EQ(got.sizes(), (at::IntArrayRef{1, c.num_heads, q_len, k_len}));
-      const auto a = got.accessor<float, 4>();
-      const auto t = table.accessor<float, 2>();
-      int64_t wrong = 0;
-      for (int64_t h = 0; h < c.num_heads; ++h) {
-        for (int64_t i = 0; i < q_len; ++i) {
-          for (int64_t j = 0; j < k_len; ++j) wrong += a[0][h][i][j] != t[ref_bucket(j - i - offset, bidirectional, 32, 128)][h];
+    for (const WeightStore* store : {&w, &trained}) {  // inference path, training path
+      const RelativePositionBias position(*store, "t", c, bidirectional);
+      for (auto [q_len, k_len, offset] : std::vector<std::array<int64_t, 3>>{{1, 1, 0}, {7, 5, 0}, {140, 140, 0}, {1, 9, 8}, {3, 300, 150}}) {
+        const at::Tensor got = position.forward(q_len, k_len, offset).detach();
+        ASSERT_EQ(got.sizes(), (at::IntArrayRef{1, c.num_heads, q_len, k_len}));
+        const auto a = got.accessor<float, 4>();
+        const auto t = table.accessor<float, 2>();
+        int64_t wrong = 0;
+        for (int64_t h = 0; h < c.num_heads; ++h) {
+          for (int64_t i = 0; i < q_len; ++i) {
+            for (int64_t j = 0; j < k_len; ++j) wrong += a[0][h][i][j] != t[ref_bucket(j - i - offset, bidirectional, 32, 128)][h];
+          }
         }
+        EXPECT_EQ(wrong, 0) << q_len << "x" << k_len << " from " << offset << ", bidirectional " << bidirectional;
       }
-      EXPECT_EQ(wrong, 0) << q_len << "x" << k_len << " from " << offset << ", bidirectional " << bidirectional;
     }
   }
 }
