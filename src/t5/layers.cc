@@ -126,8 +126,10 @@ bool Attention::attend_fused(const at::Tensor& q, const at::Tensor& k, const at:
 
 at::Tensor Attention::attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                              const at::Tensor& bias) const {
-  at::Tensor fused = at::empty({q.size(0), q.size(2), heads_ * d_kv_}, q.options());
-  if (attend_fused(q, k, v, bias, fused)) return fused;
+  if (q.device().is_cpu() && !q.requires_grad()) {  // no output buffer where the fused path cannot run
+    at::Tensor fused = at::empty({q.size(0), q.size(2), heads_ * d_kv_}, q.options());
+    if (attend_fused(q, k, v, bias, fused)) return fused;
+  }
   at::Tensor scores = at::matmul(q, k.transpose(-2, -1));
   if (bias.defined()) scores.add_(bias);  // a fresh tensor: in place saves a pass over [B, H, T, K]
   const at::Tensor weights = at::softmax(at_least_float(scores), -1).to(scores.scalar_type());
