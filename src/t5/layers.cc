@@ -102,14 +102,13 @@ at::Tensor Attention::split_heads(const at::Tensor& x) const {
 
 bool Attention::attend_fused(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias,
                              const at::Tensor& out) const {
+  // CPU float32 without grad, rows of unit stride (a one-column bias has none to speak of).
   auto plain = [](const at::Tensor& x) {
-    return x.device().is_cpu() && x.scalar_type() == at::kFloat && !x.requires_grad() && x.stride(-1) == 1;
+    return x.device().is_cpu() && x.scalar_type() == at::kFloat && !x.requires_grad() &&
+           (x.stride(-1) == 1 || x.size(-1) == 1);
   };
-  if (!plain(q) || !plain(k) || !plain(v) || !plain(out) || (bias.defined() && !plain(bias) && bias.size(-1) > 1)) {
-    return false;
-  }
+  if (!plain(q) || !plain(k) || !plain(v) || !plain(out) || (bias.defined() && !plain(bias))) return false;
   const int64_t batch = q.size(0), t = q.size(2), keys = k.size(2);
-  if (bias.defined() && (bias.scalar_type() != at::kFloat || bias.requires_grad() || !bias.device().is_cpu())) return false;
   const at::Tensor b = bias.defined() ? bias.expand({batch, heads_, t, keys}) : at::Tensor();
   at::parallel_for(0, batch * heads_, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> scores(static_cast<size_t>(t * keys));
