@@ -67,7 +67,7 @@ int eval_command(const Args& args) {
   const auto ck = t5::load_checkpoint(model_dir, runtime.dtype, runtime.device);
   const t5::T5Model model(ck.config, ck.weights);
   std::unique_ptr<t5::T5Model> composed;  // as the reference: compositions merged into the weights
-  t5::LowRankSet ia3;                      // an IA3 adapter's scales, applied at run time
+  model::LowRankSet ia3;                      // an IA3 adapter's scales, applied at run time
   if (!adapter.empty() && lora::peft_type(adapter) == "IA3") {
     ia3 = lora::load_peft_ia3_adapter(adapter, model);
   } else if (!adapter.empty()) {

@@ -9,7 +9,7 @@
 #include "lora/peft_export.h"
 #include "t5/checkpoint.h"
 #include "t5/t5_model.h"
-#include "t5/weight_store.h"
+#include "model/weight_store.h"
 #include "tasks/bbh.h"
 #include "tasks/examples.h"
 #include "text/tokenizer.h"

@@ -9,7 +9,7 @@
 #include "t5/init.h"
 #include "t5/runtime.h"
 #include "t5/t5_model.h"
-#include "t5/weight_store.h"
+#include "model/weight_store.h"
 #include "tasks/bbh.h"
 #include "tasks/scoring.h"
 #include "text/spm_module.h"
@@ -62,7 +62,7 @@ void write_bbh_task(const std::string& dir, const SyntheticTask& t, const std::v
 
 // Greedy exact-match accuracy of the base model with `adaptation` applied, on
 // `ex` prompted with `instruction`.
-double accuracy(const t5::T5Model& model, const text::T5Tokenizer& tokenizer, const t5::LowRankSet& adaptation,
+double accuracy(const t5::T5Model& model, const text::T5Tokenizer& tokenizer, const model::LowRankSet& adaptation,
                 const std::string& instruction, const std::vector<tasks::Example>& ex) {
   std::vector<std::string> inputs, targets;
   for (const auto& e : ex) {
@@ -157,7 +157,7 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
       base_out.push_back(tokenizer.encode(e.target));
     }
   }
-  auto random = std::make_shared<t5::WeightStore>(t5::random_t5_weights(config, o.seed), std::map<std::string, std::string>{},
+  auto random = std::make_shared<model::WeightStore>(t5::random_t5_weights(config, o.seed), std::map<std::string, std::string>{},
                                                   "random init", at::kFloat, at::kCPU);
   const t5::T5Model fresh(config, random);
   learn::TrainOptions base_options;

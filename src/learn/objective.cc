@@ -90,7 +90,7 @@ std::vector<double> FewShotObjective::losses(const at::Tensor& weights) const {
   std::vector<double> out;
   for (int64_t start = 0; start < w.size(0); start += options_.candidates_per_pass) {
     const int64_t q = std::min(options_.candidates_per_pass, w.size(0) - start);
-    const t5::LowRankSet set = lora::compose(pool_, w.narrow(0, start, q), options_.method);
+    const model::LowRankSet set = lora::compose(pool_, w.narrow(0, start, q), options_.method);
     // Token losses [q, k, T] gathered from each group's pass; rows are
     // candidate-major, as the grouped low-rank products need.
     at::Tensor token_ce = at::zeros({q, num_examples(), whole().batch.labels.size(1)},

@@ -15,7 +15,7 @@ std::vector<t5::TokenIds> encode_all(const text::T5Tokenizer& tokenizer, const s
 
 std::vector<std::string> generate(const t5::T5Model& model, const text::T5Tokenizer& tokenizer,
                                   const std::vector<std::string>& inputs, const GenerateOptions& options,
-                                  const t5::LowRankSet* lora) {
+                                  const model::LowRankSet* lora) {
   at::NoGradGuard no_grad;
   std::vector<std::string> out;
   const size_t step = static_cast<size_t>(std::max<int64_t>(1, options.batch_size));

@@ -2,7 +2,7 @@
 // A T5 model with its tokenizer: text in, text out, losses of text pairs.
 
 #include "t5/batch.h"
-#include "t5/linear.h"
+#include "model/linear.h"
 #include "t5/t5_model.h"
 #include "text/tokenizer.h"
 
@@ -20,7 +20,7 @@ struct GenerateOptions {
 // Greedy outputs for `inputs`, decoded with skip_special_tokens.
 std::vector<std::string> generate(const t5::T5Model& model, const text::T5Tokenizer& tokenizer,
                                   const std::vector<std::string>& inputs, const GenerateOptions& options,
-                                  const t5::LowRankSet* lora = nullptr);
+                                  const model::LowRankSet* lora = nullptr);
 
 std::vector<t5::TokenIds> encode_all(const text::T5Tokenizer& tokenizer, const std::vector<std::string>& texts);
 

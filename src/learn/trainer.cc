@@ -2,7 +2,7 @@
 
 #include "lora/lora_adapter.h"
 #include "optim/rng.h"
-#include "t5/weight_store.h"
+#include "model/weight_store.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -36,19 +36,19 @@ TrainMode parse_train_mode(const std::string& name, const std::string& what) {
   throw std::invalid_argument(what + ": expected lora, full or ia3, found \"" + name + "\"");
 }
 
-t5::LowRankSet init_lora(const t5::T5Model& model, const TrainOptions& o, std::vector<std::string>* modules) {
+model::LowRankSet init_lora(const t5::T5Model& model, const TrainOptions& o, std::vector<std::string>* modules) {
   if (o.rank < 1) throw std::invalid_argument("LoRA rank must be at least 1");
   auto gen = at::make_generator<at::CPUGeneratorImpl>(o.init_seed.value_or(o.seed));
-  t5::LowRankSet set;
-  set.by_site.resize(model.sites().size());
+  model::LowRankSet set;
+  set.by_site.resize(static_cast<size_t>(model.sites().size()));
   const auto opts = at::TensorOptions().dtype(model.weights().dtype());
-  for (size_t s = 0; s < model.sites().size(); ++s) {
-    const std::string& m = model.sites()[s];
+  for (size_t s = 0; s < static_cast<size_t>(model.sites().size()); ++s) {
+    const std::string& m = model.sites().at(static_cast<int>(s)).module;
     if (!named_by(m, o.targets)) continue;
     const at::Tensor& w = model.weights().tensors().at(m + ".weight");
     const int64_t out = w.size(0), in = w.size(1);
     const double bound = 1.0 / std::sqrt(static_cast<double>(in));
-    t5::LowRankUpdate u;
+    model::LowRankUpdate u;
     u.a = (at::rand({1, o.rank, in}, gen, at::kFloat) * (2 * bound) - bound).to(opts).to(w.device());
     u.b = at::zeros({1, out, o.rank}, opts.device(w.device()));
     u.scale = o.alpha / static_cast<double>(o.rank);
@@ -59,11 +59,11 @@ t5::LowRankSet init_lora(const t5::T5Model& model, const TrainOptions& o, std::v
   return set;
 }
 
-t5::LowRankSet init_ia3(const t5::T5Model& model) {
-  t5::LowRankSet set;
-  set.scales.resize(model.sites().size());
-  for (size_t s = 0; s < model.sites().size(); ++s) {
-    const std::string& m = model.sites()[s];
+model::LowRankSet init_ia3(const t5::T5Model& model) {
+  model::LowRankSet set;
+  set.scales.resize(static_cast<size_t>(model.sites().size()));
+  for (size_t s = 0; s < static_cast<size_t>(model.sites().size()); ++s) {
+    const std::string& m = model.sites().at(static_cast<int>(s)).module;
     const at::Tensor& w = model.weights().tensors().at(m + ".weight");
     if (named_by(m, {"k", "v"})) {
       set.scales[s] = {at::ones({w.size(0)}, w.options()), false};
@@ -109,14 +109,14 @@ TrainResult train(const t5::T5Model& model, const std::vector<t5::TokenIds>& inp
       }
       copy.emplace(name, c);
     }
-    result.weights = std::make_shared<t5::WeightStore>(std::move(copy), std::map<std::string, std::string>{},
+    result.weights = std::make_shared<model::WeightStore>(std::move(copy), std::map<std::string, std::string>{},
                                                        "fine-tuned " + model.weights().origin("shared.weight"),
                                                        model.weights().dtype(), model.weights().device());
     full = std::make_unique<t5::T5Model>(model.config(), result.weights);
     net = full.get();
   }
   torch::optim::AdamW adamw(params, torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
-  const t5::LowRankSet* adaptation = o.mode == TrainMode::kFull ? nullptr : &result.adaptation;
+  const model::LowRankSet* adaptation = o.mode == TrainMode::kFull ? nullptr : &result.adaptation;
 
   // Batches walk through seeded shuffles of the examples, epoch after epoch.
   optim::Rng rng(o.seed ^ 0x5eedULL);
@@ -166,11 +166,11 @@ TrainResult train(const t5::T5Model& model, const std::vector<t5::TokenIds>& inp
   if (o.mode == TrainMode::kLora) {
     result.adapter.r = o.rank;
     result.adapter.lora_alpha = o.alpha;
-    for (size_t s = 0; s < model.sites().size(); ++s) {
+    for (size_t s = 0; s < static_cast<size_t>(model.sites().size()); ++s) {
       const auto& u = result.adaptation.by_site[s];
       if (!u.defined()) continue;
-      result.adapter.tensors[lora::peft_key(model.sites()[s], true)] = u.a[0].detach().to(at::kCPU, at::kFloat).contiguous();
-      result.adapter.tensors[lora::peft_key(model.sites()[s], false)] = u.b[0].detach().to(at::kCPU, at::kFloat).contiguous();
+      result.adapter.tensors[lora::peft_key(model.sites().at(static_cast<int>(s)).module, true)] = u.a[0].detach().to(at::kCPU, at::kFloat).contiguous();
+      result.adapter.tensors[lora::peft_key(model.sites().at(static_cast<int>(s)).module, false)] = u.b[0].detach().to(at::kCPU, at::kFloat).contiguous();
     }
   }
   return result;

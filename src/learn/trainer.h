@@ -5,7 +5,7 @@
 
 #include "lora/composition.h"
 #include "t5/batch.h"
-#include "t5/linear.h"
+#include "model/linear.h"
 #include "t5/t5_model.h"
 
 #include <functional>
@@ -43,11 +43,11 @@ struct TrainOptions {
 struct TrainResult {
   std::vector<double> step_losses;  // mean token cross-entropy of each step's batch
   // LoRA and IA3: the learned adaptation, applied at run time.
-  t5::LowRankSet adaptation;
+  model::LowRankSet adaptation;
   lora::ComposedAdapter adapter;          // LoRA as a PEFT state dict
   std::vector<std::string> target_names;  // LoRA targets, for adapter_config.json
   // Full fine-tuning: the new weights (the base model is not modified).
-  std::shared_ptr<t5::WeightStore> weights;
+  std::shared_ptr<model::WeightStore> weights;
 };
 
 // Trains on (input, target) token ids with the HF loss (mean token CE) and
@@ -58,8 +58,8 @@ TrainResult train(const t5::T5Model& model, const std::vector<t5::TokenIds>& inp
 
 // PEFT LoRA initialisation: A ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming-uniform
 // with a = sqrt(5)), B = 0, for every projection named by `targets`.
-t5::LowRankSet init_lora(const t5::T5Model& model, const TrainOptions& options, std::vector<std::string>* modules);
+model::LowRankSet init_lora(const t5::T5Model& model, const TrainOptions& options, std::vector<std::string>* modules);
 // IA3 for T5 as PEFT: vectors of ones on k and v (outputs) and wo (input).
-t5::LowRankSet init_ia3(const t5::T5Model& model);
+model::LowRankSet init_ia3(const t5::T5Model& model);
 
 }  // namespace lorahub::learn

@@ -1,7 +1,7 @@
 #include "lora/composition.h"
 
 #include "t5/t5_model.h"
-#include "t5/weight_store.h"
+#include "model/weight_store.h"
 
 #include <ATen/ATen.h>
 
@@ -37,18 +37,18 @@ at::Tensor batched_weights(const LoraPool& pool, const at::Tensor& weights, bool
 
 }  // namespace
 
-t5::LowRankSet compose(const LoraPool& pool, const at::Tensor& weights, Method method, bool per_target) {
+model::LowRankSet compose(const LoraPool& pool, const at::Tensor& weights, Method method, bool per_target) {
   if (per_target && method != Method::kCat) {
     throw std::invalid_argument("per-target weights are defined for the cat composition only");
   }
   const at::Tensor w = batched_weights(pool, weights, per_target);
   const int64_t p = w.size(0), n = pool.size(), r = pool.rank();
-  t5::LowRankSet set;
+  model::LowRankSet set;
   set.by_site.resize(static_cast<size_t>(pool.num_sites()));
   for (size_t ti = 0; ti < pool.targets().size(); ++ti) {
     const PoolTarget& t = pool.targets()[ti];
     const int64_t in = t.a.size(2), out = t.b.size(1);
-    t5::LowRankUpdate u;
+    model::LowRankUpdate u;
     if (method == Method::kLoraHub) {
       // [P, N] x [N, r*in] -> [P, r, in]; the same for B.
       u.a = at::matmul(w, t.a.reshape({n, r * in})).view({p, r, in});
@@ -66,13 +66,13 @@ t5::LowRankSet compose(const LoraPool& pool, const at::Tensor& weights, Method m
   return set;
 }
 
-std::shared_ptr<t5::WeightStore> merge(const t5::T5Model& base, const LoraPool& pool, const at::Tensor& weights,
+std::shared_ptr<model::WeightStore> merge(const t5::T5Model& base, const LoraPool& pool, const at::Tensor& weights,
                                        Method method, bool per_target) {
   if (weights.dim() != (per_target ? 2 : 1)) throw std::invalid_argument("merge: expected one weight vector");
-  const t5::LowRankSet set = compose(pool, weights, method, per_target);
+  const model::LowRankSet set = compose(pool, weights, method, per_target);
   io::TensorMap replaced;
   for (const PoolTarget& t : pool.targets()) {
-    const t5::LowRankUpdate& u = set.by_site[static_cast<size_t>(t.site)];
+    const model::LowRankUpdate& u = set.by_site[static_cast<size_t>(t.site)];
     const std::string name = t.module + ".weight";
     const at::Tensor& w = base.weights().tensors().at(name);
     replaced[name] = w + at::matmul(u.b[0], u.a[0]) * u.scale;
@@ -83,13 +83,13 @@ std::shared_ptr<t5::WeightStore> merge(const t5::T5Model& base, const LoraPool& 
 ComposedAdapter composed_adapter(const LoraPool& pool, const at::Tensor& weights, Method method,
                                  bool per_target) {
   if (weights.dim() != (per_target ? 2 : 1)) throw std::invalid_argument("export: expected one weight vector");
-  const t5::LowRankSet set = compose(pool, weights, method, per_target);
+  const model::LowRankSet set = compose(pool, weights, method, per_target);
   ComposedAdapter out;
   out.r = method == Method::kLoraHub ? pool.rank() : pool.rank() * pool.size();
   // CAT folds the modules' scales into A, so the adapter's own scale is 1.
   out.lora_alpha = method == Method::kLoraHub ? pool.lora_alpha() : static_cast<double>(out.r);
   for (const PoolTarget& t : pool.targets()) {
-    const t5::LowRankUpdate& u = set.by_site[static_cast<size_t>(t.site)];
+    const model::LowRankUpdate& u = set.by_site[static_cast<size_t>(t.site)];
     out.tensors[peft_key(t.module, true)] = u.a[0].to(at::kFloat).contiguous();
     out.tensors[peft_key(t.module, false)] = u.b[0].to(at::kFloat).contiguous();
   }

@@ -9,7 +9,7 @@
 
 #include "io/tensor_map.h"
 #include "lora/lora_pool.h"
-#include "t5/linear.h"
+#include "model/linear.h"
 
 #include <ATen/core/Tensor.h>
 
@@ -18,8 +18,10 @@
 
 namespace lorahub::t5 {
 class T5Model;
-class WeightStore;
 }  // namespace lorahub::t5
+namespace lorahub::model {
+class WeightStore;
+}  // namespace lorahub::model
 
 namespace lorahub::lora {
 
@@ -30,10 +32,10 @@ std::string method_name(Method m);
 // Weights: [N] for one composition or [P, N] for P of them (row p is used
 // by the p-th group of batch rows). With `per_target` (CAT only), [N, L] or
 // [P, N, L]: one weight per module and target projection, L = targets().size().
-t5::LowRankSet compose(const LoraPool& pool, const at::Tensor& weights, Method method, bool per_target = false);
+model::LowRankSet compose(const LoraPool& pool, const at::Tensor& weights, Method method, bool per_target = false);
 
 // The base weights with the (single) composition folded in: W + s * B A.
-std::shared_ptr<t5::WeightStore> merge(const t5::T5Model& base, const LoraPool& pool,
+std::shared_ptr<model::WeightStore> merge(const t5::T5Model& base, const LoraPool& pool,
                                        const at::Tensor& weights, Method method, bool per_target = false);
 
 // The composition as a PEFT state dict (keys "base_model.model.<module>.lora_A.weight")

@@ -21,14 +21,14 @@ std::string tail(const std::string& module) { return module.substr(module.rfind(
 
 }  // namespace
 
-void write_peft_ia3_adapter(const std::string& dir, const t5::T5Model& model, const t5::LowRankSet& ia3,
+void write_peft_ia3_adapter(const std::string& dir, const t5::T5Model& model, const model::LowRankSet& ia3,
                             const std::string& base_model_name_or_path) {
   io::TensorMap tensors;
   std::set<std::string> targets, feedforward;
-  for (size_t s = 0; s < model.sites().size(); ++s) {
-    const t5::SiteScale* scale = ia3.scale_at(static_cast<int>(s));
+  for (size_t s = 0; s < static_cast<size_t>(model.sites().size()); ++s) {
+    const model::SiteScale* scale = ia3.scale_at(static_cast<int>(s));
     if (!scale) continue;
-    const std::string& module = model.sites()[s];
+    const std::string& module = model.sites().at(static_cast<int>(s)).module;
     const at::Tensor v = scale->vector.detach().to(at::kCPU, at::kFloat).contiguous();
     tensors[kPrefix + module + ".ia3_l"] = scale->on_input ? v.view({1, -1}) : v.view({-1, 1});
     targets.insert(tail(module));
@@ -63,7 +63,7 @@ std::string peft_type(const std::string& dir) {
   return io::JsonFields(config, path).get_string("peft_type", "LORA");
 }
 
-t5::LowRankSet load_peft_ia3_adapter(const std::string& dir, const t5::T5Model& model) {
+model::LowRankSet load_peft_ia3_adapter(const std::string& dir, const t5::T5Model& model) {
   const std::string config_path = dir + "/adapter_config.json";
   const auto config = io::read_json_file(config_path);
   const io::JsonFields f(config, config_path);
@@ -73,8 +73,8 @@ t5::LowRankSet load_peft_ia3_adapter(const std::string& dir, const t5::T5Model& 
   std::string weights_path = dir + "/adapter_model.safetensors";
   if (!io::file_exists(weights_path)) weights_path = dir + "/adapter_model.bin";
   const io::TensorMap tensors = io::read_tensor_file(weights_path);
-  t5::LowRankSet set;
-  set.scales.resize(model.sites().size());
+  model::LowRankSet set;
+  set.scales.resize(static_cast<size_t>(model.sites().size()));
   const std::string suffix = ".ia3_l";
   for (const auto& [key, t] : tensors) {
     auto fail = [&](const std::string& what) { return std::runtime_error(weights_path + ": tensor '" + key + "': " + what); };

@@ -5,7 +5,7 @@
 // scales the input of a feed-forward module (wo, listed in
 // feedforward_modules). In memory they are the SiteScales of a LowRankSet.
 
-#include "t5/linear.h"
+#include "model/linear.h"
 
 #include <string>
 
@@ -17,11 +17,11 @@ namespace lorahub::lora {
 
 // adapter_config.json + adapter_model.safetensors for the scales of `ia3`
 // (written atomically; the directory is created if needed).
-void write_peft_ia3_adapter(const std::string& dir, const t5::T5Model& model, const t5::LowRankSet& ia3,
+void write_peft_ia3_adapter(const std::string& dir, const t5::T5Model& model, const model::LowRankSet& ia3,
                             const std::string& base_model_name_or_path);
 
 // Reads an IA3 adapter for `model`; errors name the file and the tensor.
-t5::LowRankSet load_peft_ia3_adapter(const std::string& dir, const t5::T5Model& model);
+model::LowRankSet load_peft_ia3_adapter(const std::string& dir, const t5::T5Model& model);
 
 // The "peft_type" of the adapter in `dir` ("LORA" when the key is absent).
 std::string peft_type(const std::string& dir);

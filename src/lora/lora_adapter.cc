@@ -83,8 +83,9 @@ LoraAdapter load_adapter(const std::string& dir, const t5::T5Model& base, const 
   }
   if (!ad.target_is_regex) {  // a name that matches no projection is a typo (PEFT: "not found in the base model")
     for (const auto& t : ad.target_modules) {
-      const auto& sites = base.sites();
-      if (std::none_of(sites.begin(), sites.end(), [&](const std::string& s) { return s == t || ends_with(s, "." + t); })) {
+      const auto& sites = base.sites().all();
+      if (std::none_of(sites.begin(), sites.end(),
+                       [&](const model::Projection& p) { return p.module == t || ends_with(p.module, "." + t); })) {
         f.fail("target_modules", "'" + t + "' names no projection of the base model (T5's are q, k, v, o, wi or wi_0/wi_1, wo)");
       }
     }
@@ -118,7 +119,8 @@ LoraAdapter load_adapter(const std::string& dir, const t5::T5Model& base, const 
     at::Tensor v = (fan_in_fan_out ? t.t() : t).to(at::kFloat).contiguous();
     (is_a ? pairs[module].first : pairs[module].second) = v;
   }
-  const std::set<std::string> sites(base.sites().begin(), base.sites().end());
+  std::set<std::string> sites;
+  for (const auto& p : base.sites().all()) sites.insert(p.module);
   for (const auto& [module, ab] : pairs) {
     if (!ab.first.defined()) throw fail("module '" + module + "' has lora_B but no lora_A");
     if (!ab.second.defined()) throw fail("module '" + module + "' has lora_A but no lora_B");

@@ -5,7 +5,7 @@
 #include "io/tensor_file.h"
 #include "t5/checkpoint.h"
 #include "t5/t5_model.h"
-#include "t5/weight_store.h"
+#include "model/weight_store.h"
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>

@@ -133,7 +133,7 @@ struct Worker::State {
     std::unique_ptr<t5::T5Model> tuned;
     if (r.weights) tuned = std::make_unique<t5::T5Model>(model->config(), r.weights);
     const t5::T5Model& m = tuned ? *tuned : *model;
-    const t5::LowRankSet* adaptation = tuned ? nullptr : &r.adaptation;
+    const model::LowRankSet* adaptation = tuned ? nullptr : &r.adaptation;
     return {{"predictions", learn::generate(m, *tokenizer, prompts(bbh, unit.at("indices"), false),
                                             {config.max_new_tokens, config.eval_batch_size}, adaptation)},
             {"train_losses", r.step_losses}};

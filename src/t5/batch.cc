@@ -1,6 +1,6 @@
 #include "t5/batch.h"
 
-#include "t5/linear.h"
+#include "model/linear.h"
 
 #include <ATen/ATen.h>
 
@@ -48,14 +48,14 @@ at::Tensor shift_right(const at::Tensor& labels, int64_t start_id, int64_t pad_i
 
 at::Tensor token_cross_entropy(const at::Tensor& logits, const at::Tensor& labels) {
   const int64_t v = logits.size(-1);
-  const at::Tensor flat = at::cross_entropy_loss(at_least_float(logits.reshape({-1, v})), labels.reshape({-1}),
+  const at::Tensor flat = at::cross_entropy_loss(model::at_least_float(logits.reshape({-1, v})), labels.reshape({-1}),
                                                  {}, at::Reduction::None, -100);
   return flat.view(labels.sizes());
 }
 
 at::Tensor mean_token_cross_entropy(const at::Tensor& logits, const at::Tensor& labels) {
   const int64_t v = logits.size(-1);
-  return at::cross_entropy_loss(at_least_float(logits.reshape({-1, v})), labels.reshape({-1}), {},
+  return at::cross_entropy_loss(model::at_least_float(logits.reshape({-1, v})), labels.reshape({-1}), {},
                                 at::Reduction::Mean, -100);
 }
 

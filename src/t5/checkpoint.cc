@@ -88,7 +88,7 @@ Checkpoint load_checkpoint(const std::string& dir, c10::ScalarType dtype, c10::D
   tensors.erase("encoder.embed_tokens.weight");
   tensors.erase("decoder.embed_tokens.weight");
   if (ck.config.tie_word_embeddings) tensors.erase(names::kLmHead);
-  ck.weights = std::make_shared<WeightStore>(std::move(tensors), std::move(origin), source, dtype, device);
+  ck.weights = std::make_shared<model::WeightStore>(std::move(tensors), std::move(origin), source, dtype, device);
   return ck;
 }
 

@@ -5,7 +5,7 @@
 // And writing one back (config.json + model.safetensors).
 
 #include "t5/t5_config.h"
-#include "t5/weight_store.h"
+#include "model/weight_store.h"
 
 #include <memory>
 #include <string>
@@ -14,7 +14,7 @@ namespace lorahub::t5 {
 
 struct Checkpoint {
   T5Config config;
-  std::shared_ptr<const WeightStore> weights;
+  std::shared_ptr<const model::WeightStore> weights;
 };
 
 // `dtype` applies to floating-point weights (kFloat or kBFloat16).

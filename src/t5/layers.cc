@@ -1,7 +1,7 @@
 #include "t5/layers.h"
 
 #include "t5/cpu_kernels.h"
-#include "t5/weight_store.h"
+#include "model/weight_store.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -10,18 +10,11 @@
 #include <vector>
 
 namespace lorahub::t5 {
-namespace {
-int register_site(SiteTable& sites, const std::string& module) {
-  sites.push_back(module);
-  return static_cast<int>(sites.size()) - 1;
-}
-}  // namespace
-
 RmsNorm::RmsNorm(const WeightStore& w, const std::string& name, int64_t dim, double eps)
     : weight_(w.get(name, {dim})), eps_(eps) {}
 
 at::Tensor RmsNorm::forward(const at::Tensor& x) const {
-  const at::Tensor variance = at_least_float(x).pow(2).mean(-1, /*keepdim=*/true);
+  const at::Tensor variance = model::at_least_float(x).pow(2).mean(-1, /*keepdim=*/true);
   at::Tensor h = x * at::rsqrt(variance + eps_);
   if (h.scalar_type() != weight_.scalar_type()) h = h.to(weight_.scalar_type());
   return weight_ * h;
@@ -87,13 +80,13 @@ at::Tensor unpack(const at::Tensor& x, const PackedRows& p) {
 }
 
 Attention::Attention(const WeightStore& w, const std::string& module, const T5Config& c,
-                     SiteTable& sites)
+                     model::ProjectionRegistry& sites)
     : heads_(c.num_heads), d_kv_(c.d_kv) {
   const int64_t inner = c.inner_dim();
-  q_ = Linear(w, module + ".q", c.d_model, inner, register_site(sites, module + ".q"));
-  k_ = Linear(w, module + ".k", c.d_model, inner, register_site(sites, module + ".k"));
-  v_ = Linear(w, module + ".v", c.d_model, inner, register_site(sites, module + ".v"));
-  o_ = Linear(w, module + ".o", inner, c.d_model, register_site(sites, module + ".o"));
+  q_ = Linear(w, sites, module + ".q", c.d_model, inner, model::ProjectionRole::kAttentionQuery);
+  k_ = Linear(w, sites, module + ".k", c.d_model, inner, model::ProjectionRole::kAttentionKey);
+  v_ = Linear(w, sites, module + ".v", c.d_model, inner, model::ProjectionRole::kAttentionValue);
+  o_ = Linear(w, sites, module + ".o", inner, c.d_model, model::ProjectionRole::kAttentionOutput);
 }
 
 at::Tensor Attention::split_heads(const at::Tensor& x) const {
@@ -131,7 +124,7 @@ at::Tensor Attention::attend(const at::Tensor& q, const at::Tensor& k, const at:
   }
   at::Tensor scores = at::matmul(q, k.transpose(-2, -1));
   if (bias.defined()) scores.add_(bias);  // a fresh tensor: in place saves a pass over [B, H, T, K]
-  const at::Tensor weights = at::softmax(at_least_float(scores), -1).to(scores.scalar_type());
+  const at::Tensor weights = at::softmax(model::at_least_float(scores), -1).to(scores.scalar_type());
   const at::Tensor out = at::matmul(weights, v).transpose(-3, -2);  // [..., T, H, d_kv]
   return out.reshape({out.size(0), out.size(1), -1});
 }
@@ -200,15 +193,15 @@ at::Tensor Attention::forward(const at::Tensor& x, const at::Tensor& kv_input,
 }
 
 FeedForward::FeedForward(const WeightStore& w, const std::string& module, const T5Config& c,
-                         SiteTable& sites)
+                         model::ProjectionRegistry& sites)
     : gated_(c.is_gated), act_(c.activation) {
   if (gated_) {
-    wi_ = Linear(w, module + ".wi_0", c.d_model, c.d_ff, register_site(sites, module + ".wi_0"));
-    wi_1_ = Linear(w, module + ".wi_1", c.d_model, c.d_ff, register_site(sites, module + ".wi_1"));
+    wi_ = Linear(w, sites, module + ".wi_0", c.d_model, c.d_ff, model::ProjectionRole::kFeedForwardIn);
+    wi_1_ = Linear(w, sites, module + ".wi_1", c.d_model, c.d_ff, model::ProjectionRole::kFeedForwardUp);
   } else {
-    wi_ = Linear(w, module + ".wi", c.d_model, c.d_ff, register_site(sites, module + ".wi"));
+    wi_ = Linear(w, sites, module + ".wi", c.d_model, c.d_ff, model::ProjectionRole::kFeedForwardIn);
   }
-  wo_ = Linear(w, module + ".wo", c.d_ff, c.d_model, register_site(sites, module + ".wo"));
+  wo_ = Linear(w, sites, module + ".wo", c.d_ff, c.d_model, model::ProjectionRole::kFeedForwardOut);
 }
 
 at::Tensor FeedForward::forward(const at::Tensor& x, const LowRankSet* lora) const {

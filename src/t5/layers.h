@@ -2,7 +2,7 @@
 // T5 building blocks. Each layer resolves its weights once, in its
 // constructor, checking their shapes; forward is const.
 
-#include "t5/linear.h"
+#include "model/linear.h"
 #include "t5/t5_config.h"
 #include "t5/t5_names.h"
 
@@ -13,8 +13,10 @@
 
 namespace lorahub::t5 {
 
-// Names of the projections that accept low-rank updates, indexed by site.
-using SiteTable = std::vector<std::string>;
+// The family-neutral pieces T5's layers are built from (src/model).
+using model::Linear;
+using model::LowRankSet;
+using model::WeightStore;
 
 // T5LayerNorm: scale only, no mean subtraction, variance in float32.
 class RmsNorm {
@@ -85,7 +87,7 @@ at::Tensor unpack(const at::Tensor& x, const PackedRows& p);
 class Attention {
  public:
   Attention() = default;
-  Attention(const WeightStore& w, const std::string& module, const T5Config& c, SiteTable& sites);
+  Attention(const WeightStore& w, const std::string& module, const T5Config& c, model::ProjectionRegistry& sites);
   // x [B, T, d_model]; `kv_input` undefined for self-attention, the encoder
   // states for cross-attention; `bias` [B or 1, heads, T, K] includes masks.
   // With `packed`, the packed input is [G, M, d_model] (see PackedRows): for
@@ -113,7 +115,7 @@ class Attention {
 class FeedForward {
  public:
   FeedForward() = default;
-  FeedForward(const WeightStore& w, const std::string& module, const T5Config& c, SiteTable& sites);
+  FeedForward(const WeightStore& w, const std::string& module, const T5Config& c, model::ProjectionRegistry& sites);
   at::Tensor forward(const at::Tensor& x, const LowRankSet* lora) const;
 
  private:

@@ -44,13 +44,6 @@ T5Model::T5Model(const T5Config& config, std::shared_ptr<const WeightStore> weig
   decoder_final_norm_ = RmsNorm(w, names::final_layer_norm(Stack::kDecoder), c.d_model, c.layer_norm_epsilon);
 }
 
-int T5Model::site_index(const std::string& module) const {
-  for (size_t i = 0; i < sites_.size(); ++i) {
-    if (sites_[i] == module) return static_cast<int>(i);
-  }
-  return -1;
-}
-
 bool T5Model::packs_padding() const { return shared_.device().is_cpu() && packed_encoder(); }
 
 at::Tensor T5Model::embed(const at::Tensor& ids) const {

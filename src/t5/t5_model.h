@@ -3,9 +3,9 @@
 // Immutable once built; every method is const and may run concurrently.
 
 #include "t5/layers.h"
-#include "t5/linear.h"
+#include "model/linear.h"
 #include "t5/t5_config.h"
-#include "t5/weight_store.h"
+#include "model/weight_store.h"
 
 #include <ATen/core/Tensor.h>
 
@@ -34,10 +34,10 @@ class T5Model {
   const T5Config& config() const { return config_; }
   const WeightStore& weights() const { return *weights_; }
   std::shared_ptr<const WeightStore> shared_weights() const { return weights_; }
-  // Module names of the projections that accept low-rank updates
+  // The projections that accept low-rank updates
   // ("encoder.block.0.layer.0.SelfAttention.q"), indexed by site.
-  const SiteTable& sites() const { return sites_; }
-  int site_index(const std::string& module) const;  // -1 when absent
+  const model::ProjectionRegistry& sites() const { return sites_; }
+  int site_index(const std::string& module) const { return sites_.find(module); }  // -1 when absent
 
   // Whether inference passes take right padding out themselves (PackedRows:
   // weights on the CPU, t5::packed_encoder() on); callers need not group
@@ -93,7 +93,7 @@ class T5Model {
 
   T5Config config_;
   std::shared_ptr<const WeightStore> weights_;
-  SiteTable sites_;
+  model::ProjectionRegistry sites_;
   at::Tensor shared_, lm_head_;
   std::vector<Block> encoder_, decoder_;
   RelativePositionBias encoder_bias_, decoder_bias_;

@@ -108,8 +108,9 @@ std::vector<lora::LoraAdapter> random_adapters(const t5::T5Model& model, int n, 
     a.r = 16;
     a.lora_alpha = 32;
     a.target_modules = {"q", "v"};
-    for (const auto& site : model.sites()) {
-      const std::string tail = site.substr(site.rfind('.') + 1);
+    for (const auto& proj : model.sites().all()) {
+      const std::string& site = proj.module;
+      const std::string tail = proj.leaf();
       if (tail != "q" && tail != "v") continue;
       const at::Tensor w = model.weights().tensors().at(site + ".weight");
       const double bound = 1.0 / std::sqrt(static_cast<double>(w.size(1)));
@@ -125,7 +126,7 @@ const t5::T5Model& large_model(at::ScalarType dtype) {
   auto& m = models[dtype];
   if (!m) {
     const auto config = large_config();
-    auto store = std::make_shared<t5::WeightStore>(t5::random_t5_weights(config, 0), std::map<std::string, std::string>{},
+    auto store = std::make_shared<model::WeightStore>(t5::random_t5_weights(config, 0), std::map<std::string, std::string>{},
                                                    "random flan-t5-large shape", dtype, at::kCPU);
     m = std::make_unique<t5::T5Model>(config, store);
   }

@@ -28,7 +28,7 @@ std::vector<t5::TokenIds> field(const char* name) {
   return out;
 }
 
-double loss_on_all(const t5::T5Model& model, const t5::LowRankSet* set) {
+double loss_on_all(const t5::T5Model& model, const model::LowRankSet* set) {
   at::NoGradGuard no_grad;
   const auto b = golden_batch();
   return model.loss(b.input_ids, b.attention_mask, b.labels, set).item<double>();
@@ -131,7 +131,7 @@ TEST(Trainer, LoraGradientsMatchFiniteDifferences) {
   TrainOptions o;
   o.rank = 2;
   o.targets = {"q", "v", "wo"};
-  t5::LowRankSet set = init_lora(model, o, nullptr);
+  model::LowRankSet set = init_lora(model, o, nullptr);
   at::manual_seed(4);
   std::vector<at::Tensor> params;
   for (auto& u : set.by_site) {

@@ -26,7 +26,7 @@ std::vector<t5::TokenIds> field(const char* name, int n = 6) {
   return out;
 }
 
-double batch_loss(const t5::T5Model& model, const t5::LowRankSet* set) {
+double batch_loss(const t5::T5Model& model, const model::LowRankSet* set) {
   const auto b = golden_batch();
   return model.loss(b.input_ids, b.attention_mask, b.labels, set).item<double>();
 }

@@ -18,7 +18,7 @@ using testing::rel_diff;
 using testing::tiny_model;
 using testing::tiny_pool;
 
-double loss_with(const t5::T5Model& model, const t5::LowRankSet* set) {
+double loss_with(const t5::T5Model& model, const model::LowRankSet* set) {
   const auto b = testing::golden_batch();
   return model.loss(b.input_ids, b.attention_mask, b.labels, set).item<double>();
 }

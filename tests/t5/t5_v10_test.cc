@@ -7,7 +7,7 @@
 #include "t5/batch.h"
 #include "t5/layers.h"
 #include "t5/t5_model.h"
-#include "t5/weight_store.h"
+#include "model/weight_store.h"
 #include "text/tokenizer.h"
 
 #include "support/fixtures.h"

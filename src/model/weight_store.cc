@@ -1,11 +1,11 @@
-#include "t5/weight_store.h"
+#include "model/weight_store.h"
 
 #include <ATen/ATen.h>
 
 #include <sstream>
 #include <stdexcept>
 
-namespace lorahub::t5 {
+namespace lorahub::model {
 namespace {
 std::string shape_str(at::IntArrayRef s) {
   std::ostringstream o;
@@ -59,4 +59,4 @@ std::shared_ptr<WeightStore> WeightStore::with_replaced(const io::TensorMap& rep
   return std::make_shared<WeightStore>(std::move(merged), std::move(origin), default_origin_, dtype_, device_);
 }
 
-}  // namespace lorahub::t5
+}  // namespace lorahub::model

@@ -4,12 +4,14 @@
 // (A, B) per group of batch rows, so one forward pass serves several
 // compositions (Punica / S-LoRA style grouped products).
 
+#include "model/projections.h"
+
 #include <ATen/core/Tensor.h>
 
 #include <string>
 #include <vector>
 
-namespace lorahub::t5 {
+namespace lorahub::model {
 
 class WeightStore;
 
@@ -60,8 +62,11 @@ at::Tensor add_low_rank(const at::Tensor& x, const at::Tensor& y, const LowRankU
 class Linear {
  public:
   Linear() = default;
-  // Looks up `<module>.weight` of shape [out, in]; `site` indexes LowRankSet.
-  Linear(const WeightStore& w, const std::string& module, int64_t in, int64_t out, int site);
+  // Looks up `<module>.weight` of shape [out, in] (throws naming the file
+  // and tensor) and registers the projection in `sites`; its site indexes
+  // LowRankSet.
+  Linear(const WeightStore& w, ProjectionRegistry& sites, const std::string& module, int64_t in, int64_t out,
+         ProjectionRole role);
   at::Tensor forward(const at::Tensor& x, const LowRankSet* lora) const;
   const at::Tensor& weight() const { return weight_; }
 
@@ -70,4 +75,4 @@ class Linear {
   int site_ = -1;
 };
 
-}  // namespace lorahub::t5
+}  // namespace lorahub::model

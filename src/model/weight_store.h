@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace lorahub::t5 {
+namespace lorahub::model {
 
 class WeightStore {
  public:
@@ -43,4 +43,4 @@ class WeightStore {
   c10::Device device_;
 };
 
-}  // namespace lorahub::t5
+}  // namespace lorahub::model

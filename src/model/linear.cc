@@ -1,13 +1,12 @@
-#include "t5/linear.h"
+#include "model/linear.h"
 
-#include "t5/t5_names.h"
-#include "t5/weight_store.h"
+#include "model/weight_store.h"
 
 #include <ATen/ATen.h>
 
 #include <stdexcept>
 
-namespace lorahub::t5 {
+namespace lorahub::model {
 
 at::Tensor at_least_float(const at::Tensor& x) {
   return x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble ? x : x.to(at::kFloat);
@@ -33,8 +32,9 @@ at::Tensor add_low_rank(const at::Tensor& x, const at::Tensor& y, const LowRankU
   return y.add(d.reshape(y.sizes()), u.scale);
 }
 
-Linear::Linear(const WeightStore& w, const std::string& module, int64_t in, int64_t out, int site)
-    : weight_(w.get(names::weight(module), {out, in})), site_(site) {}
+Linear::Linear(const WeightStore& w, ProjectionRegistry& sites, const std::string& module, int64_t in, int64_t out,
+               ProjectionRole role)
+    : weight_(w.get(module + ".weight", {out, in})), site_(sites.add({module, in, out, role})) {}
 
 at::Tensor Linear::forward(const at::Tensor& x, const LowRankSet* lora) const {
   if (!lora) return at::matmul(x, weight_.t());
@@ -46,4 +46,4 @@ at::Tensor Linear::forward(const at::Tensor& x, const LowRankSet* lora) const {
   return y;
 }
 
-}  // namespace lorahub::t5
+}  // namespace lorahub::model
