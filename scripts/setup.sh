@@ -16,7 +16,7 @@ packages=(
   # libblas-dev: cblas.h and the link name for the fused CPU attention
   libopenblas0-openmp libblas-dev
   # analysis scripts and test oracles
-  python3-h5py python3-numpy python3-matplotlib python3-pandas
+  python3-h5py python3-numpy python3-matplotlib python3-pandas python3-scipy
   # a one-node SLURM for the tests of jobs/
   slurm-wlm munge
 )
