@@ -1,0 +1,93 @@
+// IA3 adapters against PEFT 0.7.1's own numbers (tiny-t5/golden_ia3.json):
+// which side of each projection a vector scales, losses, logits, greedy.
+
+#include "lora/ia3_adapter.h"
+
+#include "t5/tiny_model.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace lorahub::lora {
+namespace {
+
+using testing::golden;
+using testing::golden_batch;
+using testing::rel_diff;
+using testing::tiny_model;
+
+const nlohmann::json& golden_ia3() {
+  static const nlohmann::json j = nlohmann::json::parse(testing::read_file(testing::tiny_dir() + "/golden_ia3.json"));
+  return j;
+}
+
+std::string ia3_dir(int i) { return testing::tiny_dir() + "/ia3/ia3_" + std::to_string(i); }
+
+at::Tensor row(const std::vector<int64_t>& v) { return at::tensor(v, at::kLong).view({1, -1}); }
+
+double batch_loss(const model::LowRankSet& set) {
+  const auto b = golden_batch();
+  return tiny_model().loss(b.input_ids, b.attention_mask, b.labels, &set).item<double>();
+}
+
+class Ia3Parity : public ::testing::Test {
+ protected:
+  at::NoGradGuard no_grad_;
+};
+
+TEST_F(Ia3Parity, EachVectorScalesTheSidePeftScales) {
+  const model::LowRankSet set = load_peft_ia3_adapter(ia3_dir(0), tiny_model());
+  int found = 0;
+  for (const auto& m : golden_ia3()["modules"]) {
+    const int site = tiny_model().site_index(m["module"].get<std::string>());
+    ASSERT_GE(site, 0) << m["module"];
+    const model::SiteScale* s = set.scale_at(site);
+    ASSERT_NE(s, nullptr) << m["module"];
+    EXPECT_EQ(s->on_input, m["scales"].get<std::string>() == "input") << m["module"];
+    EXPECT_EQ(s->vector.numel(), s->on_input ? m["in_features"].get<int64_t>() : m["out_features"].get<int64_t>());
+    ++found;
+  }
+  int defined = 0;
+  for (const auto& s : set.scales) defined += s.defined();
+  EXPECT_EQ(defined, found);  // no projection scaled that PEFT leaves alone
+}
+
+TEST_F(Ia3Parity, LossesLogitsAndGreedyMatchPeft) {
+  for (int i = 0; i < 2; ++i) {
+    const auto& g = golden_ia3()["adapters"][static_cast<size_t>(i)];
+    const model::LowRankSet set = load_peft_ia3_adapter(ia3_dir(i), tiny_model());
+    const double loss = batch_loss(set);
+    EXPECT_LT(rel_diff(loss, g["hf_batch_loss"].get<double>()), 1e-5) << "ia3_" << i;
+    EXPECT_LT(rel_diff(loss / 6.0, g["lorahub_get_loss"].get<double>()), 1e-5) << "ia3_" << i;
+
+    const auto& ex = golden()["examples"];
+    const auto x = row(testing::ids(ex[0]["input_ids"]));
+    const auto labels = row(testing::ids(ex[0]["label_ids"]));
+    const auto dec = row(testing::ids(golden()["base"]["decoder_input_ids_input0"]));
+    const at::Tensor logits = tiny_model().logits(x, at::ones_like(x), dec, &set)[0];
+    EXPECT_LT((logits - testing::float_tensor(g["logits_input0"])).abs().max().item<double>(), 1e-4) << "ia3_" << i;
+    EXPECT_LT(rel_diff(tiny_model().loss(x, at::ones_like(x), labels, &set).item<double>(), g["loss_input0"].get<double>()),
+              1e-5);
+    for (size_t k = 0; k < ex.size(); ++k) {
+      const auto xk = row(testing::ids(ex[k]["input_ids"]));
+      const auto out = tiny_model().greedy(xk, at::ones_like(xk), {12, false}, &set);
+      EXPECT_TRUE(at::equal(out.ids, row(testing::ids(g["greedy"]["single"][k]["ids"])))) << "ia3_" << i << " example " << k;
+    }
+  }
+}
+
+TEST_F(Ia3Parity, BinLoadsAsSafetensors) {
+  // adapter_model.bin alone beside the config: PEFT's difference is 0.0.
+  const std::string dir = testing::temp_dir("ia3-bin");
+  for (const char* f : {"adapter_config.json", "adapter_model.bin"}) {
+    std::filesystem::copy_file(ia3_dir(1) + "/" + f, dir + "/" + f);
+  }
+  const double from_bin = batch_loss(load_peft_ia3_adapter(dir, tiny_model()));
+  EXPECT_EQ(from_bin, batch_loss(load_peft_ia3_adapter(ia3_dir(1), tiny_model())));
+  EXPECT_EQ(golden_ia3()["adapters"][1]["bin_vs_safetensors_abs_loss_diff"].get<double>(), 0.0);
+}
+
+}  // namespace
+}  // namespace lorahub::lora
