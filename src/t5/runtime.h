@@ -18,4 +18,17 @@ int set_threads(int threads);
 void set_packed_encoder(bool on);
 bool packed_encoder();
 
+// Sets packed_encoder() for the life of the scope and restores the value it
+// found (tests and benchmarks compare both paths without leaking the setting).
+class PackedEncoderScope {
+ public:
+  explicit PackedEncoderScope(bool on) : previous_(packed_encoder()) { set_packed_encoder(on); }
+  ~PackedEncoderScope() { set_packed_encoder(previous_); }
+  PackedEncoderScope(const PackedEncoderScope&) = delete;
+  PackedEncoderScope& operator=(const PackedEncoderScope&) = delete;
+
+ private:
+  bool previous_;
+};
+
 }  // namespace lorahub::t5

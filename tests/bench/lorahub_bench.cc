@@ -206,9 +206,8 @@ void BM_Loss(benchmark::State& state, const Shape* s) {
 void BM_LoraHubStep(benchmark::State& state, const Shape* s, bool packed) {
   const auto o = objective(*s, 1);
   const at::Tensor w = candidates(1, s->pool->size());
-  t5::set_packed_encoder(packed);
+  const t5::PackedEncoderScope scope(packed);
   for (auto _ : state) benchmark::DoNotOptimize(o.objectives(w));
-  t5::set_packed_encoder(true);
 }
 
 // 16 candidates: one forward pass each, or all in one pass (grouped low-rank products).

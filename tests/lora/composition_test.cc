@@ -124,7 +124,7 @@ TEST_F(Composition, BatchedCandidatesEqualSequentialEvaluations) {
   // Packed: the whole batch in one pass, padding taken out by the model (the
   // CPU default); padded: the length groups (what a GPU runs).
   for (bool packed : {true, false}) {
-    t5::set_packed_encoder(packed);
+    const t5::PackedEncoderScope scope(packed);
     for (Method m : {Method::kLoraHub, Method::kCat}) {
       learn::ObjectiveOptions batched_opts;
       batched_opts.method = m;
@@ -149,7 +149,6 @@ TEST_F(Composition, BatchedCandidatesEqualSequentialEvaluations) {
       }
     }
   }
-  t5::set_packed_encoder(true);
 }
 
 TEST_F(Composition, LossNormalisations) {

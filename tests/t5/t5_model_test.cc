@@ -67,12 +67,18 @@ TEST_F(T5Parity, PackedEncoderEqualsThePaddedPathOnRealTokens) {
   const at::Tensor x = batch.input_ids.repeat({3, 1}), mask = batch.attention_mask.repeat({3, 1});
   const at::Tensor labels = batch.labels.repeat({3, 1});
   const at::Tensor real = mask.to(at::kBool).unsqueeze(-1);
-  set_packed_encoder(false);
-  const at::Tensor padded = tiny_model().encode(x, mask);
-  const double padded_loss = tiny_model().loss(x, mask, labels).item<double>();
-  set_packed_encoder(true);
-  const at::Tensor packed = tiny_model().encode(x, mask);
-  const double packed_loss = tiny_model().loss(x, mask, labels).item<double>();
+  at::Tensor padded, packed;
+  double padded_loss = 0, packed_loss = 0;
+  {
+    const PackedEncoderScope off(false);
+    padded = tiny_model().encode(x, mask);
+    padded_loss = tiny_model().loss(x, mask, labels).item<double>();
+  }
+  {
+    const PackedEncoderScope on(true);
+    packed = tiny_model().encode(x, mask);
+    packed_loss = tiny_model().loss(x, mask, labels).item<double>();
+  }
   EXPECT_LT(max_abs_diff(packed.masked_fill(~real, 0), padded.masked_fill(~real, 0)), 1e-5);
   EXPECT_LT(rel_diff(packed_loss, padded_loss), 1e-6);
   // The packed path leaves 0 at padded positions, the padded one does not:
