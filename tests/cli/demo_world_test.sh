@@ -33,4 +33,14 @@ out=$("$lorahub" eval --model world/model --adapter composed --bbh world/bbh --t
 grep -q "^average" <<< "$out"
 out=$("$lorahub" demo-world --out world --quick 2>&1)
 grep -q "reusing" <<< "$out"
+# Deterministic for a seed: a second build elsewhere writes the same bytes
+# (base model, every module, the BBH files) and the same vocabulary (the
+# SentencePiece file itself records the paths it was trained from); another
+# seed does not.
+"$lorahub" demo-world --out again --quick --threads 1 > /dev/null
+"$lorahub" demo-world --out other --quick --threads 1 --seed 1 > /dev/null
+digest() { (cd "$1" && find model lora bbh -type f ! -name spiece.model | LC_ALL=C sort | xargs sha256sum
+            spm_export_vocab --model=model/spiece.model | sha256sum); }
+[[ $(digest world) == "$(digest again)" ]] || { echo "FAIL: two builds with seed 0 differ"; diff <(digest world) <(digest again) | head; exit 1; }
+[[ $(digest world | grep model.safetensors) != "$(digest other | grep model.safetensors)" ]] || { echo "FAIL: seed 1 gave seed 0's model"; exit 1; }
 echo "demo world pipeline ok"
