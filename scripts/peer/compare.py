@@ -100,6 +100,12 @@ def main():
     first_diff = next((k for k, (a, b) in enumerate(zip(columns[0][1], columns[1][1])) if abs(a - b) > 1e-5), None)
     print(f"  official and ours agree within 1e-5 up to evaluation "
           f"{first_diff if first_diff is not None else len(columns[0][1])} (0-based, exclusive)")
+    if df73afe:
+        pairs = list(zip(ours["evaluations"], df73afe["evaluations"]))
+        d_obj = max(abs(a["objective"] - b["objective"]) for a, b in pairs)
+        d_w = max(max(abs(x - y) for x, y in zip(a["weights"], b["weights"])) for a, b in pairs)
+        print(f"  ours vs official + df73afe copy over all {len(pairs)} evaluations: max |objective difference| "
+              f"{d_obj:.1e}, max |weight difference| {d_w:.1e}")
 
 
 if __name__ == "__main__":
