@@ -4,7 +4,7 @@
 # both final objectives and both first-10-evaluation trajectories (scripts/peer/compare.py).
 #
 #   ./scripts/peer.sh                  the fixture (tiny-t5) and the flan-t5-base shape
-#   PEER_LARGE=0 ./scripts/peer.sh     the fixture only (about a minute)
+#   PEER_LARGE=0 ./scripts/peer.sh     the fixture only (a few minutes)
 #   PEER_THREADS=1,2 PEER_LARGE_THREADS=$PEER_THREADS PEER_LARGE_MODULES=20 PEER_LARGE_BUDGET=10   (defaults;
 #   the first 10 evaluations are what can be compared across implementations, see compare.py)
 #
