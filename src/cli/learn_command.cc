@@ -74,7 +74,7 @@ int learn_command(const Args& args) {
       ("exact-batch", "batch candidates over all examples in one padded batch, as the reference does, never in "
                       "length groups (only a GPU uses the groups: on the CPU the model skips padding itself)")
       ("export", po::value(&export_dir), "write the learned composition as a PEFT adapter here")
-      ("history", po::value(&history_path), "write every evaluation as JSON here")
+      ("history", po::value(&history_path), "write every evaluation (weights, loss, objective, wall seconds) as JSON here")
       ("eval", po::value(&eval_path), "JSONL to score the merged model on (exact match)")
       ("max-new-tokens", po::value(&gen.max_new_tokens)->default_value(256), "decoding limit for --eval")
       ("batch-size", po::value(&gen.batch_size)->default_value(8), "decoding batch for --eval")
@@ -119,7 +119,8 @@ int learn_command(const Args& args) {
                      {"method", method_name}, {"modules", dirs}, {"best_weights", result.weights},
                      {"best_objective", result.objective}, {"evaluations", nlohmann::json::array()}};
     for (const auto& e : result.history) {
-      h["evaluations"].push_back({{"weights", e.weights}, {"loss", e.loss}, {"objective", e.objective}});
+      h["evaluations"].push_back({{"weights", e.weights}, {"loss", e.loss}, {"objective", e.objective},
+                                        {"seconds", e.seconds}});
     }
     io::write_json_file(history_path, h);
   }

@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <chrono>
+
 namespace lorahub::learn {
 
 optim::Box lorahub_box(int64_t num_modules, double bound) {
@@ -16,12 +18,13 @@ LearnResult learn_weights(const FewShotObjective& objective, optim::Optimizer& o
     for (size_t p = 0; p < xs.size(); ++p) {
       for (int64_t i = 0; i < n; ++i) w[static_cast<int64_t>(p)][i] = xs[p][static_cast<size_t>(i)];
     }
+    const auto start = std::chrono::steady_clock::now();
     const std::vector<double> losses = objective.losses(w);
     std::vector<double> values;
+    for (size_t p = 0; p < xs.size(); ++p) values.push_back(losses[p] + objective.l1_term(w[static_cast<int64_t>(p)]));
+    const std::chrono::duration<double> pass = std::chrono::steady_clock::now() - start;
     for (size_t p = 0; p < xs.size(); ++p) {
-      const double value = losses[p] + objective.l1_term(w[static_cast<int64_t>(p)]);
-      values.push_back(value);
-      result.history.push_back({xs[p], losses[p], value});
+      result.history.push_back({xs[p], losses[p], values[p], pass.count() / static_cast<double>(xs.size())});
     }
     optimizer.tell(xs, values);
     if (progress) progress(optimizer, result.history);

@@ -14,6 +14,7 @@ struct Evaluation {
   std::vector<double> weights;
   double loss = 0;
   double objective = 0;  // loss + L1
+  double seconds = 0;    // wall time of the pass that evaluated it (losses + L1), divided by the candidates in it
 };
 
 struct LearnResult {

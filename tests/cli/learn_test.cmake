@@ -1,5 +1,5 @@
 # lorahub learn on the fixture with the reference's settings: 40 evaluations
-# recorded, the first at w = 0 with the reference's objective, accuracy line
+# recorded (each with its wall time), the first at w = 0 with the reference's objective, accuracy line
 # printed; a malformed examples file is refused by name.
 set(T "${SHARED}/fixtures/tiny-t5")
 file(READ "${T}/golden.json" golden)
@@ -31,6 +31,10 @@ string(JSON first GET "${history}" evaluations 0 objective)
 string(JSON expected GET "${golden}" lorahub_learning evaluations 0 score)
 if(NOT n EQUAL 40 OR NOT EXISTS ${WORK}/learn-adapter/adapter_model.safetensors)
   message(FATAL_ERROR "history has ${n} evaluations, adapter exported: no")
+endif()
+string(JSON seconds GET "${history}" evaluations 0 seconds)  # wall time of that evaluation's pass
+if(NOT seconds GREATER 0)
+  message(FATAL_ERROR "evaluation 0 has seconds '${seconds}', expected a positive wall time")
 endif()
 string(SUBSTRING "${first}" 0 7 first7)
 string(SUBSTRING "${expected}" 0 7 expected7)

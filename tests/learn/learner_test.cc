@@ -9,6 +9,8 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 namespace lorahub::learn {
 namespace {
 
@@ -33,8 +35,18 @@ TEST(Learner, CobylaReproducesTheReferenceTrajectory) {
   exact.pack_examples = false;
   const FewShotObjective objective(tiny_model(), tiny_pool(), field("input_ids", 5), field("label_ids", 5), exact);
   optim::Cobyla cobyla(lorahub_box(5), 40);
+  const auto start = std::chrono::steady_clock::now();
   const LearnResult result = learn_weights(objective, cobyla);
+  const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;
   ASSERT_EQ(result.history.size(), 40u);
+  // Each evaluation's wall time is its own pass (COBYLA asks one point at a
+  // time): positive, and together no more than the whole loop.
+  double timed = 0;
+  for (const auto& e : result.history) {
+    EXPECT_GT(e.seconds, 0.0);
+    timed += e.seconds;
+  }
+  EXPECT_LE(timed, wall.count());
   // Our losses differ from the reference's by 1-2 float32 ulps (another
   // BLAS), which moves the trust-region steps after the initial simplex by
   // ~2e-6; the simplex itself is exact.
