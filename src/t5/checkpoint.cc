@@ -43,12 +43,6 @@ void load_shards(const std::string& dir, const std::string& index_path, io::Tens
 
 }  // namespace
 
-c10::ScalarType parse_dtype(const std::string& name, const std::string& what) {
-  if (name == "float32" || name == "fp32" || name == "float") return c10::kFloat;
-  if (name == "bfloat16" || name == "bf16") return c10::kBFloat16;
-  throw std::invalid_argument(what + ": expected float32 or bfloat16, found \"" + name + "\"");
-}
-
 Checkpoint load_checkpoint(const std::string& dir, c10::ScalarType dtype, c10::Device device) {
   struct stat st {};
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
