@@ -10,6 +10,7 @@
 #include "t5/t5_model.h"
 
 #include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
 #include <boost/program_options.hpp>
 
 #include <iostream>
