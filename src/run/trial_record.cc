@@ -9,7 +9,7 @@ namespace lorahub::run {
 nlohmann::json to_json(const TrialRecord& r) {
   nlohmann::json j = {
       {"id", r.id}, {"task", r.task}, {"method", r.method}, {"seed", r.seed}, {"n_modules", r.n_modules},
-      {"n_shots", r.n_shots}, {"status", r.status}, {"accuracy", r.accuracy}, {"n_correct", r.n_correct},
+      {"n_shots", r.n_shots}, {"status", r.status}, {"error", r.error}, {"accuracy", r.accuracy}, {"n_correct", r.n_correct},
       {"n_eval", r.n_eval}, {"steps", r.steps}, {"wall_s", r.wall_s}, {"modules", r.modules}, {"weights", r.weights},
       {"history_objective", r.history_objective}, {"history_loss", r.history_loss},
       {"history_weights", r.history_weights}, {"shots", r.shots}, {"eval_index", r.eval_index},
@@ -28,6 +28,7 @@ TrialRecord record_from_json(const nlohmann::json& j) {
   r.n_modules = j.at("n_modules");
   r.n_shots = j.at("n_shots");
   r.status = j.at("status");
+  r.error = j.value("error", std::string());  // journals written before the field
   r.accuracy = j.at("accuracy");
   r.n_correct = j.at("n_correct");
   r.n_eval = j.at("n_eval");
