@@ -251,7 +251,7 @@ class Coordinator {
     r.n_eval = static_cast<int64_t>(r.eval_index.size());
     r.accuracy = !done ? std::nan("") : r.n_eval ? static_cast<double>(r.n_correct) / static_cast<double>(r.n_eval) : 0.0;
     if (s.optimizer) {
-      r.best_objective = s.optimizer->best_value();
+      r.best_objective = done ? s.optimizer->best_value() : std::nan("");  // a failed trial has no best value
       r.steps = s.optimizer->evaluations();
     }
     r.wall_s = std::chrono::duration<double>(Clock::now() - s.start).count();
