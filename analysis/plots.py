@@ -28,6 +28,8 @@ def curves(rows, key):
     """method -> {x: [per-seed accuracy averaged over tasks]}."""
     acc = collections.defaultdict(lambda: collections.defaultdict(list))
     for r in rows:
+        if s(r["status"]) != "done":  # failed trials have no accuracy
+            continue
         acc[(s(r["method"]), int(r[key]), int(r["seed"]))][s(r["task"])].append(float(r["accuracy"]))
     out = collections.defaultdict(lambda: collections.defaultdict(list))
     for (method, x, _seed), per_task in acc.items():

@@ -14,6 +14,7 @@ upstream module alone on that module's own task. Reads /summary with h5py; needs
 import argparse
 import collections
 import json
+import sys
 
 import h5py
 import numpy as np
@@ -24,11 +25,15 @@ def load(path):
         rows = f["summary"][()]
     def s(x):
         return x.decode() if isinstance(x, bytes) else str(x)
+    failed = [s(r["id"]) for r in rows if s(r["status"]) != "done"]
+    if failed:  # no accuracy: their reason is the attribute /trials/<id>@error
+        print(f"warning: {path}: {len(failed)} failed trials left out ({', '.join(failed[:3])}"
+              f"{', ...' if len(failed) > 3 else ''}); see /trials/<id> attribute 'error'", file=sys.stderr)
     return [
         {"id": s(r["id"]), "task": s(r["task"]), "method": s(r["method"]), "seed": int(r["seed"]),
          "n_modules": int(r["n_modules"]), "n_shots": int(r["n_shots"]), "accuracy": float(r["accuracy"]),
          "n_correct": int(r["n_correct"]), "n_eval": int(r["n_eval"])}
-        for r in rows
+        for r in rows if s(r["status"]) == "done"
     ]
 
 

@@ -2,6 +2,7 @@
 
 #include "model/runtime.h"
 #include "model/weight_store.h"
+#include "io/text_file.h"
 
 #include <boost/program_options.hpp>
 
@@ -57,16 +58,8 @@ void add_module_options(po::options_description& desc, ModuleOptions& opts) {
 std::vector<std::string> resolve_modules(const ModuleOptions& opts) {
   std::vector<std::string> dirs = opts.dirs;
   if (!opts.list_file.empty()) {
-    std::ifstream in(opts.list_file);
-    if (!in) throw std::runtime_error(opts.list_file + ": cannot open module list");
-    std::string line;
-    while (std::getline(in, line)) {
-      const auto b = line.find_first_not_of(" \t\r");
-      if (b == std::string::npos || line[b] == '#') continue;
-      const auto e = line.find_last_not_of(" \t\r");
-      const std::string id = line.substr(b, e - b + 1);
-      dirs.push_back(opts.root.empty() ? id : opts.root + "/" + id);
-    }
+    if (!std::ifstream(opts.list_file)) throw std::runtime_error(opts.list_file + ": cannot open module list");
+    for (const auto& id : io::read_list_file(opts.list_file)) dirs.push_back(opts.root.empty() ? id : opts.root + "/" + id);
   }
   if (dirs.empty()) throw UsageError("no LoRA modules: give --modules or --modules-file");
   return dirs;

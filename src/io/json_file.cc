@@ -1,5 +1,8 @@
 #include "io/json_file.h"
 
+#include "io/text_file.h"
+
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -7,20 +10,8 @@
 #include <stdexcept>
 
 namespace lorahub::io {
-namespace {
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open file for reading");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw std::runtime_error(path + ": read error");
-  return ss.str();
-}
-
-}  // namespace
-
-nlohmann::json read_json_file(const std::string& path) { return parse_json_text(read_text(path), path); }
+nlohmann::json read_json_file(const std::string& path) { return parse_json_text(read_text_file(path), path); }
 
 nlohmann::json parse_json_text(const std::string& text, const std::string& path) {
   try {
@@ -30,7 +21,7 @@ nlohmann::json parse_json_text(const std::string& text, const std::string& path)
   }
 }
 
-std::vector<nlohmann::json> read_jsonl_file(const std::string& path) { return parse_jsonl_text(read_text(path), path); }
+std::vector<nlohmann::json> read_jsonl_file(const std::string& path) { return parse_jsonl_text(read_text_file(path), path); }
 
 std::vector<nlohmann::json> parse_jsonl_text(const std::string& text, const std::string& path) {
   std::vector<nlohmann::json> rows;
@@ -125,6 +116,18 @@ std::string JsonFields::get_string(const std::string& key) const {
 
 std::string JsonFields::get_string(const std::string& key, const std::string& fallback) const {
   return has(key) ? get_string(key) : fallback;
+}
+
+std::vector<std::string> JsonFields::warn_unknown(const std::vector<std::string>& known) const {
+  std::vector<std::string> unknown;
+  for (auto it = obj_.begin(); it != obj_.end(); ++it) {
+    if (std::find(known.begin(), known.end(), it.key()) != known.end()) continue;
+    unknown.push_back(it.key());
+    const std::string name = scope_.empty() ? it.key() : scope_ + "." + it.key();
+    std::fprintf(stderr, "warning: %s: field '%s' is not known to lorahub and is ignored\n", file_.c_str(),
+                 name.c_str());
+  }
+  return unknown;
 }
 
 std::vector<std::string> JsonFields::get_strings(const std::string& key) const {

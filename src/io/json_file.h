@@ -43,6 +43,13 @@ class JsonFields {
   // "<file>: field '<scope.key>': <what>" as std::invalid_argument.
   [[noreturn]] void fail(const std::string& key, const std::string& what) const;
   const nlohmann::json& at(const std::string& key) const;
+  const std::string& file() const { return file_; }
+
+  // Writes one line per key of the object that `known` does not list,
+  // "warning: <file>: field '<key>' is not known to lorahub and is ignored",
+  // to stderr, and returns those keys: a setting the reader does not know
+  // may change the numbers, so it is never dropped in silence.
+  std::vector<std::string> warn_unknown(const std::vector<std::string>& known) const;
 
  private:
   const nlohmann::json& obj_;

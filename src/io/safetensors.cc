@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <vector>
@@ -53,6 +54,36 @@ struct Entry {
   uint64_t begin, end;
 };
 
+// The data buffer is covered exactly, in offset order, as the format's own
+// reader insists (safetensors Metadata::validate, and read_metadata's check
+// that the buffer ends with the last tensor): no overlap, no gap, nothing after.
+template <typename Fail>
+void check_layout(const std::vector<Entry>& entries, uint64_t data_size, const Fail& fail) {
+  std::vector<const Entry*> by_offset;
+  for (const auto& e : entries) by_offset.push_back(&e);
+  std::sort(by_offset.begin(), by_offset.end(), [](const Entry* a, const Entry* b) {
+    return std::make_pair(a->begin, a->end) < std::make_pair(b->begin, b->end);
+  });
+  uint64_t end = 0;
+  const Entry* prev = nullptr;
+  for (const Entry* e : by_offset) {
+    if (e->begin < end) {
+      throw fail("tensors '" + prev->name + "' and '" + e->name + "' overlap in the data buffer");
+    }
+    if (e->begin > end) {
+      throw fail("tensor '" + e->name + "' starts at byte " + std::to_string(e->begin) + " of the data but " +
+                 (prev ? "'" + prev->name + "' ends at " + std::to_string(end) : std::string("the data starts at 0")) +
+                 " (the format allows no gap between tensors)");
+    }
+    end = e->end;
+    prev = e;
+  }
+  if (end != data_size) {
+    throw fail(std::to_string(data_size - end) + " bytes after the last tensor (the tensors end at byte " +
+               std::to_string(end) + " of " + std::to_string(data_size) + " bytes of data; the format allows none)");
+  }
+}
+
 }  // namespace
 
 SafetensorsFile parse_safetensors(const void* bytes, uint64_t file_size, const std::string& path) {
@@ -70,11 +101,23 @@ SafetensorsFile parse_safetensors(const void* bytes, uint64_t file_size, const s
                std::to_string(file_size) + " bytes)");
   }
   nlohmann::json doc;
+  std::set<std::string> keys;
+  std::string duplicate;
+  // nlohmann keeps the last of two equal keys; the format forbids them.
+  const nlohmann::json::parser_callback_t note_keys = [&](int depth, nlohmann::json::parse_event_t event,
+                                                          nlohmann::json& parsed) {
+    if (event == nlohmann::json::parse_event_t::key && depth == 1 && !keys.insert(parsed.get<std::string>()).second &&
+        duplicate.empty()) {
+      duplicate = parsed.get<std::string>();
+    }
+    return true;
+  };
   try {
-    doc = nlohmann::json::parse(data + 8, data + 8 + header_len);
+    doc = nlohmann::json::parse(data + 8, data + 8 + header_len, note_keys);
   } catch (const nlohmann::json::exception& e) {  // parse_error; out_of_range for numbers past double
     throw fail(std::string("header is not JSON (") + e.what() + ")");
   }
+  if (!duplicate.empty()) throw fail("tensor '" + duplicate + "' is named twice in the header (the format forbids duplicate keys)");
   if (!doc.is_object()) throw fail("header is not a JSON object");
 
   const uint64_t data_start = 8 + header_len;
@@ -140,18 +183,7 @@ SafetensorsFile parse_safetensors(const void* bytes, uint64_t file_size, const s
     }
     entries.push_back(std::move(e));
   }
-  // Offsets must not overlap (the format also wants them contiguous; we only
-  // insist on what reading needs).
-  std::vector<const Entry*> by_offset;
-  for (const auto& e : entries) by_offset.push_back(&e);
-  std::sort(by_offset.begin(), by_offset.end(),
-            [](const Entry* a, const Entry* b) { return a->begin < b->begin; });
-  for (size_t i = 1; i < by_offset.size(); ++i) {
-    if (by_offset[i]->begin < by_offset[i - 1]->end) {
-      throw fail("tensors '" + by_offset[i - 1]->name + "' and '" + by_offset[i]->name +
-                 "' overlap in the data buffer");
-    }
-  }
+  check_layout(entries, data_size, fail);
   for (const auto& e : entries) {
     at::Tensor t = at::empty(e.shape, at::TensorOptions().dtype(e.dtype->type));
     if (e.end > e.begin) std::memcpy(t.data_ptr(), data + data_start + e.begin, e.end - e.begin);

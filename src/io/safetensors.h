@@ -19,8 +19,11 @@ struct SafetensorsFile {
 
 // Reads every tensor. Supported dtypes: F64 F32 F16 BF16 I64 I32 I16 I8 U8
 // BOOL. Throws std::runtime_error naming the file (and tensor) on a short
-// header, a header past the end of the file, an unknown dtype, a shape whose
-// byte size disagrees with its offsets, overlapping or out-of-range offsets.
+// header, a header past the end of the file, a tensor named twice, an
+// unknown dtype, a shape whose byte size disagrees with its offsets,
+// out-of-range offsets, and a data buffer not covered exactly (overlapping
+// tensors, a gap, bytes after the last tensor), as the format's own reader
+// (safetensors Metadata::validate) refuses them.
 SafetensorsFile read_safetensors(const std::string& path);
 // The same checks on a file's bytes in memory; `source` names it in errors.
 SafetensorsFile parse_safetensors(const void* bytes, uint64_t size, const std::string& source);

@@ -3,6 +3,9 @@
 #include "io/safetensors.h"
 #include "io/torch_bin.h"
 
+#include <ATen/ATen.h>
+
+#include <cmath>
 #include <stdexcept>
 #include <sys/stat.h>
 
@@ -12,14 +15,36 @@ namespace {
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
-}  // namespace
-
-TensorMap read_tensor_file(const std::string& path) {
+TensorMap read_any(const std::string& path) {
   if (ends_with(path, ".safetensors")) return read_safetensors(path).tensors;
   if (ends_with(path, ".bin") || ends_with(path, ".pt") || ends_with(path, ".pth")) {
     return read_torch_bin(path);
   }
   throw std::invalid_argument(path + ": unknown tensor file type (expected .safetensors or .bin)");
+}
+
+}  // namespace
+
+void check_finite(const TensorMap& tensors, const std::string& path) {
+  for (const auto& [name, t] : tensors) {
+    if (!t.is_floating_point() || at::isfinite(t).all().item<bool>()) continue;
+    const at::Tensor flat = t.reshape({-1});
+    const int64_t first = at::logical_not(at::isfinite(flat)).nonzero()[0][0].item<int64_t>();
+    const double value = flat[first].item<double>();
+    std::string index;
+    for (int64_t d = t.dim() - 1, rest = first; d >= 0; --d) {  // flat position -> [i, j, ...]
+      index = std::to_string(rest % t.size(d)) + (index.empty() ? "" : ", ") + index;
+      rest /= t.size(d);
+    }
+    throw std::runtime_error(path + ": tensor '" + name + "' holds " + (std::isnan(value) ? "NaN" : value > 0 ? "inf" : "-inf") +
+                             " at [" + index + "]; weights must be finite (the file is damaged or its training diverged)");
+  }
+}
+
+TensorMap read_tensor_file(const std::string& path) {
+  TensorMap tensors = read_any(path);
+  check_finite(tensors, path);
+  return tensors;
 }
 
 bool file_exists(const std::string& path) {

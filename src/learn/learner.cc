@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 
 #include <chrono>
+#include <stdexcept>
+#include <string>
 
 namespace lorahub::learn {
 
@@ -28,6 +30,10 @@ LearnResult learn_weights(const FewShotObjective& objective, optim::Optimizer& o
     }
     optimizer.tell(xs, values);
     if (progress) progress(optimizer, result.history);
+  }
+  if (optimizer.best_x().empty()) {  // every value NaN or inf: there is no best point to return
+    throw std::runtime_error("the objective was not finite for any of the " + std::to_string(result.history.size()) +
+                             " candidates (NaN or inf losses: check the modules' and the model's weights)");
   }
   result.weights = optimizer.best_x();
   result.objective = optimizer.best_value();

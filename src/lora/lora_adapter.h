@@ -2,9 +2,27 @@
 // A PEFT LoRA adapter directory (adapter_config.json + adapter_model.safetensors
 // or adapter_model.bin), loaded as immutable data keyed by the base module it
 // modifies. A LoRA-wrapped projection computes y = W x + scale * B (A x),
-// scale = lora_alpha / r, A [r, in], B [out, r].
+// scale = lora_alpha / r, or lora_alpha / sqrt(r) with use_rslora (PEFT
+// LoraLayer.update_layer; Kalajdzievski 2023, arXiv 2312.03732), A [r, in],
+// B [out, r].
+//
+// adapter_config.json fields (PEFT LoraConfig), each honoured or refused by
+// name: r, lora_alpha, use_rslora, target_modules (a list: suffix match; a
+// string: full regex match; "all-linear": every projection of the registry,
+// PEFT >= 0.8's shorthand, which leaves out the output head), layers_to_transform
+// and layers_pattern (PEFT check_target_module_exists), fan_in_fan_out
+// (PEFT ignores it for torch Linear layers, so the tensors keep Linear's
+// layout), alpha_pattern (a module's own scale). Refused: use_dora true,
+// rank_pattern giving another rank, bias other than "none", modules_to_save,
+// layer_replication, exclude_modules, lora_bias true, use_qalora true,
+// target_parameters, trainable_token_indices, alora_invocation_tokens and
+// arrow_config when set (PEFT 0.14 - 0.18), task_type other than the
+// model's (LanguageModel::peft_task_type), peft_type other than LORA. Fields with no effect on the
+// numbers (lora_dropout, init_lora_weights, ...) are accepted; any other key
+// is warned about on stderr, by name.
 
 #include <ATen/core/Tensor.h>
+#include <nlohmann/json_fwd.hpp>
 
 #include <map>
 #include <string>
@@ -26,9 +44,17 @@ struct LoraAdapter {
   std::string path;  // directory
   int64_t r = 0;
   double lora_alpha = 0;
-  double scale() const { return lora_alpha / static_cast<double>(r); }
+  bool use_rslora = false;
+  // lora_alpha / r, or lora_alpha / sqrt(r) with use_rslora (PEFT).
+  double scale() const;
   std::vector<std::string> target_modules;  // as in the config (names or one regex)
   bool target_is_regex = false;
+  bool target_all_linear = false;  // target_modules: "all-linear"
+  // PEFT's layer restriction (list targets only): the layer index is the number
+  // after one of layers_pattern in the module name ("block.3."), or without a
+  // pattern the last ".<n>." PEFT's regex finds.
+  std::vector<int64_t> layers_to_transform;  // empty: every layer
+  std::vector<std::string> layers_pattern;
   std::string base_model_name_or_path;
   std::string task_type;  // the base's when the config gives none
   // Base module ("encoder.block.0.layer.0.SelfAttention.q") -> tensors, in
@@ -50,8 +76,14 @@ LoraAdapter load_adapter(const std::string& dir, const model::LanguageModel& bas
 // PEFT's key for a module's A or B: "base_model.model.<module>.lora_A.weight".
 std::string peft_key(const std::string& module, bool is_a);
 
-// Whether PEFT would wrap `module` given target_modules (model::TargetModules:
-// suffix match on a list; full match of one regex string; "all-linear").
+// Whether PEFT would wrap `module` given target_modules (suffix match on a
+// list; full match of one regex string; any registered projection for
+// "all-linear") and layers_to_transform.
 bool targets_module(const LoraAdapter& adapter, const std::string& module);
+
+// The adapter_config.json fields that say which modules are wrapped
+// (target_modules as the original string or list, layers_to_transform,
+// layers_pattern), so that an export reloads to the same modules.
+nlohmann::json target_config(const LoraAdapter& adapter);
 
 }  // namespace lorahub::lora

@@ -3,7 +3,9 @@
 #include "model/language_model.h"
 
 #include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <sstream>
 #include <stdexcept>
 
@@ -14,6 +16,12 @@ std::string fmt(double v) {
   o << v;
   return o.str();
 }
+
+// "2 (lora_alpha 8 / sqrt(r 4), use_rslora)"
+std::string scale_str(const LoraAdapter& ad) {
+  return fmt(ad.scale()) + " (lora_alpha " + fmt(ad.lora_alpha) + (ad.use_rslora ? " / sqrt(r " : " / r ") +
+         std::to_string(ad.r) + (ad.use_rslora ? "), use_rslora)" : ")");
+}
 }  // namespace
 
 LoraPool::LoraPool(const model::LanguageModel& base, std::vector<LoraAdapter> adapters, bool check_base)
@@ -21,7 +29,7 @@ LoraPool::LoraPool(const model::LanguageModel& base, std::vector<LoraAdapter> ad
   if (adapters_.empty()) throw std::invalid_argument("LoRA pool: no modules given");
   const LoraAdapter& first = adapters_.front();
   rank_ = first.r;
-  alpha_ = first.lora_alpha;
+  scale_ = first.scale();
   for (const auto& ad : adapters_) {
     auto fail = [&](const std::string& why) {
       return std::invalid_argument("cannot compose LoRA module '" + ad.id + "' with '" + first.id + "': " + why);
@@ -29,8 +37,8 @@ LoraPool::LoraPool(const model::LanguageModel& base, std::vector<LoraAdapter> ad
     if (ad.r != rank_) {
       throw fail("rank " + std::to_string(ad.r) + " but the other modules have rank " + std::to_string(rank_));
     }
-    if (ad.lora_alpha != alpha_) {
-      throw fail("lora_alpha " + fmt(ad.lora_alpha) + " but the other modules have lora_alpha " + fmt(alpha_));
+    if (std::abs(ad.scale() - scale_) > 1e-12 * scale_) {  // equal up to the rounding of alpha / sqrt(r)
+      throw fail("scale " + scale_str(ad) + " but the other modules have scale " + scale_str(first));
     }
     if (check_base && ad.base_model_name_or_path != first.base_model_name_or_path) {
       throw fail("base model '" + ad.base_model_name_or_path + "' but the other modules adapt '" +
@@ -70,11 +78,13 @@ LoraPool LoraPool::load(const model::LanguageModel& base, const std::vector<std:
   return LoraPool(base, std::move(adapters), check_base);
 }
 
+nlohmann::json LoraPool::target_modules() const { return target_config(adapters_.front()); }
+
 LoraPool LoraPool::subset(const std::vector<int64_t>& indices) const {
   if (indices.empty()) throw std::invalid_argument("LoRA pool subset: no modules selected");
   LoraPool out;
   out.rank_ = rank_;
-  out.alpha_ = alpha_;
+  out.scale_ = scale_;
   out.num_sites_ = num_sites_;
   for (int64_t i : indices) {
     if (i < 0 || i >= size()) {

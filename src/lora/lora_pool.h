@@ -6,6 +6,7 @@
 #include "lora/lora_adapter.h"
 
 #include <ATen/core/Tensor.h>
+#include <nlohmann/json_fwd.hpp>
 
 #include <memory>
 #include <string>
@@ -27,8 +28,10 @@ struct PoolTarget {
 
 class LoraPool {
  public:
-  // Checks that the adapters can be composed: same rank, same lora_alpha,
-  // same adapted modules, same base_model_name_or_path (unless
+  // Checks that the adapters can be composed: same rank, same effective
+  // scale (lora_alpha / r, or lora_alpha / sqrt(r) with use_rslora: an
+  // rslora module composes with plain ones of the same scale, because a
+  // composition has one scale), same adapted modules, same base_model_name_or_path (unless
   // `check_base` is false). Errors name the odd module and why ("rank 8 but
   // the other modules have rank 4").
   LoraPool(const model::LanguageModel& base, std::vector<LoraAdapter> adapters, bool check_base = true);
@@ -37,14 +40,17 @@ class LoraPool {
 
   int64_t size() const { return static_cast<int64_t>(adapters_.size()); }
   int64_t rank() const { return rank_; }
-  double lora_alpha() const { return alpha_; }
-  double scale() const { return alpha_ / static_cast<double>(rank_); }
+  // The scale every module shares, and the plain-LoRA lora_alpha giving it
+  // (scale * r: what an exported composition writes, with use_rslora false).
+  double scale() const { return scale_; }
+  double lora_alpha() const { return scale_ * static_cast<double>(rank_); }
   int64_t num_sites() const { return num_sites_; }
   const std::vector<PoolTarget>& targets() const { return targets_; }
   // Metadata of module i (its tensors live only in targets()).
   const LoraAdapter& adapter(int64_t i) const { return adapters_.at(static_cast<size_t>(i)); }
-  // Target module names as given in the first adapter's config.
-  const std::vector<std::string>& target_modules() const { return adapters_.front().target_modules; }
+  // The first adapter's target fields (target_config): target_modules as
+  // its original string or list, layers_to_transform, layers_pattern.
+  nlohmann::json target_modules() const;
 
   // A pool of the modules at `indices`, in that order, sharing nothing
   // mutable with this one (stacks are gathered once).
@@ -55,7 +61,7 @@ class LoraPool {
   std::vector<LoraAdapter> adapters_;
   std::vector<PoolTarget> targets_;
   int64_t rank_ = 0;
-  double alpha_ = 0;
+  double scale_ = 0;
   int64_t num_sites_ = 0;
 };
 

@@ -21,11 +21,20 @@ void make_dir(const std::string& dir) {
     throw std::runtime_error(dir + ": cannot create output directory (" + ec.message() + ")");
   }
 }
+// A composition whose numbers overflowed is refused before any file is written.
+void refuse_non_finite(const io::TensorMap& tensors, const std::string& dir, const std::string& what) {
+  for (const auto& [name, t] : tensors) {
+    if (!at::isfinite(t).all().item<bool>()) {
+      throw std::invalid_argument(dir + ": " + what + " not written: its tensor '" + name + "' is not finite (the "
+                                  "composition weights or the modules overflow float32)");
+    }
+  }
+}
 }  // namespace
 
-void write_peft_adapter(const std::string& dir, const ComposedAdapter& adapter,
-                        const std::vector<std::string>& target_modules, const std::string& base_model_name_or_path,
-                        const std::string& task_type) {
+void write_peft_adapter(const std::string& dir, const ComposedAdapter& adapter, const nlohmann::json& targets,
+                        const std::string& base_model_name_or_path, const std::string& task_type) {
+  refuse_non_finite(adapter.tensors, dir, "PEFT adapter");
   make_dir(dir);
   // The keys and defaults PEFT 0.7's LoraConfig.save_pretrained writes.
   nlohmann::json config = {
@@ -36,8 +45,8 @@ void write_peft_adapter(const std::string& dir, const ComposedAdapter& adapter,
       {"fan_in_fan_out", false},
       {"inference_mode", true},
       {"init_lora_weights", true},
-      {"layers_pattern", nullptr},
-      {"layers_to_transform", nullptr},
+      {"layers_pattern", targets.at("layers_pattern")},
+      {"layers_to_transform", targets.at("layers_to_transform")},
       {"loftq_config", nlohmann::json::object()},
       {"lora_alpha", adapter.lora_alpha},
       {"lora_dropout", 0.0},
@@ -48,7 +57,7 @@ void write_peft_adapter(const std::string& dir, const ComposedAdapter& adapter,
       {"r", adapter.r},
       {"rank_pattern", nlohmann::json::object()},
       {"revision", nullptr},
-      {"target_modules", target_modules},
+      {"target_modules", targets.at("target_modules")},
       {"task_type", task_type},
   };
   if (adapter.lora_alpha == static_cast<double>(static_cast<int64_t>(adapter.lora_alpha))) {
@@ -58,12 +67,21 @@ void write_peft_adapter(const std::string& dir, const ComposedAdapter& adapter,
   io::write_json_file(dir + "/adapter_config.json", config);
 }
 
+void write_peft_adapter(const std::string& dir, const ComposedAdapter& adapter,
+                        const std::vector<std::string>& target_modules, const std::string& base_model_name_or_path,
+                        const std::string& task_type) {
+  const nlohmann::json targets = {
+      {"target_modules", target_modules}, {"layers_to_transform", nullptr}, {"layers_pattern", nullptr}};
+  write_peft_adapter(dir, adapter, targets, base_model_name_or_path, task_type);
+}
+
 void write_merged_checkpoint(const std::string& dir, const model::LanguageModel& base, const LoraPool& pool,
                              const at::Tensor& weights, Method method, const std::string& tokenizer_dir) {
-  make_dir(dir);
   const auto merged = merge(base, pool, weights, method);
   io::TensorMap tensors;
   for (const auto& [name, t] : merged->tensors()) tensors[name] = t.to(at::kCPU);
+  refuse_non_finite(tensors, dir, "merged checkpoint");
+  make_dir(dir);
   base.save(dir, tensors);
   model::copy_tokenizer_files(tokenizer_dir, dir);
 }

@@ -29,7 +29,7 @@ void Optimizer::tell(const std::vector<Vec>& xs, const std::vector<double>& valu
   }
   for (size_t i = 0; i < xs.size(); ++i) {
     // NaN (a diverged evaluation) counts as worse than anything.
-    if (!std::isnan(values[i]) && values[i] < best_value_) {
+    if (std::isfinite(values[i]) && values[i] < best_value_) {  // NaN and inf are never the best
       best_value_ = values[i];
       best_x_ = xs[i];
     }

@@ -6,7 +6,8 @@
 // ask() returns the next candidates (one for sequential methods, a population
 // for CMA-ES), all inside the box, and none once the budget of objective
 // evaluations is spent. tell() takes the values of exactly the candidates of
-// the last ask, in order. The recommendation is the best point seen. Same
+// the last ask, in order. The recommendation is the best point seen (the
+// least finite value; best_x() stays empty while no value was finite). Same
 // seed and same values told -> same candidates asked.
 
 #include "optim/box.h"

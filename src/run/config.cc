@@ -1,5 +1,6 @@
 #include "run/config.h"
 
+#include "io/text_file.h"
 #include "model/family.h"
 #include "model/loader.h"
 #include "tasks/bbh.h"
@@ -157,14 +158,8 @@ Config parse_yaml(const std::string& text, const std::string& path) {
   if (modules["ids"]) c.module_ids = r.strings(modules["ids"], "modules.ids");
   if (modules["list"]) {
     c.modules_list = resolve_path(path, r.string(modules["list"], "modules.list"));
-    std::ifstream in(c.modules_list);
-    if (!in) r.fail(modules["list"], "modules.list", "cannot open " + c.modules_list);
-    std::string line;
-    while (std::getline(in, line)) {
-      const auto b = line.find_first_not_of(" \t\r");
-      if (b == std::string::npos || line[b] == '#') continue;
-      c.module_ids.push_back(line.substr(b, line.find_last_not_of(" \t\r") - b + 1));
-    }
+    if (!std::ifstream(c.modules_list)) r.fail(modules["list"], "modules.list", "cannot open " + c.modules_list);
+    for (auto& id : io::read_list_file(c.modules_list)) c.module_ids.push_back(std::move(id));
   }
   if (c.module_ids.empty()) r.fail(modules, "modules", "no module ids (give modules.ids or modules.list)");
 
@@ -296,11 +291,8 @@ Config parse_config(const std::string& text, const std::string& path) {
 }
 
 Config load_config(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(path + ": cannot open config file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_config(ss.str(), path);
+  if (!std::ifstream(path)) throw std::runtime_error(path + ": cannot open config file");
+  return parse_config(io::read_text_file(path), path);
 }
 
 std::string Config::results_hash() const {

@@ -6,6 +6,7 @@
 #include "tasks/scoring.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <deque>
 #include <map>
@@ -153,7 +154,7 @@ class Coordinator {
       nlohmann::json u = unit_base(s, "eval");
       const size_t end = std::min(s.split.eval.size(), start + per);
       u["prompt"] = s.method->name == "icl" ? "icl" : "zero";
-      u["weights"] = s.final_weights;
+      if (s.optimizer) u["weights"] = s.final_weights;  // no weights: the base model
       u["indices"] = std::vector<int64_t>(s.split.eval.begin() + static_cast<long>(start),
                                           s.split.eval.begin() + static_cast<long>(end));
       offsets_[u["unit"].get<int64_t>()] = start;
@@ -209,6 +210,13 @@ class Coordinator {
       s.optimizer->tell(s.population, s.objectives);
       if (!s.optimizer->done()) {
         ask(s);
+      } else if (s.optimizer->best_x().empty()) {
+        // Never a finite objective: no weights to evaluate, and the base
+        // model's predictions are not this trial's.
+        s.record.status = "failed";
+        s.record.error = "the objective was not finite for any of the " + std::to_string(s.optimizer->evaluations()) +
+                         " candidates (NaN or inf losses: check the modules' and the model's weights)";
+        finish(s);
       } else {
         s.final_weights = s.optimizer->best_x();
         queue_eval(s);
@@ -232,17 +240,18 @@ class Coordinator {
     r.modules = s.module_ids;
     r.weights = s.final_weights;
     r.shots = s.split.shots;
-    r.eval_index = s.split.eval;
+    const bool done = r.status == "done";  // a failed trial evaluated nothing
+    if (done) r.eval_index = s.split.eval;
     r.predictions = s.predictions;
-    for (size_t i = 0; i < s.split.eval.size(); ++i) {
+    for (size_t i = 0; i < r.eval_index.size(); ++i) {
       const bool ok = tasks::exact_match(s.predictions[i], s.task->examples[static_cast<size_t>(s.split.eval[i])].target);
       r.correct.push_back(ok ? 1 : 0);
       r.n_correct += ok;
     }
-    r.n_eval = static_cast<int64_t>(s.split.eval.size());
-    r.accuracy = r.n_eval ? static_cast<double>(r.n_correct) / static_cast<double>(r.n_eval) : 0.0;
+    r.n_eval = static_cast<int64_t>(r.eval_index.size());
+    r.accuracy = !done ? std::nan("") : r.n_eval ? static_cast<double>(r.n_correct) / static_cast<double>(r.n_eval) : 0.0;
     if (s.optimizer) {
-      r.best_objective = s.optimizer->best_value();
+      r.best_objective = done ? s.optimizer->best_value() : std::nan("");  // a failed trial has no best value
       r.steps = s.optimizer->evaluations();
     }
     r.wall_s = std::chrono::duration<double>(Clock::now() - s.start).count();

@@ -146,6 +146,7 @@ void write_trial(const Ctx& c, hid_t trials, const TrialRecord& r) {
   attr_number(c, g, "n_modules", r.n_modules, H5T_NATIVE_INT64);
   attr_number(c, g, "n_shots", r.n_shots, H5T_NATIVE_INT64);
   attr_string(c, g, "status", r.status);
+  if (!r.error.empty()) attr_string(c, g, "error", r.error);
   attr_number(c, g, "accuracy", r.accuracy, H5T_NATIVE_DOUBLE);
   attr_number(c, g, "n_correct", r.n_correct, H5T_NATIVE_INT64);
   attr_number(c, g, "n_eval", r.n_eval, H5T_NATIVE_INT64);
@@ -240,14 +241,22 @@ void fsync_path(const std::string& path) {
   }
 }
 
-}  // namespace
+// File access without HDF5's file locks (H5Pset_file_locking): cluster
+// scratch file systems often have no POSIX locks (flock/fcntl fail with
+// ENOLCK, and HDF5 then cannot create or open a file). Locks buy nothing
+// here: only rank 0 writes, into a temporary file that it renames over the
+// results, so no reader ever sees a file being written.
+H5 no_lock_access(const std::string& file) {
+  H5 fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, file, "file access list");
+  Ctx{file}.check(H5Pset_file_locking(fapl, false, true), "disable file locking");
+  return fapl;
+}
 
-void write_results_h5(const std::string& path, const RunInfo& info, const std::vector<TrialRecord>& records) {
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors are reported through exceptions
-  const std::string tmp = path + ".tmp";
-  const Ctx c{path};
+// The results as an HDF5 file at `tmp`.
+void write_file(const Ctx& c, const std::string& tmp, const RunInfo& info, const std::vector<TrialRecord>& records) {
   {
-    H5 file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, tmp, "create file");
+    H5 fapl = no_lock_access(tmp);
+    H5 file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), H5Fclose, tmp, "create file");
     attr_number(c, file, "format_version", static_cast<int64_t>(kFormatVersion), H5T_NATIVE_INT64);
     attr_string(c, file, "config", info.config_text);
     attr_string(c, file, "config_hash", info.config_hash);
@@ -267,16 +276,34 @@ void write_results_h5(const std::string& path, const RunInfo& info, const std::v
     for (const auto& r : records) write_trial(c, trials, r);
     c.check(H5Fflush(file, H5F_SCOPE_GLOBAL), "flush");
   }
+}
+
+}  // namespace
+
+void write_results_h5(const std::string& path, const RunInfo& info, const std::vector<TrialRecord>& records) {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors are reported through exceptions
+  const std::string tmp = path + ".tmp";
+  const Ctx c{path};
+  try {
+    write_file(c, tmp, info, records);
+  } catch (...) {
+    std::remove(tmp.c_str());  // never leave a partial file behind
+    throw;
+  }
   fsync_path(tmp);
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    throw std::runtime_error(path + ": cannot replace with " + tmp + ": " + std::strerror(errno));
+    const int err = errno;
+    std::remove(tmp.c_str());
+    throw std::runtime_error(path + ": cannot replace with " + tmp + ": " + std::strerror(err));
   }
 }
+
 
 std::vector<TrialRecord> read_results_h5(const std::string& path, RunInfo* info) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   const Ctx c{path};
-  H5 file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path, "open file");
+  H5 fapl = no_lock_access(path);
+  H5 file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl), H5Fclose, path, "open file");
   if (read_attr_number<int64_t>(c, file, "format_version", H5T_NATIVE_INT64) != kFormatVersion) {
     throw std::runtime_error(path + ": results format version differs from this build's (" +
                              std::to_string(kFormatVersion) + ")");
@@ -303,6 +330,7 @@ std::vector<TrialRecord> read_results_h5(const std::string& path, RunInfo* info)
     r.n_modules = read_attr_number<int64_t>(c, g, "n_modules", H5T_NATIVE_INT64);
     r.n_shots = read_attr_number<int64_t>(c, g, "n_shots", H5T_NATIVE_INT64);
     r.status = read_attr_string(c, g, "status");
+    if (H5Aexists(g, "error") > 0) r.error = read_attr_string(c, g, "error");
     r.accuracy = read_attr_number<double>(c, g, "accuracy", H5T_NATIVE_DOUBLE);
     r.n_correct = read_attr_number<int64_t>(c, g, "n_correct", H5T_NATIVE_INT64);
     r.n_eval = read_attr_number<int64_t>(c, g, "n_eval", H5T_NATIVE_INT64);

@@ -92,6 +92,31 @@ int coordinate_and_report(const RunOptions& o, const Config& c, Transport& trans
   return 0;
 }
 
+// Under MPI a rank that fails alone leaves the others waiting in a probe or a
+// send: it prints its one line and ends the whole job (MPI_Abort). Finished
+// trials are already durable in the journal, so `--resume` continues.
+[[noreturn]] void abort_job(const Comm& comm, const std::string& what) {
+  std::fprintf(stderr, "lorahub run: error: rank %d of %d: %s; ending the job (MPI_Abort)\n", comm.rank(), comm.size(),
+               what.substr(0, what.find('\n')).c_str());
+  std::fflush(stderr);
+  MpiSession::abort(1);
+}
+
+int serve(const RunOptions&, const Config& config, const Comm& comm) {
+  // Workers: one device each; SIGTERM is the coordinator's business.
+  // The coordinator idles, so its node has one worker fewer than ranks.
+  const int root_here = comm.node_hosts_root() ? 1 : 0;
+  const int workers_on_node = comm.local_size() - root_here;
+  Worker worker(config, pick_device(config, comm.local_rank() - root_here), pick_threads(config, workers_on_node));
+  while (true) {
+    Tag tag;
+    const auto bytes = comm.receive(0, Tag::kUnit, true, nullptr, &tag);
+    if (tag == Tag::kStop) break;
+    comm.send(0, Tag::kResult, encode(worker.execute(decode(bytes))));
+  }
+  return 0;
+}
+
 int run_local(const RunOptions& o, const Config& c) {
   Worker worker(c, pick_device(c, 0), pick_threads(c, 1));
   LocalTransport transport(worker);
@@ -120,35 +145,23 @@ int run_sweep(const RunOptions& options) {
     if (comm.rank() == 0) throw std::invalid_argument(msg.at("error").get<std::string>());
     return 1;
   }
-  Config config = parse_config(msg.at("text"), msg.at("path"));
-  if (!options.output.empty()) config.output = options.output;
-  if (comm.size() == 1) return run_local(options, config);
+  auto config_of = [&] {
+    Config config = parse_config(msg.at("text"), msg.at("path"));  // paths resolved on each rank
+    if (!options.output.empty()) config.output = options.output;
+    return config;
+  };
+  if (comm.size() == 1) return run_local(options, config_of());
 
-  if (comm.rank() == 0) {
+  try {
+    const Config config = config_of();
+    if (comm.rank() != 0) return serve(options, config, comm);
     MpiTransport transport(comm);
-    int rc = 0;
-    std::string error;
-    try {
-      rc = coordinate_and_report(options, config, transport, comm.size());
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
+    const int rc = coordinate_and_report(options, config, transport, comm.size());
     for (int w = 1; w < comm.size(); ++w) comm.send(w, Tag::kStop, {});
-    if (!error.empty()) throw std::runtime_error(error);
     return rc;
+  } catch (const std::exception& e) {
+    abort_job(comm, e.what());
   }
-  // Workers: one device each; SIGTERM is the coordinator's business.
-  // The coordinator idles, so its node has one worker fewer than ranks.
-  const int root_here = comm.node_hosts_root() ? 1 : 0;
-  const int workers_on_node = comm.local_size() - root_here;
-  Worker worker(config, pick_device(config, comm.local_rank() - root_here), pick_threads(config, workers_on_node));
-  while (true) {
-    Tag tag;
-    const auto bytes = comm.receive(0, Tag::kUnit, true, nullptr, &tag);
-    if (tag == Tag::kStop) break;
-    comm.send(0, Tag::kResult, encode(worker.execute(decode(bytes))));
-  }
-  return 0;
 }
 
 int print_plan(const std::string& config_path) {

@@ -13,7 +13,8 @@ namespace lorahub::run {
 struct TrialRecord {
   std::string id, task, method;
   int64_t seed = 0, n_modules = 0, n_shots = 0;
-  std::string status = "done";
+  std::string status = "done";  // "done", or "failed" with the reason in `error`
+  std::string error;
   double accuracy = 0;
   int64_t n_correct = 0, n_eval = 0;
   double best_objective = std::numeric_limits<double>::quiet_NaN();  // NaN for baselines

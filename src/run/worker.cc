@@ -139,9 +139,13 @@ struct Worker::State {
 
   nlohmann::json evaluate(const nlohmann::json& unit) {
     const auto& bbh = task(unit.at("task"));
-    const auto weights = unit.at("weights").get<std::vector<double>>();
     const model::LanguageModel* m = model.get();
-    if (!weights.empty()) {
+    if (unit.contains("weights")) {  // a learned composition; without the key, the base model
+      const auto weights = unit.at("weights").get<std::vector<double>>();
+      if (weights.size() != unit.at("modules").size()) {
+        throw std::invalid_argument("eval unit: " + std::to_string(weights.size()) + " weights for " +
+                                    std::to_string(unit.at("modules").size()) + " modules");
+      }
       TrialCache& t = trial(unit);
       if (!t.merged || t.merged_weights != weights) {
         // As the reference evaluates: the composition merged into the weights.

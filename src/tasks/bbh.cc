@@ -1,6 +1,7 @@
 #include "tasks/bbh.h"
 
 #include "io/json_file.h"
+#include "io/text_file.h"
 #include "optim/rng.h"
 
 #include <nlohmann/json.hpp>
@@ -16,14 +17,6 @@ namespace lorahub::tasks {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string trim(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r\n");
@@ -44,7 +37,7 @@ std::string final_answer(const std::string& answer, const std::string& path, siz
 }
 
 void parse_cot_prompt(const std::string& path, BbhTask& task) {
-  const std::string text = read_text(path);
+  const std::string text = io::read_text_file(path);
   const auto sep = text.find("\n-----\n");
   if (sep == std::string::npos) throw std::invalid_argument(path + ": no \"-----\" line before the instruction");
   std::string body = text.substr(sep + 7);

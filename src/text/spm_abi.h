@@ -9,6 +9,9 @@
 extern "C" {
 
 typedef void* (*lh_spm_load_fn)(const char* path, char* err, size_t err_cap);
+// A model from its serialized ModelProto bytes (a file's content, possibly
+// with fields appended: protobuf merges repeated occurrences of a message).
+typedef void* (*lh_spm_load_bytes_fn)(const char* bytes, size_t len, char* err, size_t err_cap);
 typedef void (*lh_spm_free_fn)(void* handle);
 typedef int (*lh_spm_piece_size_fn)(void* handle);
 typedef int (*lh_spm_encode_fn)(void* handle, const char* text, size_t len, int* ids, int cap);

@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <stdexcept>
 
@@ -18,6 +20,7 @@ namespace {
 
 struct SpmApi {
   lh_spm_load_fn load;
+  lh_spm_load_bytes_fn load_bytes;
   lh_spm_free_fn free;
   lh_spm_piece_size_fn piece_size;
   lh_spm_encode_fn encode;
@@ -65,6 +68,7 @@ const SpmApi& api() {
       return p;
     };
     api.load = reinterpret_cast<lh_spm_load_fn>(sym("lh_spm_load"));
+    api.load_bytes = reinterpret_cast<lh_spm_load_bytes_fn>(sym("lh_spm_load_bytes"));
     api.free = reinterpret_cast<lh_spm_free_fn>(sym("lh_spm_free"));
     api.piece_size = reinterpret_cast<lh_spm_piece_size_fn>(sym("lh_spm_piece_size"));
     api.encode = reinterpret_cast<lh_spm_encode_fn>(sym("lh_spm_encode"));
@@ -95,6 +99,18 @@ SpmProcessor::SpmProcessor(const std::string& model_path) {
   if (!handle_) {
     throw std::runtime_error(model_path + ": cannot load SentencePiece model: " + err);
   }
+}
+
+SpmProcessor::SpmProcessor(const std::string& model_path, bool add_dummy_prefix) {
+  std::ifstream in(model_path, std::ios::binary);
+  if (!in) throw std::runtime_error(model_path + ": cannot open SentencePiece model");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // ModelProto field 3 (normalizer_spec, length 2) holding NormalizerSpec
+  // field 3 (add_dummy_prefix, varint): parsing merges it into the model's spec.
+  bytes += std::string{'\x1a', '\x02', '\x18', add_dummy_prefix ? '\x01' : '\x00'};
+  char err[1024] = {0};
+  handle_ = api().load_bytes(bytes.data(), bytes.size(), err, sizeof(err));
+  if (!handle_) throw std::runtime_error(model_path + ": cannot load SentencePiece model: " + err);
 }
 
 SpmProcessor::~SpmProcessor() {

@@ -15,6 +15,10 @@ class SpmProcessor {
   // the shim module cannot be found (searched: $LORAHUB_SPM_MODULE, next to
   // the executable, ../lib next to it, the build tree).
   explicit SpmProcessor(const std::string& model_path);
+  // The model with its normalizer's add_dummy_prefix set as given (what
+  // transformers' get_spm_processor does for legacy=False tokenizers: it
+  // merges NormalizerSpec(add_dummy_prefix=False) into the ModelProto).
+  SpmProcessor(const std::string& model_path, bool add_dummy_prefix);
   ~SpmProcessor();
   SpmProcessor(const SpmProcessor&) = delete;
   SpmProcessor& operator=(const SpmProcessor&) = delete;

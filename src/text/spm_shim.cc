@@ -35,6 +35,18 @@ __attribute__((visibility("default"))) void* lh_spm_load(const char* path, char*
   return sp;
 }
 
+__attribute__((visibility("default"))) void* lh_spm_load_bytes(const char* bytes, size_t len, char* err,
+                                                               size_t err_cap) {
+  auto* sp = new sentencepiece::SentencePieceProcessor();
+  const auto status = sp->LoadFromSerializedProto(absl::string_view(bytes, len));
+  if (!status.ok()) {
+    copy_error(status.ToString(), err, err_cap);
+    delete sp;
+    return nullptr;
+  }
+  return sp;
+}
+
 __attribute__((visibility("default"))) void lh_spm_free(void* handle) {
   delete static_cast<sentencepiece::SentencePieceProcessor*>(handle);
 }

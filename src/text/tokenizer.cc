@@ -19,6 +19,8 @@ void replace_all(std::string& s, const std::string& from, const std::string& to)
   }
 }
 
+const std::string kUnderline = "\xe2\x96\x81";  // "▁", SentencePiece's word start
+
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
 std::string strip(const std::string& s, bool left = true, bool right = true) {
@@ -40,37 +42,90 @@ std::string clean_up_tokenization(std::string text) {
   return text;
 }
 
+namespace {
+
+// tokenizer_config.json keys of transformers 4.36's T5Tokenizer and
+// PreTrainedTokenizerBase that from_dir reads, checks, or may ignore because
+// they do not change ids (no truncation or padding happens in encode).
+const std::vector<std::string> kKnownKeys = {
+    "added_tokens_decoder", "additional_special_tokens", "clean_up_tokenization_spaces", "eos_token", "unk_token",
+    "pad_token", "bos_token", "sep_token", "cls_token", "mask_token", "extra_ids", "legacy", "model_max_length",
+    "sp_model_kwargs", "add_eos_token", "add_bos_token", "add_prefix_space", "split_special_tokens",
+    "tokenizer_class", "name_or_path", "special_tokens_map_file", "tokenizer_file", "vocab_file", "padding_side",
+    "truncation_side", "model_input_names", "processor_class", "auto_map"};
+
+// A token given as a string or as an AddedToken object {"content": ...}.
+std::string token_text(const io::JsonFields& f, const std::string& key, const nlohmann::json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
+  f.fail(key, "expected a token string or an object with \"content\", found " + v.dump());
+}
+
+// The fields T5Tokenizer fixes or lacks: refused unless they say what T5 does.
+void check_fixed_fields(const io::JsonFields& f, int extra_ids) {
+  const std::pair<const char*, const char*> fixed[] = {{"eos_token", "</s>"}, {"unk_token", "<unk>"}, {"pad_token", "<pad>"}};
+  for (const auto& [key, expected] : fixed) {
+    if (f.has(key) && token_text(f, key, f.at(key)) != expected) {
+      f.fail(key, std::string("expected \"") + expected + "\" (T5's ids are fixed), found \"" + token_text(f, key, f.at(key)) + "\"");
+    }
+  }
+  for (const char* key : {"bos_token", "sep_token", "cls_token", "mask_token"}) {
+    if (f.has(key)) f.fail(key, "T5 has no such token; expected null, found " + f.at(key).dump());
+  }
+  if (f.has("additional_special_tokens")) {
+    const auto& list = f.at("additional_special_tokens");
+    if (!list.is_array()) f.fail("additional_special_tokens", "expected a list, found " + list.dump());
+    for (const auto& t : list) {
+      const std::string text = token_text(f, "additional_special_tokens", t);
+      const bool sentinel = text.rfind("<extra_id_", 0) == 0 && text.back() == '>' &&
+                            text.find_first_not_of("0123456789", 10) == text.size() - 1 && text.size() > 11 &&
+                            std::stoll(text.substr(10, text.size() - 11)) < extra_ids;
+      if (!sentinel) f.fail("additional_special_tokens", "'" + text + "' is not one of the " + std::to_string(extra_ids) + " sentinels; added special tokens are not supported");
+    }
+  }
+  if (f.has("sp_model_kwargs") && !f.at("sp_model_kwargs").empty()) {
+    f.fail("sp_model_kwargs", "SentencePiece options (sampling, ...) change ids and are not supported; expected {}");
+  }
+  if (!f.get_bool("add_eos_token", true)) f.fail("add_eos_token", "T5Tokenizer always appends </s>; expected true");
+  if (f.get_bool("add_bos_token", false)) f.fail("add_bos_token", "T5 has no BOS token; expected false");
+  if (!f.get_bool("add_prefix_space", true)) f.fail("add_prefix_space", "not supported; expected true");
+  if (f.get_bool("split_special_tokens", false)) f.fail("split_special_tokens", "not supported; expected false");
+}
+
+}  // namespace
+
 T5Tokenizer T5Tokenizer::from_dir(const std::string& dir) {
   const std::string model = dir + "/spiece.model";
   const std::string config_path = dir + "/tokenizer_config.json";
-  int extra_ids = 100;
-  nlohmann::json config;
-  if (io::file_exists(config_path)) {
-    config = io::read_json_file(config_path);
-    io::JsonFields fields(config, config_path);
-    extra_ids = static_cast<int>(fields.get_int("extra_ids", 100));
-    if (extra_ids < 0) fields.fail("extra_ids", "expected a non-negative integer");
-  }
-  T5Tokenizer tok(model, extra_ids);
+  if (!io::file_exists(config_path)) return T5Tokenizer(model, 100);
+  const nlohmann::json config = io::read_json_file(config_path);
+  const io::JsonFields f(config, config_path);
+  f.warn_unknown(kKnownKeys);
+  const int extra_ids = static_cast<int>(f.get_int("extra_ids", 100));
+  if (extra_ids < 0) f.fail("extra_ids", "expected a non-negative integer");
+  check_fixed_fields(f, extra_ids);
+  T5Tokenizer tok(model, extra_ids, f.get_bool("legacy", true));
+  tok.clean_up_spaces_ = f.get_bool("clean_up_tokenization_spaces", true);
   // HF stores the strip behaviour of each added token; honour it where given.
-  if (config.is_object() && config.contains("added_tokens_decoder") &&
-      config["added_tokens_decoder"].is_object()) {
-    for (auto it = config["added_tokens_decoder"].begin(); it != config["added_tokens_decoder"].end(); ++it) {
-      const auto& v = it.value();
-      if (!v.is_object() || !v.contains("content")) continue;
-      for (auto& s : tok.specials_) {
-        if (s.text == v["content"]) {
-          s.lstrip = v.value("lstrip", s.lstrip);
-          s.rstrip = v.value("rstrip", s.rstrip);
-        }
+  if (f.has("added_tokens_decoder")) {
+    const auto& added = f.at("added_tokens_decoder");
+    if (!added.is_object()) f.fail("added_tokens_decoder", std::string("expected an object, found ") + added.type_name());
+    for (auto it = added.begin(); it != added.end(); ++it) {
+      const std::string text = token_text(f, "added_tokens_decoder", it.value());
+      auto s = std::find_if(tok.specials_.begin(), tok.specials_.end(), [&](const Special& x) { return x.text == text; });
+      if (s == tok.specials_.end() || std::to_string(s->id) != it.key()) {
+        f.fail("added_tokens_decoder", "token '" + text + "' at id " + it.key() +
+               " is not a T5 special token at its id; added tokens are not supported");
       }
+      s->lstrip = it.value().value("lstrip", s->lstrip);
+      s->rstrip = it.value().value("rstrip", s->rstrip);
     }
   }
   return tok;
 }
 
-T5Tokenizer::T5Tokenizer(const std::string& spiece_model, int extra_ids)
-    : spm_(std::make_shared<SpmProcessor>(spiece_model)), extra_ids_(extra_ids) {
+T5Tokenizer::T5Tokenizer(const std::string& spiece_model, int extra_ids, bool legacy)
+    : spm_(std::make_shared<SpmProcessor>(spiece_model)), legacy_(legacy), extra_ids_(extra_ids) {
   piece_size_ = spm_->piece_size();
   auto id_of = [&](const std::string& piece, int64_t expected) {
     const int id = spm_->piece_to_id(piece);
@@ -83,6 +138,11 @@ T5Tokenizer::T5Tokenizer(const std::string& spiece_model, int extra_ids)
   pad_id_ = id_of("<pad>", 0);
   eos_id_ = id_of("</s>", 1);
   unk_id_ = id_of("<unk>", 2);
+  if (!legacy_) {
+    spm_no_prefix_ = std::make_shared<SpmProcessor>(spiece_model, false);
+    unk_token_length_ = spm_no_prefix_->encode("<unk>").size();
+    underline_id_ = spm_->piece_to_id(kUnderline);
+  }
   specials_.push_back({"<pad>", pad_id_, false, false});
   specials_.push_back({"</s>", eos_id_, false, false});
   specials_.push_back({"<unk>", unk_id_, false, false});
@@ -107,7 +167,23 @@ bool T5Tokenizer::is_special_id(int64_t id) const {
   return id >= piece_size_ && id < piece_size_ + extra_ids_;
 }
 
-std::vector<int64_t> T5Tokenizer::encode(const std::string& text, bool add_eos) const {
+std::vector<int> T5Tokenizer::encode_chunk(const std::string& chunk) const {
+  if (legacy_) return spm_->encode(chunk);
+  // Without the dummy prefix SentencePiece drops a leading "▁" or space;
+  // "<unk>" in front keeps it, and its pieces are cut off again.
+  if (chunk.rfind(kUnderline, 0) != 0 && chunk[0] != ' ') return spm_no_prefix_->encode(chunk);
+  std::vector<int> ids = spm_no_prefix_->encode("<unk>" + chunk);
+  if (ids.size() >= unk_token_length_) ids.erase(ids.begin(), ids.begin() + static_cast<long>(unk_token_length_));
+  return ids;
+}
+
+std::vector<int64_t> T5Tokenizer::encode(const std::string& raw, bool add_eos) const {
+  // Non-legacy: one "▁" before the text, "▁" inside it read as a space.
+  std::string text = raw;
+  if (!legacy_ && !raw.empty()) {
+    replace_all(text, kUnderline, " ");
+    text = kUnderline + text;
+  }
   // Split into plain chunks and special tokens, as HF's added-token trie does.
   struct Part {
     std::string text;
@@ -136,9 +212,11 @@ std::vector<int64_t> T5Tokenizer::encode(const std::string& text, bool add_eos) 
     if (p.special) {
       ids.push_back(p.special->id);
     } else if (!p.text.empty()) {
-      for (int id : spm_->encode(p.text)) ids.push_back(id);
+      for (int id : encode_chunk(p.text)) ids.push_back(id);
     }
   }
+  // T5Tokenizer.tokenize: a lone "▁" before a special token is dropped.
+  if (!legacy_ && ids.size() > 1 && ids[0] == underline_id_ && is_special_id(ids[1])) ids.erase(ids.begin());
   if (add_eos && (ids.empty() || ids.back() != eos_id_)) ids.push_back(eos_id_);
   return ids;
 }
@@ -155,7 +233,7 @@ std::string T5Tokenizer::id_to_token(int64_t id) const {
 }
 
 std::string T5Tokenizer::decode(const std::vector<int64_t>& ids, bool skip_special_tokens,
-                                bool clean_up_spaces) const {
+                                std::optional<bool> clean_up_spaces) const {
   // HF T5Tokenizer.convert_tokens_to_string: runs of ordinary pieces are
   // joined by SentencePiece; a special token is preceded by one space unless
   // the previous token was special too.
@@ -184,7 +262,7 @@ std::string T5Tokenizer::decode(const std::vector<int64_t>& ids, bool skip_speci
   if (!any) return "";
   out += spm_->decode(run);
   out = strip(out);
-  return clean_up_spaces ? clean_up_tokenization(out) : out;
+  return clean_up_spaces.value_or(clean_up_spaces_) ? clean_up_tokenization(out) : out;
 }
 
 }  // namespace lorahub::text

@@ -71,7 +71,7 @@ def model_with(name, edit):
 
 
 ST = "shared.weight"  # the first tensor of the fixture model
-st_header, _ = read_safetensors(os.path.join(base, "model.safetensors"))
+st_header, _st_data = read_safetensors(os.path.join(base, "model.safetensors"))
 other = sorted(k for k in st_header if k not in ("__metadata__", ST))[0]
 
 short = copy_dir(base, "st_short", skip=("pytorch_model.bin",))
@@ -104,6 +104,19 @@ cfg_json = copy_dir(base, "config_not_json")
 open(os.path.join(cfg_json, "config.json"), "w").write('{"d_model": 32,')
 
 
+def repack(header, data):
+    """The tensors laid end to end in offset order (a removed tensor leaves no
+    gap), as a writer would: the file then has only the fault meant."""
+    out, blob = {}, b""
+    for k, v in sorted(((k, v) for k, v in header.items() if k != "__metadata__"), key=lambda kv: kv[1]["data_offsets"]):
+        lo, hi = v["data_offsets"]
+        out[k] = dict(v, data_offsets=[len(blob), len(blob) + hi - lo])
+        blob += data[lo:hi]
+    if "__metadata__" in header:
+        out["__metadata__"] = header["__metadata__"]
+    return out, blob
+
+
 def adapter_with(name, edit_config=None, edit_tensors=None):
     d = copy_dir(lora0, name, skip=("adapter_model.bin",))
     if edit_config:
@@ -113,6 +126,7 @@ def adapter_with(name, edit_config=None, edit_tensors=None):
     if edit_tensors:
         header, data = read_safetensors(os.path.join(lora0, "adapter_model.safetensors"))
         data += edit_tensors(header, data) or b""
+        header, data = repack(header, data)
         write_safetensors(os.path.join(d, "adapter_model.safetensors"), header, data)
     return d
 
@@ -139,6 +153,82 @@ def add_gate_pair(h, d):
 
 
 adapter_with("adapter_unknown_tensor", edit_tensors=add_gate_pair)
+
+# ---- issue 16: inputs users really send --------------------------------------
+cases_dir = os.path.join(shared, "cases")
+for name in ("dora_without_magnitude", "dup_key", "lora2_nan", "lora2_inf"):
+    copy_dir(os.path.join(cases_dir, name), name)
+
+
+def first_nonfinite(path, key):
+    """[i, j] of the first NaN/inf of a float32 tensor, by a second reader (numpy)."""
+    import numpy as np
+    header, data = read_safetensors(path)
+    lo, hi = header[key]["data_offsets"]
+    t = np.frombuffer(data[lo:hi], dtype="<f4").reshape(header[key]["shape"])
+    return ", ".join(str(int(i)) for i in np.argwhere(~np.isfinite(t))[0])
+
+
+nan_key = "base_model.model.decoder.block.1.layer.1.EncDecAttention.v.lora_B.weight"
+nan_at = {n: first_nonfinite(os.path.join(n, "adapter_model.safetensors"), nan_key) for n in ("lora2_nan", "lora2_inf")}
+
+
+def set_float(path, key, index, value):
+    """Writes one float32 element of a safetensors tensor in place."""
+    header, data = read_safetensors(path)
+    lo, _ = header[key]["data_offsets"]
+    data = bytearray(data)
+    data[lo + 4 * index:lo + 4 * index + 4] = struct.pack("<f", value)
+    write_safetensors(path, header, bytes(data))
+
+
+def scaled_copy(src, dst, keys, factor):
+    """A copy of safetensors `src` with the float32 tensors `keys` multiplied by factor."""
+    import numpy as np
+    header, data = read_safetensors(src)
+    data = bytearray(data)
+    for key in keys:
+        lo, hi = header[key]["data_offsets"]
+        data[lo:hi] = (np.frombuffer(bytes(data[lo:hi]), dtype="<f4") * np.float32(factor)).astype("<f4").tobytes()
+    write_safetensors(dst, header, bytes(data))
+
+
+model_nan = copy_dir(base, "model_nan", skip=("pytorch_model.bin",))
+set_float(os.path.join(model_nan, "model.safetensors"), "encoder.final_layer_norm.weight", 5, float("nan"))
+model_huge = copy_dir(base, "model_huge", skip=("pytorch_model.bin",))  # finite, but the logits overflow: NaN losses
+scaled_copy(os.path.join(base, "model.safetensors"), os.path.join(model_huge, "model.safetensors"),
+            ["decoder.final_layer_norm.weight", "lm_head.weight"], 1e30)
+lora_huge = adapter_with("lora_huge")  # finite, but B A overflows float32
+scaled_copy(os.path.join(lora0, "adapter_model.safetensors"), os.path.join(lora_huge, "adapter_model.safetensors"),
+            [k for k in ad_header if k != "__metadata__"], 1e20)
+gap = copy_dir(base, "st_gap", skip=("pytorch_model.bin",))  # 4 bytes between the first tensor and the next
+gap_header = json.loads(json.dumps(st_header))
+by_offset = sorted((v["data_offsets"][0], k) for k, v in gap_header.items() if k != "__metadata__")
+first_st, after_st = by_offset[0][1], by_offset[1][1]
+st_end = gap_header[first_st]["data_offsets"][1]
+for k, v in gap_header.items():
+    if k != "__metadata__" and v["data_offsets"][0] >= st_end:
+        v["data_offsets"] = [v["data_offsets"][0] + 4, v["data_offsets"][1] + 4]
+write_safetensors(os.path.join(gap, "model.safetensors"), gap_header, _st_data[:st_end] + b"\0" * 4 + _st_data[st_end:])
+trailing = copy_dir(base, "st_trailing", skip=("pytorch_model.bin",))
+write_safetensors(os.path.join(trailing, "model.safetensors"), st_header, _st_data + b"\0" * 8)
+adapter_with("adapter_modules_to_save", edit_config=lambda c: c.update(modules_to_save=["lm_head"]))
+adapter_with("adapter_rank_pattern", edit_config=lambda c: c.update(rank_pattern={"EncDecAttention.v": 8}))
+adapter_with("adapter_layers_regex", edit_config=lambda c: c.update(target_modules=".*q", layers_to_transform=[0]))
+adapter_with("adapter_pissa", edit_config=lambda c: c.update(init_lora_weights="pissa"))
+adapter_with("adapter_bias", edit_config=lambda c: c.update(bias="lora_only"))
+tok_eos = copy_dir(base, "tok_eos")
+tok_cfg = json.load(open(os.path.join(base, "tokenizer_config.json")))
+json.dump(dict(tok_cfg, eos_token="<eos>"), open(os.path.join(tok_eos, "tokenizer_config.json"), "w"))
+tok_bos = copy_dir(base, "tok_bos")
+json.dump(dict(tok_cfg, add_bos_token=True), open(os.path.join(tok_bos, "tokenizer_config.json"), "w"))
+open("shots.jsonl", "w").write(open(os.path.join(cases_dir, "shots6.jsonl")).read())
+# Text files as Windows editors write them (CRLF, UTF-8 BOM) are read as the
+# same text: checked after the matrix.
+with open("shots_crlf_bom.jsonl", "wb") as f:
+    f.write(b"\xef\xbb\xbf" + open("shots.jsonl", "rb").read().replace(b"\n", b"\r\n"))
+with open("modules_crlf_bom.txt", "wb") as f:
+    f.write(b"\xef\xbb\xbf# modules\r\n" + lora0.encode() + b"\r\n")
 
 for name, text in [("bbh_not_json", "examples: none"), ("bbh_missing_keys", '{"examples": [{"input": "x"}]}'),
                    ("bbh_empty", '{"examples": []}')]:
@@ -181,6 +271,11 @@ def with_adapter(a):
 
 def with_bbh(b):
     return ["eval", "--model", base, "--bbh", b, "--tasks", "t", "--predictions", preds]
+
+
+def learn_with(model, modules, examples="shots.jsonl"):
+    return ["learn", "--model", model, "--modules"] + modules + ["--examples", examples, "--budget", "2", "--export",
+                                                                 "composed", "--quiet"]
 
 
 def with_examples(e):
@@ -232,6 +327,61 @@ cases = [
      "lorahub compose: error: adapter_wrong_shape/adapter_model.safetensors: tensor 'base_model.model.decoder.block.0.layer.0.SelfAttention.q.lora_A.weight' has shape [64, 4], expected [4, 64] (r = 4, base in = 64)"),
     ('adapter tensors: unknown target', with_adapter("adapter_unknown_tensor"), 1,
      "lorahub compose: error: adapter_unknown_tensor/adapter_model.safetensors: module 'decoder.block.0.layer.0.SelfAttention.gate' is not a projection of the base model (unknown target)"),
+    # issue 16: config fields refused by name, non-finite values, strict safetensors, tokenizer settings
+    ('adapter_config.json: use_dora', with_adapter("dora_without_magnitude"), 1,
+     "lorahub compose: error: dora_without_magnitude/adapter_config.json: field 'use_dora': DoRA (weight-decomposed "
+     "LoRA, magnitude vectors) is not supported; expected false"),
+    ('adapter_config.json: modules_to_save', with_adapter("adapter_modules_to_save"), 1,
+     "lorahub compose: error: adapter_modules_to_save/adapter_config.json: field 'modules_to_save': not supported; "
+     'expected null, found ["lm_head"]'),
+    ('adapter_config.json: rank_pattern', with_adapter("adapter_rank_pattern"), 1,
+     "lorahub compose: error: adapter_rank_pattern/adapter_config.json: field 'rank_pattern': module "
+     "'decoder.block.0.layer.1.EncDecAttention.v' gets rank 8 from key 'EncDecAttention.v', but per-module ranks are "
+     "not supported (r = 4)"),
+    ('adapter_config.json: layers_to_transform with a regex', with_adapter("adapter_layers_regex"), 1,
+     "lorahub compose: error: adapter_layers_regex/adapter_config.json: field 'layers_to_transform': cannot be used "
+     "when target_modules is a string (PEFT LoraConfig)"),
+    ('adapter_config.json: init_lora_weights pissa', with_adapter("adapter_pissa"), 1,
+     "lorahub compose: error: adapter_pissa/adapter_config.json: field 'init_lora_weights': \"pissa\" changed the base "
+     "weights at initialisation, so the adapter needs that base; convert it to plain LoRA (PEFT save_pretrained with "
+     "path_initial_model_for_weight_conversion)"),
+    ('adapter_config.json: bias', with_adapter("adapter_bias"), 1,
+     "lorahub compose: error: adapter_bias/adapter_config.json: field 'bias': expected \"none\" (LoRA biases are not "
+     "supported)"),
+    ('adapter tensors: NaN', with_adapter("lora2_nan"), 1,
+     f"lorahub compose: error: lora2_nan/adapter_model.safetensors: tensor '{nan_key}' holds NaN at "
+     f"[{nan_at['lora2_nan']}]; weights must be finite (the file is damaged or its training diverged)"),
+    ('adapter tensors: inf', with_adapter("lora2_inf"), 1,
+     f"lorahub compose: error: lora2_inf/adapter_model.safetensors: tensor '{nan_key}' holds inf at "
+     f"[{nan_at['lora2_inf']}]; weights must be finite (the file is damaged or its training diverged)"),
+    ('learn: a NaN module among good ones', learn_with(base, [lora0, "lora2_nan"]), 1,
+     f"lorahub learn: error: lora2_nan/adapter_model.safetensors: tensor '{nan_key}' holds NaN at "
+     f"[{nan_at['lora2_nan']}]; weights must be finite (the file is damaged or its training diverged)"),
+    ('model weights: NaN', with_model("model_nan"), 1,
+     "lorahub compose: error: model_nan/model.safetensors: tensor 'encoder.final_layer_norm.weight' holds NaN at [5]; "
+     "weights must be finite (the file is damaged or its training diverged)"),
+    ('learn: objective never finite (huge model weights)', learn_with("model_huge", [lora0]), 1,
+     "lorahub learn: error: the objective was not finite for any of the 2 candidates (NaN or inf losses: check the "
+     "modules' and the model's weights)"),
+    ('compose --merge: overflowing composition', with_adapter("lora_huge") + ["--merge"], 1,
+     "lorahub compose: error: composed: merged checkpoint not written: its tensor "
+     "'decoder.block.0.layer.0.SelfAttention.q.weight' is not finite (the composition weights or the modules overflow "
+     "float32)"),
+    ('safetensors: duplicate key', with_adapter("dup_key"), 1,
+     "lorahub compose: error: dup_key/adapter_model.safetensors: invalid safetensors file: tensor "
+     "'base_model.model.encoder.block.0.layer.0.SelfAttention.q.lora_A.weight' is named twice in the header (the "
+     "format forbids duplicate keys)"),
+    ('safetensors: gap between tensors', with_model("st_gap"), 1,
+     f"lorahub compose: error: st_gap/model.safetensors: invalid safetensors file: tensor '{after_st}' starts at byte "
+     f"{st_end + 4} of the data but '{first_st}' ends at {st_end} (the format allows no gap between tensors)"),
+    ('safetensors: trailing bytes', with_model("st_trailing"), 1,
+     "lorahub compose: error: st_trailing/model.safetensors: invalid safetensors file: 8 bytes after the last tensor "
+     "(the tensors end at byte 995328 of 995336 bytes of data; the format allows none)"),
+    ('tokenizer_config.json: eos_token', learn_with("tok_eos", [lora0]), 1,
+     "lorahub learn: error: tok_eos/tokenizer_config.json: field 'eos_token': expected \"</s>\" (T5's ids are fixed), "
+     "found \"<eos>\""),
+    ('tokenizer_config.json: add_bos_token', learn_with("tok_bos", [lora0]), 1,
+     "lorahub learn: error: tok_bos/tokenizer_config.json: field 'add_bos_token': T5 has no BOS token; expected false"),
     ('BBH JSON: not JSON', with_bbh("bbh_not_json"), 1,
      "lorahub eval: error: bbh_not_json/bbh/t.json: not valid JSON ([json.exception.parse_error.101] parse error at line 1, column 1: syntax error while parsing value - invalid literal; last read: 'e')"),
     ('BBH JSON: missing keys', with_bbh("bbh_missing_keys"), 1,
@@ -305,6 +455,13 @@ for kind, args, code, line in cases:
     if problems:
         failures.append(kind)
         print("  FAIL: " + "; ".join(problems))
+learn_lf = ["learn", "--model", base, "--modules", lora0, "--examples", "shots.jsonl", "--budget", "3", "--quiet"]
+learn_crlf = ["learn", "--model", base, "--modules-file", "modules_crlf_bom.txt", "--examples", "shots_crlf_bom.jsonl",
+              "--budget", "3", "--quiet"]
+lf, crlf = run(learn_lf), run(learn_crlf)
+if crlf.returncode != 0 or lf.stdout.replace(lora0, "M") != crlf.stdout.replace(lora0, "M"):
+    failures.append("CRLF + BOM text inputs")
+    print(f"CRLF + BOM text inputs: rc {crlf.returncode}: {crlf.stderr.strip()}\n  LF: {lf.stdout}\n  CRLF: {crlf.stdout}")
 if failures:
     sys.exit(f"{len(failures)} of {len(cases)} cases failed")
 print(f"all {len(cases)} bad inputs refused with the expected line and exit code; no output touched")

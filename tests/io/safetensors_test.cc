@@ -110,6 +110,51 @@ TEST(Safetensors, MalformedFilesFailNamingFileAndTensor) {
   }
 }
 
+// What the format's own reader refuses (safetensors Metadata::validate and
+// read_metadata): a key named twice, a gap, bytes after the last tensor.
+TEST(Safetensors, LayoutIsAsStrictAsTheFormatsReader) {
+  const std::string dir = temp_dir("strict");
+  struct Case {
+    std::string name, bytes, expected;
+  };
+  const std::vector<Case> cases = {
+      {"duplicate",
+       raw_file(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                "12345678"),
+       "invalid safetensors file: tensor 'w' is named twice in the header (the format forbids duplicate keys)"},
+      {"gap",
+       raw_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})",
+                "123456789abc"),
+       "invalid safetensors file: tensor 'b' starts at byte 8 of the data but 'a' ends at 4 (the format allows no gap "
+       "between tensors)"},
+      {"not_from_zero", raw_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", "12345678"),
+       "invalid safetensors file: tensor 'a' starts at byte 4 of the data but the data starts at 0 (the format allows "
+       "no gap between tensors)"},
+      {"trailing", raw_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", "12345678"),
+       "invalid safetensors file: 4 bytes after the last tensor (the tensors end at byte 4 of 8 bytes of data; the "
+       "format allows none)"},
+      {"no_tensors_trailing", raw_file(R"({"__metadata__":{"format":"pt"}})", "x"),
+       "invalid safetensors file: 1 bytes after the last tensor (the tensors end at byte 0 of 1 bytes of data; the "
+       "format allows none)"},
+  };
+  for (const auto& c : cases) {
+    const std::string path = dir + "/" + c.name + ".safetensors";
+    write_file(path, c.bytes);
+    EXPECT_EQ(expect_error(path), path + ": " + c.expected) << c.name;
+  }
+  // The case of ../shared/cases: an adapter naming one of its tensors twice.
+  const std::string dup = testing::shared_dir() + "/cases/dup_key/adapter_model.safetensors";
+  EXPECT_EQ(expect_error(dup), dup + ": invalid safetensors file: tensor "
+                                "'base_model.model.encoder.block.0.layer.0.SelfAttention.q.lora_A.weight' is named "
+                                "twice in the header (the format forbids duplicate keys)");
+  // Accepted: tensors in any header order, zero-size tensors anywhere.
+  const std::string ok = dir + "/ok.safetensors";
+  write_file(ok, raw_file(R"({"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},"e":{"dtype":"F32","shape":[0],)"
+                          R"("data_offsets":[8,8]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+                          std::string(8, '\0')));
+  EXPECT_EQ(read_safetensors(ok).tensors.size(), 3u);
+}
+
 TEST(Safetensors, ParsesBytesInMemoryAsTheFileReaderDoes) {
   const std::string bytes = raw_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", std::string(8, '\0'));
   const auto file = parse_safetensors(bytes.data(), bytes.size(), "memory");

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The real jobs/lorahub.sbatch on a one-node SLURM brought up here: a 3-rank
 # job on configs/fixture.yaml gives the same results as a local run; a job
-# stopped with SIGTERM (as the time limit's --signal does) saves, requeues
-# itself and completes to the same results.
+# stopped with SIGTERM (as the time limit's --signal does) stops cleanly (rank
+# 0 prints its resume line, the script its stop line), requeues itself and
+# completes to the same results, with both runs in the job's output file.
 # Usage: slurm_test.sh LORAHUB REPO WORKDIR   (needs root, slurm-wlm, munge)
 set -euo pipefail
 lorahub=$1 repo=$2 work=$3
@@ -46,6 +47,19 @@ for _ in $(seq 1 3000); do
 done
 echo "job $id: restarts ${restarts:-0}, state $state"
 [[ ${restarts:-0} -ge 1 && $state == COMPLETED ]] || { cat "$work"/*-"$id".out; echo "FAIL: not requeued and completed"; exit 1; }
-grep -q "stopped by SIGTERM" "$work"/*-"$id".out || true
+out=$(ls "$work"/*-"$id".out)
+# First run: a clean stop, not srun killing the tasks (rc 137).
+grep -q "^interrupted: finished trials are saved in $work/term.h5; continue with: lorahub run $config --resume --output $work/term.h5\$" "$out" ||
+  { cat "$out"; echo "FAIL: rank 0's clean-stop line is missing"; exit 1; }
+# The step's tasks were signalled, not killed by srun (rc 137). slurmstepd
+# logs a SIGTERM sent to a step as "CANCELLED" and srun then returns 143 even
+# when every task exits 0, so the rc itself is not the proof: the lines are.
+grep -q "^lorahub.sbatch: stopped by SIGTERM (rc \(0\|143\)); requeueing $id\$" "$out" ||
+  { cat "$out"; echo "FAIL: the job step was killed, not stopped"; exit 1; }
+# Second run, appended (--open-mode=append): it finishes the remaining trials.
+grep -q "^done: [0-9]* trials run, [1-9][0-9]* already finished, results in $work/term.h5\$" "$out" ||
+  { cat "$out"; echo "FAIL: the requeued run's log is missing"; exit 1; }
+[[ $(grep -n "^interrupted:" "$out" | cut -d: -f1) -lt $(grep -n "^done:" "$out" | cut -d: -f1) ]] ||
+  { cat "$out"; echo "FAIL: the runs are not in order in the log"; exit 1; }
 $compare local.h5 term.h5
 echo "slurm checks passed"

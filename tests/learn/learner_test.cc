@@ -2,7 +2,10 @@
 
 #include "learn/learner.h"
 
+#include "learn/generation.h"
 #include "lora/composition.h"
+#include "tasks/examples.h"
+#include "text/tokenizer.h"
 #include "lora/tiny_pool.h"
 #include "optim/cobyla.h"
 
@@ -10,6 +13,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <limits>
 
 namespace lorahub::learn {
 namespace {
@@ -87,6 +93,78 @@ TEST(Learner, CobylaReproducesTheReferenceTrajectory) {
   double best = 1e300;
   for (const auto& e : result.history) best = std::min(best, e.objective);
   EXPECT_EQ(result.objective, best);
+}
+
+// lora0's modules with every A and B multiplied by `factor` (a NaN factor
+// puts NaN everywhere), built in memory: the load-time finiteness check is bypassed,
+// as when weights overflow only in the forward pass.
+lora::LoraPool scaled_lora0(double factor) {
+  lora::LoraAdapter ad = lora::load_adapter(testing::lora_dir(0), tiny_model());
+  for (auto& [m, p] : ad.modules) {
+    p.a = p.a * factor;
+    p.b = p.b * factor;
+  }
+  std::vector<lora::LoraAdapter> ads = {lora::load_adapter(testing::lora_dir(1), tiny_model()), ad};
+  return lora::LoraPool(tiny_model(), std::move(ads));
+}
+
+TEST(Learner, AnObjectiveThatIsNeverFiniteFailsWithAMessage) {
+  at::NoGradGuard no_grad;
+  const lora::LoraPool pool = scaled_lora0(std::nan(""));  // 0 * NaN = NaN: even w = 0 is not finite
+  const FewShotObjective objective(tiny_model(), pool, field("input_ids", 3), field("label_ids", 3), {});
+  optim::Cobyla cobyla(lorahub_box(2), 5);
+  try {
+    learn_weights(objective, cobyla);
+    ADD_FAILURE() << "learned from NaN losses";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), "the objective was not finite for any of the 5 candidates (NaN or inf losses: "
+                                     "check the modules' and the model's weights)");
+  }
+  EXPECT_TRUE(cobyla.best_x().empty());
+}
+
+TEST(Learner, HugeFiniteWeightsGiveNonFiniteLossesThatAreNeverTheBest) {
+  at::NoGradGuard no_grad;
+  // A and B * 1e30: B (A x) overflows float32 wherever lora0's weight is not
+  // tiny, and the infinities become NaN in the next layer norm.
+  const lora::LoraPool pool = scaled_lora0(1e30);
+  const FewShotObjective objective(tiny_model(), pool, field("input_ids", 3), field("label_ids", 3), {});
+  optim::Cobyla cobyla(lorahub_box(2), 8);
+  const LearnResult result = learn_weights(objective, cobyla);
+  int non_finite = 0;
+  for (const auto& e : result.history) non_finite += !std::isfinite(e.objective);
+  EXPECT_GT(non_finite, 0);  // the path is taken
+  ASSERT_EQ(result.weights.size(), 2u);
+  EXPECT_TRUE(std::isfinite(result.objective));
+  // The best finite value, by a second path over the history.
+  double best = std::numeric_limits<double>::infinity();
+  for (const auto& e : result.history) {
+    if (std::isfinite(e.objective)) best = std::min(best, e.objective);
+  }
+  EXPECT_EQ(result.objective, best);
+}
+
+TEST(Learner, LegacyFalseTokenizerGivesTheCaseLoss) {
+  // ../shared/cases/t5_legacy_false: the base model's LoraHub loss on its
+  // shots.jsonl with HF's legacy=False ids is 8.1547894 (7.9828558 with the
+  // legacy ids).
+  at::NoGradGuard no_grad;
+  const std::string case_dir = testing::shared_dir() + "/cases/t5_legacy_false";
+  const std::string dir = testing::temp_dir("legacy-false-loss");
+  std::filesystem::copy_file(testing::tiny_dir() + "/base/spiece.model", dir + "/spiece.model");
+  std::filesystem::copy_file(case_dir + "/tokenizer_config.json", dir + "/tokenizer_config.json");
+  const auto examples = tasks::read_examples_jsonl(case_dir + "/shots.jsonl");
+  std::vector<std::string> inputs, targets;
+  for (const auto& e : examples) {
+    inputs.push_back(e.input);
+    targets.push_back(e.target);
+  }
+  auto loss = [&](const text::T5Tokenizer& tok) {
+    const FewShotObjective objective(tiny_model(), tiny_pool(), encode_inputs(tok, inputs), encode_targets(tok, targets), {});
+    return objective.losses(at::zeros({5}, at::kDouble))[0];  // w = 0: the base model
+  };
+  EXPECT_LT(rel_diff(loss(text::T5Tokenizer::from_dir(dir)), 8.1547894), 1e-6);
+  EXPECT_LT(rel_diff(loss(text::T5Tokenizer::from_dir(testing::tiny_dir() + "/base")), 7.9828558), 1e-6);
 }
 
 }  // namespace

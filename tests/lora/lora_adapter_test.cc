@@ -11,7 +11,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
 
 namespace lorahub::lora {
 namespace {
@@ -32,6 +34,19 @@ std::string adapter_copy(const std::string& tag, const std::function<void(io::Te
   io::write_safetensors(dir + "/adapter_model.safetensors", tensors);
   io::write_json_file(dir + "/adapter_config.json", config);
   return dir;
+}
+
+// "[i, j]" of the first non-finite element of the case's lora_B, found by
+// a second path (python-side layout: row-major scan).
+std::string nonfinite_index(const std::string& dir) {
+  const auto t = io::read_safetensors(dir + "/adapter_model.safetensors")
+                     .tensors.at("base_model.model.decoder.block.1.layer.1.EncDecAttention.v.lora_B.weight");
+  for (int64_t i = 0; i < t.size(0); ++i) {
+    for (int64_t j = 0; j < t.size(1); ++j) {
+      if (!std::isfinite(t[i][j].item<float>())) return std::to_string(i) + ", " + std::to_string(j);
+    }
+  }
+  return "none";
 }
 
 std::string load_error(const std::string& dir) {
@@ -174,6 +189,210 @@ TEST(LoraPool, IncompatibleModulesAreNamedWithTheReason) {
     for (auto it = t.begin(); it != t.end();) it = it->first.find(".v.lora_") != std::string::npos ? t.erase(it) : ++it;
   });
   EXPECT_NE(pool_error({lora_dir(0), fewer}).find("adapts 6 projections, the other modules 12"), std::string::npos);
+}
+
+// ---- adapter_config.json fields that change the numbers (issue 16) ----------
+
+std::string case_dir(const std::string& name) { return testing::shared_dir() + "/cases/" + name; }
+
+// The LoraHub loss (batch mean / examples) of one adapter at weight 1 on the
+// six golden examples (= ../shared/cases/shots6.jsonl).
+double adapter_loss(const std::string& dir) {
+  at::NoGradGuard no_grad;
+  const LoraPool single = LoraPool::load(tiny_model(), {dir});
+  const auto set = compose(single, at::ones({1}, at::kDouble), Method::kLoraHub);
+  const auto batch = golden_batch();
+  return tiny_model().loss(batch.input_ids, batch.attention_mask, batch.labels, &set).item<double>() / 6;
+}
+
+// The cases' losses are printed to 8 digits from a float32 forward pass.
+constexpr double kCaseTolerance = 1e-6;
+
+TEST(LoraConfig, RsloraScalesByAlphaOverSqrtR) {
+  const LoraAdapter ad = load_adapter(case_dir("rslora_r4_a8"), tiny_model());
+  EXPECT_TRUE(ad.use_rslora);
+  EXPECT_DOUBLE_EQ(ad.scale(), 8.0 / std::sqrt(4.0));
+  EXPECT_LT(rel_diff(adapter_loss(case_dir("rslora_r4_a8")), 1.6356751), kCaseTolerance);
+  // Second path: lora0's tensors with lora_alpha 16 and plain scaling, scale 16 / 4 = 4.
+  const std::string alpha16 = adapter_copy("alpha16", [](io::TensorMap&, nlohmann::json& c) { c["lora_alpha"] = 16; });
+  EXPECT_NEAR(adapter_loss(case_dir("rslora_r4_a8")), adapter_loss(alpha16), 1e-6);
+  // r 16: sqrt(16) = 4, r = 16: the two rules differ by a factor 4.
+  LoraAdapter r16;
+  r16.r = 16;
+  r16.lora_alpha = 8;
+  r16.use_rslora = true;
+  EXPECT_DOUBLE_EQ(r16.scale(), 2.0);
+}
+
+TEST(LoraConfig, AllLinearTargetsEveryProjection) {
+  const LoraAdapter ad = load_adapter(case_dir("lora_all_linear"), tiny_model());
+  EXPECT_TRUE(ad.target_all_linear);
+  EXPECT_EQ(ad.modules.size(), 12u);
+  EXPECT_LT(rel_diff(adapter_loss(case_dir("lora_all_linear")), golden()["adapters"][0]["lorahub_get_loss"].get<double>()),
+            1e-5);
+  for (const auto& p : tiny_model().sites().all()) EXPECT_TRUE(targets_module(ad, p.module)) << p.module;
+  // A pair on a feed-forward projection: "all-linear" takes it, ["q", "v"] does not.
+  auto add_wo = [](io::TensorMap& t) {
+    t["base_model.model.encoder.block.0.layer.1.DenseReluDense.wo.lora_A.weight"] = at::full({4, 128}, 0.01);
+    t["base_model.model.encoder.block.0.layer.1.DenseReluDense.wo.lora_B.weight"] = at::full({64, 4}, 0.01);
+  };
+  const std::string all = adapter_copy("all-linear-wo", [&](io::TensorMap& t, nlohmann::json& c) {
+    add_wo(t);
+    c["target_modules"] = "all-linear";
+  });
+  EXPECT_EQ(load_adapter(all, tiny_model()).modules.size(), 13u);
+  const std::string listed = adapter_copy("list-wo", [&](io::TensorMap& t, nlohmann::json&) { add_wo(t); });
+  EXPECT_NE(load_error(listed).find("module 'encoder.block.0.layer.1.DenseReluDense.wo' is not named by target_modules"),
+            std::string::npos);
+}
+
+TEST(LoraConfig, FanInFanOutKeepsLinearLayoutAndWarns) {
+  const std::string dir = adapter_copy("fifo", [](io::TensorMap&, nlohmann::json& c) { c["fan_in_fan_out"] = true; });
+  ::testing::internal::CaptureStderr();
+  const LoraAdapter ad = load_adapter(dir, tiny_model());
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(err, "warning: " + dir + "/adapter_config.json: fan_in_fan_out is set to True but the target modules are "
+                 "torch Linear layers; setting fan_in_fan_out to False (as PEFT does)\n");
+  const LoraAdapter plain = load_adapter(lora_dir(0), tiny_model());
+  for (const auto& [m, p] : plain.modules) {
+    EXPECT_TRUE(at::equal(p.a, ad.modules.at(m).a)) << m;
+    EXPECT_TRUE(at::equal(p.b, ad.modules.at(m).b)) << m;
+  }
+}
+
+TEST(LoraConfig, UnknownKeysAreWarnedByName) {
+  const std::string dir = adapter_copy("unknown-key", [](io::TensorMap&, nlohmann::json& c) {
+    c["lora_scaling_mode"] = "fancy";
+    c["use_magic"] = false;
+  });
+  ::testing::internal::CaptureStderr();
+  load_adapter(dir, tiny_model());
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(),
+            "warning: " + dir + "/adapter_config.json: field 'lora_scaling_mode' is not known to lorahub and is ignored\n"
+            "warning: " + dir + "/adapter_config.json: field 'use_magic' is not known to lorahub and is ignored\n");
+  ::testing::internal::CaptureStderr();
+  load_adapter(lora_dir(0), tiny_model());  // PEFT 0.7.1's own keys: silence
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+}
+
+TEST(LoraConfig, LayersToTransformFollowsPeft) {
+  // Without layers_pattern PEFT's regex ".*.[^.]*\.(\d+)\." takes the last
+  // ".<n>." of the name: T5's sub-layer index (layer.0 self, layer.1 cross).
+  const std::string sub01 = adapter_copy("layers-01", [](io::TensorMap&, nlohmann::json& c) { c["layers_to_transform"] = {0, 1}; });
+  EXPECT_EQ(load_adapter(sub01, tiny_model()).modules.size(), 12u);
+  const std::string sub0 = adapter_copy("layers-0", [](io::TensorMap&, nlohmann::json& c) { c["layers_to_transform"] = 0; });
+  EXPECT_NE(load_error(sub0).find("module 'decoder.block.0.layer.1.EncDecAttention.q' is not named by target_modules and "
+                                  "layers_to_transform in "),
+            std::string::npos);
+  // With layers_pattern "block": the block index.
+  const std::string block1 = adapter_copy("layers-block1", [](io::TensorMap& t, nlohmann::json& c) {
+    c["layers_to_transform"] = {1};
+    c["layers_pattern"] = "block";
+    for (auto it = t.begin(); it != t.end();) it = it->first.find(".block.0.") != std::string::npos ? t.erase(it) : ++it;
+  });
+  const LoraAdapter ad = load_adapter(block1, tiny_model());
+  EXPECT_EQ(ad.modules.size(), 6u);
+  EXPECT_FALSE(targets_module(ad, "encoder.block.0.layer.0.SelfAttention.q"));
+  EXPECT_TRUE(targets_module(ad, "encoder.block.1.layer.0.SelfAttention.q"));
+  const std::string regex = adapter_copy("layers-regex", [](io::TensorMap&, nlohmann::json& c) {
+    c["target_modules"] = ".*q";
+    c["layers_to_transform"] = {1};
+  });
+  EXPECT_NE(load_error(regex).find("field 'layers_to_transform': cannot be used when target_modules is a string"),
+            std::string::npos);
+}
+
+TEST(LoraConfig, AlphaPatternScalesItsModules) {
+  // PEFT: alpha_pattern {"EncDecAttention.v": 16} gives those modules scale 16 / 4.
+  const std::string patterned = adapter_copy("alpha-pattern", [](io::TensorMap&, nlohmann::json& c) {
+    c["alpha_pattern"] = {{"EncDecAttention.v", 16}};
+  });
+  // Second path: the same modules' B doubled by hand (scale 8 / 4 = 2 -> 4).
+  const std::string doubled = adapter_copy("alpha-by-hand", [](io::TensorMap& t, nlohmann::json&) {
+    for (auto& [k, v] : t) {
+      if (k.find("EncDecAttention.v.lora_B") != std::string::npos) v = v * 2;
+    }
+  });
+  EXPECT_NEAR(adapter_loss(patterned), adapter_loss(doubled), 1e-6);
+  EXPECT_GT(std::abs(adapter_loss(patterned) - adapter_loss(lora_dir(0))), 1e-4);
+  const std::string rank = adapter_copy("rank-pattern", [](io::TensorMap&, nlohmann::json& c) {
+    c["rank_pattern"] = {{"SelfAttention.q", 8}};
+  });
+  EXPECT_NE(load_error(rank).find("field 'rank_pattern': module 'encoder.block.0.layer.0.SelfAttention.q' gets rank 8 "
+                                  "from key 'SelfAttention.q', but per-module ranks are not supported (r = 4)"),
+            std::string::npos);
+  const std::string same = adapter_copy("rank-pattern-same", [](io::TensorMap&, nlohmann::json& c) {
+    c["rank_pattern"] = {{"SelfAttention.q", 4}};
+  });
+  EXPECT_EQ(load_adapter(same, tiny_model()).modules.size(), 12u);
+}
+
+TEST(LoraConfig, FieldsNotImplementedAreRefusedByName) {
+  EXPECT_EQ(load_error(case_dir("dora_without_magnitude")),
+            case_dir("dora_without_magnitude") + "/adapter_config.json: field 'use_dora': DoRA (weight-decomposed LoRA, "
+            "magnitude vectors) is not supported; expected false");
+  struct Case {
+    std::string tag, expected;
+    std::function<void(nlohmann::json&)> edit;
+  };
+  const std::vector<Case> cases = {
+      {"bias-all", "field 'bias': expected \"none\" (LoRA biases are not supported)", [](nlohmann::json& c) { c["bias"] = "all"; }},
+      {"save", "field 'modules_to_save': not supported; expected null, found [\"lm_head\"]",
+       [](nlohmann::json& c) { c["modules_to_save"] = {"lm_head"}; }},
+      {"replication", "field 'layer_replication': not supported; expected null, found [[0,1]]",
+       [](nlohmann::json& c) { c["layer_replication"] = {{0, 1}}; }},
+      {"lora-bias", "field 'lora_bias': LoRA biases are not supported; expected false",
+       [](nlohmann::json& c) { c["lora_bias"] = true; }},
+      {"pissa", "field 'init_lora_weights': \"pissa_niter_4\" changed the base weights at initialisation",
+       [](nlohmann::json& c) { c["init_lora_weights"] = "pissa_niter_4"; }},
+  };
+  for (const auto& c : cases) {
+    const std::string dir = adapter_copy(c.tag, [&](io::TensorMap&, nlohmann::json& j) { c.edit(j); });
+    EXPECT_NE(load_error(dir).find(dir + "/adapter_config.json: " + c.expected), std::string::npos) << load_error(dir);
+  }
+  // Accepted: empty collections and null mean "not used", as PEFT writes them.
+  const std::string empty = adapter_copy("empty-fields", [](io::TensorMap&, nlohmann::json& c) {
+    c["modules_to_save"] = nlohmann::json::array();
+    c["use_dora"] = false;
+    c["init_lora_weights"] = "gaussian";
+  });
+  EXPECT_EQ(load_adapter(empty, tiny_model()).modules.size(), 12u);
+}
+
+TEST(LoraPool, CompatibilityIsOnTheEffectiveScale) {
+  // rslora r 4 alpha 8 (scale 4) composes with plain r 4 alpha 16 (scale 4) ...
+  const std::string alpha16 = adapter_copy("pool-alpha16", [](io::TensorMap&, nlohmann::json& c) { c["lora_alpha"] = 16; });
+  const LoraPool pool = LoraPool::load(tiny_model(), {case_dir("rslora_r4_a8"), alpha16});
+  EXPECT_DOUBLE_EQ(pool.scale(), 4.0);
+  EXPECT_DOUBLE_EQ(pool.lora_alpha(), 16.0);
+  // ... and not with lora0 (scale 2), although lora_alpha and r are equal.
+  try {
+    LoraPool::load(tiny_model(), {lora_dir(0), case_dir("rslora_r4_a8")});
+    ADD_FAILURE() << "composed";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()), "cannot compose LoRA module '" + case_dir("rslora_r4_a8") + "' with '" + lora_dir(0) +
+                                         "': scale 4 (lora_alpha 8 / sqrt(r 4), use_rslora) but the other modules have "
+                                         "scale 2 (lora_alpha 8 / r 4)");
+  }
+}
+
+TEST(LoraAdapter, NonFiniteTensorsAreRefusedByFileAndTensor) {
+  for (const std::string name : {"lora2_nan", "lora2_inf"}) {
+    EXPECT_EQ(load_error(case_dir(name)),
+              case_dir(name) + "/adapter_model.safetensors: tensor "
+              "'base_model.model.decoder.block.1.layer.1.EncDecAttention.v.lora_B.weight' holds " +
+              (name == "lora2_nan" ? "NaN" : "inf") + " at [" + nonfinite_index(case_dir(name)) +
+              "]; weights must be finite (the file is damaged or its training diverged)");
+  }
+  // Another site, another sign, and a lora_A.
+  const std::string key = "base_model.model.encoder.block.0.layer.0.SelfAttention.q.lora_A.weight";
+  const std::string minus_inf = adapter_copy("minus-inf", [&](io::TensorMap& t, nlohmann::json&) {
+    t[key] = t[key].clone();
+    t[key][2][5] = -std::numeric_limits<float>::infinity();
+  });
+  EXPECT_EQ(load_error(minus_inf), minus_inf + "/adapter_model.safetensors: tensor '" + key +
+                                       "' holds -inf at [2, 5]; weights must be finite (the file is damaged or its "
+                                       "training diverged)");
 }
 
 }  // namespace

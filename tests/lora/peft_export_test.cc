@@ -5,10 +5,15 @@
 #include "io/json_file.h"
 #include "io/tensor_file.h"
 #include "lora/tiny_pool.h"
+#include "model/weight_store.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <limits>
 
 namespace lorahub::lora {
 namespace {
@@ -44,6 +49,94 @@ TEST(PeftExport, ExportedCompositionReloadsWithTheSameNumbers) {
     EXPECT_EQ(ours_keys, peft_keys);
     if (m == Method::kLoraHub) EXPECT_EQ(ours, peft);  // same r, alpha, targets, base
   }
+}
+
+// Copies of fixture adapters 0..2 with their config edited.
+std::vector<std::string> edited_copies(const std::string& tag, const std::function<void(nlohmann::json&)>& edit) {
+  std::vector<std::string> dirs;
+  for (int i = 0; i < 3; ++i) {
+    const std::string dir = testing::temp_dir(tag + std::to_string(i));
+    std::filesystem::copy_file(testing::lora_dir(i) + "/adapter_model.safetensors", dir + "/adapter_model.safetensors");
+    auto config = io::read_json_file(testing::lora_dir(i) + "/adapter_config.json");
+    edit(config);
+    io::write_json_file(dir + "/adapter_config.json", config);
+    dirs.push_back(dir);
+  }
+  return dirs;
+}
+
+// Every composition the product exports (LoraHub, CAT, CAT with one weight
+// per target; as a PEFT adapter and merged) reloads in the product with the
+// same loss, for every form of target_modules, which the export keeps as it
+// was (a string stays a string: never a regex inside a list).
+TEST(PeftExport, EveryCompositionRoundTripsForEveryTargetForm) {
+  at::NoGradGuard no_grad;
+  struct Form {
+    std::string tag;
+    std::function<void(nlohmann::json&)> edit;
+  };
+  const std::vector<Form> forms = {
+      {"regex", [](nlohmann::json& c) { c["target_modules"] = R"(.*(SelfAttention|EncDecAttention)\.(q|v))"; }},
+      {"all-linear", [](nlohmann::json& c) { c["target_modules"] = "all-linear"; }},
+      {"layers", [](nlohmann::json& c) { c["layers_to_transform"] = {0, 1}; }},
+      {"rslora", [](nlohmann::json& c) { c["use_rslora"] = true; }},  // scale 8 / sqrt(4) = 4
+  };
+  for (const auto& form : forms) {
+    const auto dirs = edited_copies("rt-" + form.tag, form.edit);
+    const LoraPool pool = LoraPool::load(tiny_model(), dirs);
+    const auto original_config = io::read_json_file(dirs[0] + "/adapter_config.json");
+    const int64_t l = static_cast<int64_t>(pool.targets().size());
+    struct Case {
+      Method method;
+      at::Tensor w;
+      bool per_target;
+    };
+    const std::vector<Case> cases = {
+        {Method::kLoraHub, at::tensor(std::vector<double>{0.7, -0.4, 0.25}, at::kDouble), false},
+        {Method::kCat, at::tensor(std::vector<double>{0.7, -0.4, 0.25}, at::kDouble), false},
+        {Method::kCat, at::linspace(-1, 1, 3 * l, at::kDouble).view({3, l}), true},
+    };
+    for (const auto& c : cases) {
+      const std::string what = form.tag + " " + method_name(c.method) + (c.per_target ? " per target" : "");
+      const auto original = compose(pool, c.w, c.method, c.per_target);
+      const double expected = loss_with(tiny_model(), &original);
+      const std::string dir = testing::temp_dir("rt-out");
+      write_peft_adapter(dir, composed_adapter(pool, c.w, c.method, c.per_target), pool.target_modules(), "base", "SEQ_2_SEQ_LM");
+      const auto config = io::read_json_file(dir + "/adapter_config.json");
+      EXPECT_EQ(config["target_modules"], original_config["target_modules"]) << what;
+      EXPECT_EQ(config["layers_to_transform"], original_config["layers_to_transform"]) << what;
+      const LoraPool reloaded = LoraPool::load(tiny_model(), {dir});
+      const auto set = compose(reloaded, at::ones({1}, at::kDouble), Method::kLoraHub);
+      EXPECT_LT(rel_diff(loss_with(tiny_model(), &set), expected), 1e-6) << what;
+      const t5::T5Model merged_model(tiny_model().config(), merge(tiny_model(), pool, c.w, c.method, c.per_target));
+      EXPECT_LT(rel_diff(loss_with(merged_model, nullptr), expected), 1e-5) << what;
+    }
+    if (form.tag == "rslora") EXPECT_DOUBLE_EQ(pool.scale(), 4.0);
+  }
+}
+
+TEST(PeftExport, NonFiniteCompositionsAreNeverWritten) {
+  at::NoGradGuard no_grad;
+  const std::string dir = testing::temp_dir("never-nan") + "/out";
+  at::Tensor w = at::zeros({5}, at::kDouble);
+  w[0] = std::numeric_limits<double>::infinity();
+  try {
+    write_merged_checkpoint(dir, tiny_model(), tiny_pool(), w, Method::kLoraHub, testing::tiny_dir() + "/base");
+    ADD_FAILURE() << "merged an infinite weight";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()), dir + ": merged checkpoint not written: its tensor "
+                                     "'decoder.block.0.layer.0.SelfAttention.q.weight' is not finite (the composition "
+                                     "weights or the modules overflow float32)");
+  }
+  try {
+    write_peft_adapter(dir, composed_adapter(tiny_pool(), w, Method::kCat), tiny_pool().target_modules(), "base", "SEQ_2_SEQ_LM");
+    ADD_FAILURE() << "exported an infinite weight";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()), dir + ": PEFT adapter not written: its tensor "
+                                     "'base_model.model.decoder.block.0.layer.0.SelfAttention.q.lora_A.weight' is not "
+                                     "finite (the composition weights or the modules overflow float32)");
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir));
 }
 
 TEST(PeftExport, MergedCheckpointLoadsAsAPlainModel) {

@@ -63,6 +63,30 @@ TEST(Bbh, IclPromptReducesExemplarsToTheirAnswers) {
   }
 }
 
+// A task directory copied with CRLF line ends and a UTF-8 BOM in both files
+// (as Windows editors save them) loads to the same task (issue 16).
+TEST(Bbh, CrlfAndBomFilesLoadToTheSameTask) {
+  const std::string dir = testing::temp_dir("bbh-crlf");
+  std::filesystem::create_directories(dir + "/bbh");
+  std::filesystem::create_directories(dir + "/cot-prompts");
+  auto windows = [](std::string text) {
+    std::string out = "\xEF\xBB\xBF";
+    for (char c : text) out += c == '\n' ? std::string("\r\n") : std::string(1, c);
+    return out;
+  };
+  for (const std::string name : {"word_sorting", "date_understanding"}) {
+    testing::write_file(dir + "/bbh/" + name + ".json", windows(testing::read_file(bbh_dir() + "/bbh/" + name + ".json")));
+    testing::write_file(dir + "/cot-prompts/" + name + ".txt",
+                        windows(testing::read_file(bbh_dir() + "/cot-prompts/" + name + ".txt")));
+    const BbhTask lf = load_bbh_task(bbh_dir(), name), crlf = load_bbh_task(dir, name);
+    EXPECT_EQ(crlf.instruction, lf.instruction) << name;
+    ASSERT_EQ(crlf.exemplars.size(), lf.exemplars.size()) << name;
+    ASSERT_EQ(crlf.examples.size(), lf.examples.size()) << name;
+    EXPECT_EQ(icl_prompt(crlf, lf.examples[0].input), icl_prompt(lf, lf.examples[0].input)) << name;
+    EXPECT_EQ(crlf.examples.back().target, lf.examples.back().target) << name;
+  }
+}
+
 TEST(Bbh, ShotsAreReproducibleDisjointAndSeedDependent) {
   const auto task = load_bbh_task(bbh_dir(), "navigate");
   const auto a = split_shots(task, 5, 1), b = split_shots(task, 5, 1), c = split_shots(task, 5, 2);

@@ -1,8 +1,13 @@
 #include "text/tokenizer.h"
 
+#include "io/json_file.h"
 #include "support/fixtures.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <functional>
 
 namespace lorahub::text {
 namespace {
@@ -87,6 +92,104 @@ TEST(T5Tokenizer, SentinelsTakeTheTopIdsAndStripSpaces) {
   // transformers 4.36 T5Tokenizer.convert_tokens_to_string: the space goes
   // before the run of ordinary pieces that precedes a special token.
   EXPECT_EQ(tok.decode(expected, false), "True or<extra_id_0> False<extra_id_2></s>");
+}
+
+// A tokenizer directory: the fixture's spiece.model and `config`.
+std::string tokenizer_dir(const std::string& tag, const nlohmann::json& config) {
+  const std::string dir = testing::temp_dir(tag);
+  std::filesystem::copy_file(testing::tiny_dir() + "/base/spiece.model", dir + "/spiece.model");
+  io::write_json_file(dir + "/tokenizer_config.json", config);
+  return dir;
+}
+
+nlohmann::json fixture_config() { return io::read_json_file(testing::tiny_dir() + "/base/tokenizer_config.json"); }
+
+std::string from_dir_error(const std::string& dir) {
+  try {
+    T5Tokenizer::from_dir(dir);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << dir << " loaded";
+  return "";
+}
+
+TEST(T5Tokenizer, LegacyFalseEncodesTextAfterASpecialTokenWithoutAWordStart) {
+  // ../shared/cases/t5_legacy_false: HF T5Tokenizer(legacy=False) gives these ids.
+  const std::string case_dir = testing::shared_dir() + "/cases/t5_legacy_false";
+  const std::string dir = testing::temp_dir("legacy-false");
+  std::filesystem::copy_file(testing::tiny_dir() + "/base/spiece.model", dir + "/spiece.model");
+  std::filesystem::copy_file(case_dir + "/tokenizer_config.json", dir + "/tokenizer_config.json");
+  const T5Tokenizer tok = T5Tokenizer::from_dir(dir);
+  EXPECT_FALSE(tok.legacy());
+  EXPECT_TRUE(tiny().legacy());
+  const std::vector<int64_t> after = {315, 35, 162, 14, 20, 28, 34, 16, 1};
+  EXPECT_EQ(tok.encode("</s>False or True is"), (std::vector<int64_t>{1, 315, 35, 162, 14, 20, 28, 34, 16, 1}));
+  // The legacy tokenizer gives "▁False" (25) there: the fault of the case.
+  EXPECT_EQ(tiny().encode("</s>False or True is"), (std::vector<int64_t>{1, 25, 28, 34, 16, 1}));
+  // Before the special token both modes agree (the "▁" the text gets in
+  // front is the dummy prefix legacy SentencePiece adds), and a space after
+  // it is a word start again.
+  const auto head = tiny().encode("Answer with True or False.", false);
+  auto full = head;
+  full.push_back(1);
+  full.insert(full.end(), after.begin(), after.end());
+  EXPECT_EQ(tok.encode("Answer with True or False.</s>False or True is"), full);
+  EXPECT_EQ(tok.encode("</s> False or True is"), tiny().encode("</s> False or True is"));
+  EXPECT_EQ(tok.encode("False or True is"), tiny().encode("False or True is"));
+  EXPECT_EQ(tok.encode(""), (std::vector<int64_t>{1}));
+}
+
+TEST(T5Tokenizer, ConfigFieldsThatChangeIdsAreHonouredOrRefused) {
+  struct Case {
+    std::string tag, expected;
+    std::function<void(nlohmann::json&)> edit;
+  };
+  const std::vector<Case> cases = {
+      {"eos", "field 'eos_token': expected \"</s>\" (T5's ids are fixed), found \"<eos>\"",
+       [](nlohmann::json& c) { c["eos_token"] = "<eos>"; }},
+      {"add-eos", "field 'add_eos_token': T5Tokenizer always appends </s>; expected true",
+       [](nlohmann::json& c) { c["add_eos_token"] = false; }},
+      {"add-bos", "field 'add_bos_token': T5 has no BOS token; expected false",
+       [](nlohmann::json& c) { c["add_bos_token"] = true; }},
+      {"sampling", "field 'sp_model_kwargs': SentencePiece options (sampling, ...) change ids and are not supported; expected {}",
+       [](nlohmann::json& c) { c["sp_model_kwargs"] = {{"enable_sampling", true}}; }},
+      {"mask", "field 'mask_token': T5 has no such token; expected null, found \"<mask>\"",
+       [](nlohmann::json& c) { c["mask_token"] = "<mask>"; }},
+      {"added", "field 'added_tokens_decoder': token '<sep>' at id 3 is not a T5 special token at its id; added tokens are not supported",
+       [](nlohmann::json& c) { c["added_tokens_decoder"]["3"] = {{"content", "<sep>"}, {"special", true}}; }},
+      {"additional", "field 'additional_special_tokens': '<extra_id_0>' is not one of the 0 sentinels; added special tokens are not supported",
+       [](nlohmann::json& c) { c["additional_special_tokens"] = {"<extra_id_0>"}; }},
+  };
+  for (const auto& c : cases) {
+    nlohmann::json config = fixture_config();
+    c.edit(config);
+    const std::string dir = tokenizer_dir(c.tag, config);
+    EXPECT_EQ(from_dir_error(dir), dir + "/tokenizer_config.json: " + c.expected) << c.tag;
+  }
+  // Accepted as T5 does it: add_eos_token true, AddedToken objects, clean-up off.
+  nlohmann::json config = fixture_config();
+  config["add_eos_token"] = true;
+  config["eos_token"] = {{"content", "</s>"}, {"__type", "AddedToken"}};
+  config["clean_up_tokenization_spaces"] = false;
+  const T5Tokenizer tok = T5Tokenizer::from_dir(tokenizer_dir("accepted", config));
+  const auto ids = tiny().encode("It is n't so .");
+  EXPECT_EQ(tok.encode("It is n't so ."), ids);
+  EXPECT_EQ(tiny().decode(ids), clean_up_tokenization(tok.decode(ids)));
+  EXPECT_NE(tiny().decode(ids), tok.decode(ids));
+}
+
+TEST(T5Tokenizer, UnknownConfigKeysAreWarnedByName) {
+  nlohmann::json config = fixture_config();
+  config["do_lower_case"] = true;
+  const std::string dir = tokenizer_dir("unknown", config);
+  ::testing::internal::CaptureStderr();
+  T5Tokenizer::from_dir(dir);
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(),
+            "warning: " + dir + "/tokenizer_config.json: field 'do_lower_case' is not known to lorahub and is ignored\n");
+  ::testing::internal::CaptureStderr();
+  T5Tokenizer::from_dir(testing::tiny_dir() + "/base");
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
 }
 
 TEST(T5Tokenizer, MissingModelFailsNamingTheFile) {
