@@ -1,5 +1,6 @@
 #include "llama/llama_model.h"
 
+#include "llama/checkpoint.h"
 #include "llama/llama_names.h"
 
 #include <ATen/ATen.h>
@@ -42,10 +43,10 @@ double lowest(at::ScalarType dtype) {
 
 }  // namespace
 
-at::Tensor CausalBatch::full_labels() const {
-  at::Tensor full = at::full(input_ids.sizes(), -100, at::kLong);
-  const at::Tensor start = target_start.to(at::kCPU);
-  const at::Tensor lab = labels.to(at::kCPU);
+at::Tensor hf_labels(const model::PairBatch& pairs) {
+  at::Tensor full = at::full(pairs.input_ids.sizes(), -100, at::kLong);
+  const at::Tensor start = pairs.target_start.to(at::kCPU);
+  const at::Tensor lab = pairs.labels.to(at::kCPU);
   for (int64_t b = 0; b < full.size(0); ++b) {
     const int64_t s = start[b].item<int64_t>();
     for (int64_t j = 0; j < lab.size(1) && s + j < full.size(1); ++j) full[b][s + j] = lab[b][j];
@@ -53,23 +54,26 @@ at::Tensor CausalBatch::full_labels() const {
   return full;
 }
 
-CausalBatch make_causal_batch(const std::vector<TokenIds>& prompts, const std::vector<TokenIds>& targets,
-                              int64_t pad_id) {
-  if (prompts.empty()) throw std::invalid_argument("make_causal_batch: no examples");
+model::PairBatch make_causal_pairs(const std::vector<TokenIds>& prompts, const std::vector<TokenIds>& targets,
+                                   int64_t pad_id) {
+  if (prompts.empty()) throw std::invalid_argument("make_causal_pairs: no examples");
   if (prompts.size() != targets.size()) {
-    throw std::invalid_argument("make_causal_batch: " + std::to_string(prompts.size()) + " prompts but " +
+    throw std::invalid_argument("make_causal_pairs: " + std::to_string(prompts.size()) + " prompts but " +
                                 std::to_string(targets.size()) + " targets");
   }
   std::vector<TokenIds> rows;
   std::vector<int64_t> starts;
   for (size_t i = 0; i < prompts.size(); ++i) {
-    if (prompts[i].empty()) throw std::invalid_argument("make_causal_batch: example " + std::to_string(i) + " has an empty prompt (a causal LM needs a first token, e.g. BOS)");
+    if (prompts[i].empty()) {
+      throw std::invalid_argument("make_causal_pairs: example " + std::to_string(i) +
+                                  " has an empty prompt (a causal LM needs a first token, e.g. BOS)");
+    }
     TokenIds row = prompts[i];
     row.insert(row.end(), targets[i].begin(), targets[i].end());
     rows.push_back(std::move(row));
     starts.push_back(static_cast<int64_t>(prompts[i].size()));
   }
-  CausalBatch b;
+  model::PairBatch b;
   b.input_ids = pad_rows(rows, pad_id, false);
   b.attention_mask = pad_rows(ones_like_rows(rows), 0, false);
   b.labels = pad_rows(targets, -100, false);
@@ -81,18 +85,6 @@ CausalBatch make_causal_batch(const std::vector<TokenIds>& prompts, const std::v
 std::pair<at::Tensor, at::Tensor> left_pad(const std::vector<TokenIds>& prompts, int64_t pad_id) {
   if (prompts.empty()) throw std::invalid_argument("left_pad: no prompts");
   return {pad_rows(prompts, pad_id, true), pad_rows(ones_like_rows(prompts), 0, true)};
-}
-
-std::vector<TokenIds> GreedyOutput::tokens(int64_t eos_id) const {
-  const at::Tensor ids = new_ids.to(at::kCPU, at::kLong).contiguous();
-  std::vector<TokenIds> out;
-  for (int64_t b = 0; b < ids.size(0); ++b) {
-    const int64_t* p = ids[b].data_ptr<int64_t>();
-    TokenIds row(p, p + ids.size(1));
-    row.erase(std::find(row.begin(), row.end(), eos_id), row.end());
-    out.push_back(std::move(row));
-  }
-  return out;
 }
 
 LlamaModel::LlamaModel(const LlamaConfig& config, std::shared_ptr<const WeightStore> weights)
@@ -165,14 +157,14 @@ std::vector<at::Tensor> LlamaModel::hidden_states(const at::Tensor& input_ids, c
   return all;
 }
 
-at::Tensor LlamaModel::token_losses(const CausalBatch& batch, const LowRankSet* lora) const {
+at::Tensor LlamaModel::token_losses(const model::PairBatch& batch, const LowRankSet* lora) const {
   const int64_t rows = batch.input_ids.size(0), s = batch.input_ids.size(1), t = batch.labels.size(1);
   const at::Tensor positions = at::arange(s, at::kLong).unsqueeze(0).expand({rows, s});
   const at::Tensor h = run(batch.input_ids, positions, mask_bias(batch.attention_mask, s, 0), nullptr, lora, nullptr);
   // Hidden states that predict the targets, [B, T, hidden]; only those reach lm_head.
   const auto device = h.device();
-  at::Tensor where = batch.target_start.to(device).view({rows, 1}) - 1 + at::arange(t, at::TensorOptions().dtype(at::kLong).device(device)).view({1, t});
-  where = where.clamp(0, s - 1);
+  const at::Tensor offsets = at::arange(t, at::TensorOptions().dtype(at::kLong).device(device)).view({1, t});
+  const at::Tensor where = (batch.target_start.to(device).view({rows, 1}) - 1 + offsets).clamp(0, s - 1);
   const at::Tensor picked = h.gather(1, where.unsqueeze(-1).expand({rows, t, h.size(-1)}));
   const at::Tensor lg = model::at_least_float(lm_head(picked));
   const at::Tensor labels = batch.labels.to(device);
@@ -180,7 +172,7 @@ at::Tensor LlamaModel::token_losses(const CausalBatch& batch, const LowRankSet* 
       .view({rows, t});
 }
 
-at::Tensor LlamaModel::loss(const CausalBatch& batch, const LowRankSet* lora) const {
+at::Tensor LlamaModel::loss(const model::PairBatch& batch, const LowRankSet* lora) const {
   const at::Tensor losses = token_losses(batch, lora);
   const at::Tensor count = (batch.labels.to(losses.device()) != -100).sum();
   return losses.sum() / count;
@@ -194,10 +186,10 @@ at::Tensor LlamaModel::pick(const at::Tensor& logits, at::Tensor& unfinished, co
   unfinished = unfinished * (next != config_.eos_token_id).to(at::kLong);
   const at::Tensor next_cpu = next.to(at::kCPU), open = unfinished.to(at::kCPU);
   for (int64_t b = 0; b < next_cpu.size(0); ++b) {
-    so_far[static_cast<size_t>(b)].push_back(next_cpu[b].item<int64_t>());
-    if (options.stop && open[b].item<int64_t>() && options.stop(so_far[static_cast<size_t>(b)])) {
-      unfinished[b] = 0;
-    }
+    auto& row = so_far[static_cast<size_t>(b)];
+    if (!open[b].item<int64_t>()) continue;  // ended before, or by EOS now (not kept)
+    row.push_back(next_cpu[b].item<int64_t>());
+    if (options.stop && options.stop(row)) unfinished[b] = 0;
   }
   return next;
 }
@@ -226,9 +218,43 @@ GreedyOutput LlamaModel::greedy(const at::Tensor& input_ids, const at::Tensor& a
     h = run(next.unsqueeze(1), positions(mask).narrow(1, past, 1), mask_bias(mask, 1, past), &caches, lora, nullptr);
   }
   GreedyOutput out;
+  out.new_tokens = std::move(so_far);
   out.new_ids = tokens.empty() ? at::zeros({batch, 0}, at::kLong) : at::cat(tokens, 1);
   if (options.record_step_logits && !step_logits.empty()) out.step_logits = at::stack(step_logits, 0);
   return out;
+}
+
+std::shared_ptr<const model::LanguageModel> LlamaModel::with_weights(std::shared_ptr<const WeightStore> weights) const {
+  return std::make_shared<LlamaModel>(config_, std::move(weights));
+}
+
+model::PairBatch LlamaModel::make_pairs(const std::vector<TokenIds>& inputs,
+                                        const std::vector<TokenIds>& targets) const {
+  model::PairBatch b = make_causal_pairs(inputs, targets, config_.pad_token_id.value_or(0));
+  const auto device = embed_tokens_.device();
+  b.input_ids = b.input_ids.to(device);
+  b.attention_mask = b.attention_mask.to(device);
+  b.labels = b.labels.to(device);
+  b.target_start = b.target_start.to(device);
+  return b;
+}
+
+model::Generation LlamaModel::generate(const std::vector<TokenIds>& prompts, const model::GenerationOptions& options,
+                                       const LowRankSet* lora) const {
+  auto [ids, mask] = left_pad(prompts, config_.pad_token_id.value_or(0));
+  GreedyOptions greedy_options;
+  greedy_options.max_new_tokens = options.max_new_tokens;
+  greedy_options.record_step_logits = options.record_step_logits;
+  greedy_options.stop = options.stop;
+  GreedyOutput out = greedy(ids, mask, greedy_options, lora);
+  model::Generation g;
+  g.new_tokens = std::move(out.new_tokens);
+  g.step_logits = out.step_logits;
+  return g;
+}
+
+void LlamaModel::save(const std::string& dir, const io::TensorMap& tensors) const {
+  save_checkpoint(dir, config_, tensors);
 }
 
 }  // namespace lorahub::llama

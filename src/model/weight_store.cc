@@ -6,6 +6,12 @@
 #include <stdexcept>
 
 namespace lorahub::model {
+
+c10::ScalarType parse_dtype(const std::string& name, const std::string& what) {
+  if (name == "float32" || name == "fp32" || name == "float") return c10::kFloat;
+  if (name == "bfloat16" || name == "bf16") return c10::kBFloat16;
+  throw std::invalid_argument(what + ": expected float32 or bfloat16, found \"" + name + "\"");
+}
 namespace {
 std::string shape_str(at::IntArrayRef s) {
   std::ostringstream o;

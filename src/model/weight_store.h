@@ -13,6 +13,10 @@
 
 namespace lorahub::model {
 
+// Parses "float32"/"fp32" and "bfloat16"/"bf16" (the dtypes weights may be
+// loaded in); throws std::invalid_argument naming `what`.
+c10::ScalarType parse_dtype(const std::string& name, const std::string& what);
+
 class WeightStore {
  public:
   // Takes the tensors, casting floating-point ones to `dtype` and moving all

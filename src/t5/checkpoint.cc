@@ -13,12 +13,6 @@
 
 namespace lorahub::t5 {
 
-c10::ScalarType parse_dtype(const std::string& name, const std::string& what) {
-  if (name == "float32" || name == "fp32" || name == "float") return c10::kFloat;
-  if (name == "bfloat16" || name == "bf16") return c10::kBFloat16;
-  throw std::invalid_argument(what + ": expected float32 or bfloat16, found \"" + name + "\"");
-}
-
 Checkpoint load_checkpoint(const std::string& dir, c10::ScalarType dtype, c10::Device device) {
   io::require_directory(dir, "model");
   Checkpoint ck;

@@ -27,7 +27,6 @@ Checkpoint load_checkpoint(const std::string& dir, c10::ScalarType dtype = c10::
 // otherwise) under `dir`, creating it. HF's tied copies are not written.
 void save_checkpoint(const std::string& dir, const T5Config& config, const io::TensorMap& tensors);
 
-// Parses "float32"/"fp32" and "bfloat16"/"bf16"; throws naming `what`.
-c10::ScalarType parse_dtype(const std::string& name, const std::string& what);
+using model::parse_dtype;  // (model/weight_store.h)
 
 }  // namespace lorahub::t5

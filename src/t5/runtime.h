@@ -1,16 +1,13 @@
 #pragma once
-// Process-wide settings for running models on the CPU.
+// T5's process-wide setting for running on the CPU (the family-neutral
+// ones live in model/runtime.h).
+
+#include "model/runtime.h"
 
 namespace lorahub::t5 {
 
-// Keeps freed tensor memory in the heap instead of returning it to the
-// kernel. glibc serves blocks above 128 KiB with mmap and unmaps them on
-// free, so every forward pass page-faults its activations back in (measured:
-// 40% of a LoraHub step in the kernel). Call once, early in main.
-void tune_allocator();
-
-// torch intra-op threads; 0 means every core. Returns the count set.
-int set_threads(int threads);
+using model::set_threads;
+using model::tune_allocator;
 
 // The encoder on packed rows (PackedRows in t5/layers.h: padding taken out)
 // for right-padded CPU batches where it pays; on by default. Off: every

@@ -1,12 +1,14 @@
 #include "t5/t5_model.h"
 
 #include "t5/batch.h"
+#include "t5/checkpoint.h"
 #include "t5/runtime.h"
 #include "t5/t5_names.h"
 
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -181,6 +183,16 @@ at::Tensor T5Model::loss(const at::Tensor& input_ids, const at::Tensor& attentio
   return mean_token_cross_entropy(lg, labels.to(lg.device()));
 }
 
+namespace {
+// 0 for the rows `stop` ends after the tokens so far (decoder start excluded), 1 otherwise.
+at::Tensor stopped_rows(const std::vector<at::Tensor>& tokens, const std::function<bool(const model::TokenIds&)>& stop) {
+  const at::Tensor ids = at::cat(tokens, 1);
+  std::vector<int64_t> keep;
+  for (const auto& row : rows_to_ids(ids, true)) keep.push_back(stop(row) ? 0 : 1);
+  return at::tensor(keep, at::kLong).to(ids.device());
+}
+}  // namespace
+
 GreedyOutput T5Model::greedy(const at::Tensor& input_ids, const at::Tensor& attention_mask,
                              const GreedyOptions& options, const LowRankSet* lora) const {
   const int64_t batch = input_ids.size(0);
@@ -207,6 +219,7 @@ GreedyOutput T5Model::greedy(const at::Tensor& input_ids, const at::Tensor& atte
     unfinished = unfinished * (next != config_.eos_token_id).to(at::kLong);
     current = next.unsqueeze(1);
     tokens.push_back(current);
+    if (options.stop) unfinished = unfinished * stopped_rows(tokens, options.stop);
     if (unfinished.max().item<int64_t>() == 0) break;
   }
   GreedyOutput out;
@@ -214,5 +227,51 @@ GreedyOutput T5Model::greedy(const at::Tensor& input_ids, const at::Tensor& atte
   if (options.record_step_logits) out.step_logits = at::stack(step_logits, 0);
   return out;
 }
+
+std::shared_ptr<const model::LanguageModel> T5Model::with_weights(std::shared_ptr<const WeightStore> weights) const {
+  return std::make_shared<T5Model>(config_, std::move(weights));
+}
+
+model::PairBatch T5Model::make_pairs(const std::vector<model::TokenIds>& inputs,
+                                     const std::vector<model::TokenIds>& targets) const {
+  const Seq2SeqBatch b = make_batch(inputs, targets, config_.pad_token_id);
+  const auto device = weights_->device();
+  model::PairBatch p;
+  p.input_ids = b.input_ids.to(device);
+  p.attention_mask = b.attention_mask.to(device);
+  p.labels = b.labels.to(device);
+  p.decoder_input_ids = shift_right(p.labels, config_.decoder_start_token_id, config_.pad_token_id);
+  return p;
+}
+
+at::Tensor T5Model::token_losses(const model::PairBatch& batch, const LowRankSet* lora) const {
+  return token_cross_entropy(logits(batch.input_ids, batch.attention_mask, batch.decoder_input_ids, lora), batch.labels);
+}
+
+at::Tensor T5Model::loss(const model::PairBatch& batch, const LowRankSet* lora) const {
+  const at::Tensor lg = logits(batch.input_ids, batch.attention_mask, batch.decoder_input_ids, lora);
+  return mean_token_cross_entropy(lg, batch.labels.to(lg.device()));
+}
+
+model::Generation T5Model::generate(const std::vector<model::TokenIds>& prompts, const model::GenerationOptions& options,
+                                    const LowRankSet* lora) const {
+  const Seq2SeqBatch b = make_input_batch(prompts, config_.pad_token_id);
+  const auto device = weights_->device();
+  const GreedyOutput g = greedy(b.input_ids.to(device), b.attention_mask.to(device),
+                                {options.max_new_tokens, options.record_step_logits, options.stop}, lora);
+  model::Generation out;
+  for (auto& row : rows_to_ids(g.ids, true)) {
+    // After </s> or a stop a row holds only padding.
+    row.erase(std::find(row.begin(), row.end(), config_.eos_token_id), row.end());
+    for (size_t n = 1; options.stop && n < row.size(); ++n) {
+      if (options.stop(model::TokenIds(row.begin(), row.begin() + static_cast<long>(n)))) row.resize(n);
+    }
+    out.new_tokens.push_back(std::move(row));
+  }
+  out.step_logits = g.step_logits;
+  return out;
+}
+
+void T5Model::save(const std::string& dir, const io::TensorMap& tensors) const { save_checkpoint(dir, config_, tensors); }
 
 }  // namespace lorahub::t5

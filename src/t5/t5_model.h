@@ -1,11 +1,15 @@
 #pragma once
-// T5ForConditionalGeneration: encoder, decoder, lm head, greedy decoding.
+// T5ForConditionalGeneration: encoder, decoder, lm head, greedy decoding;
+// the T5 family's model::LanguageModel.
 // Immutable once built; every method is const and may run concurrently.
 
 #include "t5/layers.h"
+#include "model/language_model.h"
 #include "model/linear.h"
 #include "t5/t5_config.h"
 #include "model/weight_store.h"
+
+#include <functional>
 
 #include <ATen/core/Tensor.h>
 
@@ -18,6 +22,9 @@ namespace lorahub::t5 {
 struct GreedyOptions {
   int64_t max_new_tokens = 256;
   bool record_step_logits = false;  // keep the lm-head logits of every step
+  // Called with a row's tokens after each step (decoder start excluded);
+  // true ends the row as </s> would. Empty: </s> and max_new_tokens only.
+  std::function<bool(const model::TokenIds&)> stop;
 };
 
 struct GreedyOutput {
@@ -25,15 +32,15 @@ struct GreedyOutput {
   at::Tensor step_logits;  // [steps, B, vocab] when recorded
 };
 
-class T5Model {
+class T5Model final : public model::LanguageModel {
  public:
   // Resolves every weight; throws naming the file and tensor on a missing or
   // misshapen one. The store is shared, never modified.
   T5Model(const T5Config& config, std::shared_ptr<const WeightStore> weights);
 
   const T5Config& config() const { return config_; }
-  const WeightStore& weights() const { return *weights_; }
-  std::shared_ptr<const WeightStore> shared_weights() const { return weights_; }
+  const WeightStore& weights() const override { return *weights_; }
+  std::shared_ptr<const WeightStore> shared_weights() const override { return weights_; }
   // The projections that accept low-rank updates
   // ("encoder.block.0.layer.0.SelfAttention.q"), indexed by site.
   const model::ProjectionRegistry& sites() const { return sites_; }
@@ -42,7 +49,24 @@ class T5Model {
   // Whether inference passes take right padding out themselves (PackedRows:
   // weights on the CPU, t5::packed_encoder() on); callers need not group
   // examples by length then.
-  bool packs_padding() const;
+  bool packs_padding() const override;
+
+  // model::LanguageModel (see there). Pairs: inputs right-padded with pad,
+  // labels padded with -100, decoder inputs the labels shifted right
+  // (lorahub's preprocess_function); token losses from logits() below.
+  model::Family family() const override { return model::Family::kT5; }
+  const model::ProjectionRegistry& projections() const override { return sites_; }
+  std::shared_ptr<const model::LanguageModel> with_weights(std::shared_ptr<const WeightStore> weights) const override;
+  model::PairBatch make_pairs(const std::vector<model::TokenIds>& inputs,
+                              const std::vector<model::TokenIds>& targets) const override;
+  at::Tensor token_losses(const model::PairBatch& batch, const LowRankSet* lora = nullptr) const override;
+  at::Tensor loss(const model::PairBatch& batch, const LowRankSet* lora = nullptr) const override;
+  // greedy() on the prompts right-padded with pad; tokens up to </s>.
+  model::Generation generate(const std::vector<model::TokenIds>& prompts, const model::GenerationOptions& options,
+                             const LowRankSet* lora = nullptr) const override;
+  void save(const std::string& dir, const io::TensorMap& tensors) const override;
+  std::string peft_task_type() const override { return "SEQ_2_SEQ_LM"; }
+  std::string target_modules_hint() const override { return "T5's are q, k, v, o, wi or wi_0/wi_1, wo"; }
 
   // Encoder output after the final norm, [B, S, d_model]. Values at masked
   // positions are unspecified (0 when the encoder ran packed); nothing reads them.

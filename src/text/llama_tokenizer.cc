@@ -281,6 +281,12 @@ std::vector<int64_t> LlamaTokenizer::encode(const std::string& text, bool add_sp
   return ids;
 }
 
+model::TokenIds LlamaTokenizer::encode_target(const std::string& text) const {
+  model::TokenIds ids = encode(text, false);
+  ids.push_back(eos_id_);
+  return ids;
+}
+
 std::string LlamaTokenizer::id_to_token(int64_t id) const {
   if (const Added* a = added_by_id(id)) return a->content;
   if (id < 0 || id >= spm_->piece_size()) {

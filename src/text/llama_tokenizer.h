@@ -21,6 +21,7 @@
 // space when it follows text (legacy only); clean_up_tokenization only when
 // the config asks (Llama's default: no).
 
+#include "model/tokenizer.h"
 #include "text/spm_module.h"
 
 #include <cstdint>
@@ -48,7 +49,7 @@ struct LlamaTokenizerOptions {
   std::vector<AddedToken> added_tokens;  // added_tokens_decoder
 };
 
-class LlamaTokenizer {
+class LlamaTokenizer final : public model::Tokenizer {
  public:
   // Reads `<dir>/tokenizer.model` and, when present, tokenizer_config.json
   // and special_tokens_map.json (whose tokens override the config's, as in
@@ -63,15 +64,22 @@ class LlamaTokenizer {
 
   // tokenizer(text).input_ids (add_special_tokens: BOS / EOS as configured).
   std::vector<int64_t> encode(const std::string& text, bool add_special_tokens = true) const;
-  std::string decode(const std::vector<int64_t>& ids, bool skip_special_tokens = true) const;
+  std::string decode(const std::vector<int64_t>& ids, bool skip_special_tokens = true) const override;
+  // model::Tokenizer: an input is tokenizer(text) (BOS first); a target is
+  // tokenizer(text, add_special_tokens=False) then EOS (the causal few-shot
+  // loss, fixtures/tiny-llama/README.md).
+  model::TokenIds encode_input(const std::string& text) const override { return encode(text); }
+  model::TokenIds encode_target(const std::string& text) const override;
   std::string id_to_token(int64_t id) const;
 
   // Pieces of the SentencePiece model plus added tokens beyond it.
-  int64_t vocab_size() const { return vocab_size_; }
+  int64_t vocab_size() const override { return vocab_size_; }
   int64_t bos_id() const { return bos_id_; }
-  int64_t eos_id() const { return eos_id_; }
+  int64_t eos_id() const override { return eos_id_; }
   int64_t unk_id() const { return unk_id_; }
-  std::optional<int64_t> pad_id() const { return pad_id_; }
+  // The pad token's id; Llama defines none, and then 0 pads (as the fixtures do).
+  int64_t pad_id() const override { return pad_id_.value_or(0); }
+  std::optional<int64_t> pad_token_id() const { return pad_id_; }
   const LlamaTokenizerOptions& options() const { return options_; }
 
  private:

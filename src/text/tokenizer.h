@@ -8,6 +8,7 @@
 // whitespace on both sides. Decoding skips special ids, lets SentencePiece
 // join the pieces, trims, and applies HF's clean_up_tokenization.
 
+#include "model/tokenizer.h"
 #include "text/spm_module.h"
 
 #include <cstdint>
@@ -17,7 +18,7 @@
 
 namespace lorahub::text {
 
-class T5Tokenizer {
+class T5Tokenizer final : public model::Tokenizer {
  public:
   // Reads `<dir>/spiece.model` and, when present, `<dir>/tokenizer_config.json`
   // (extra_ids, added_tokens_decoder). Without a config, extra_ids = 100 as
@@ -27,13 +28,20 @@ class T5Tokenizer {
   T5Tokenizer(const std::string& spiece_model, int extra_ids);
 
   std::vector<int64_t> encode(const std::string& text, bool add_eos = true) const;
-  std::string decode(const std::vector<int64_t>& ids, bool skip_special_tokens = true,
-                     bool clean_up_spaces = true) const;
+  std::string decode(const std::vector<int64_t>& ids, bool skip_special_tokens, bool clean_up_spaces) const;
+
+  // model::Tokenizer: inputs and targets both `encode(text)` (</s> appended);
+  // decode with clean_up_tokenization_spaces, as HF's T5Tokenizer defaults.
+  model::TokenIds encode_input(const std::string& text) const override { return encode(text); }
+  model::TokenIds encode_target(const std::string& text) const override { return encode(text); }
+  std::string decode(const model::TokenIds& ids, bool skip_special_tokens = true) const override {
+    return decode(ids, skip_special_tokens, true);
+  }
   std::string id_to_token(int64_t id) const;
 
-  int64_t vocab_size() const { return piece_size_ + extra_ids_; }
-  int64_t pad_id() const { return pad_id_; }
-  int64_t eos_id() const { return eos_id_; }
+  int64_t vocab_size() const override { return piece_size_ + extra_ids_; }
+  int64_t pad_id() const override { return pad_id_; }
+  int64_t eos_id() const override { return eos_id_; }
   int64_t unk_id() const { return unk_id_; }
   int extra_ids() const { return extra_ids_; }
   int64_t sentinel_id(int n) const { return piece_size_ + extra_ids_ - 1 - n; }

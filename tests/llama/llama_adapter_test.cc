@@ -87,7 +87,7 @@ LowRankSet cat(const std::function<double(const std::string& module, size_t i)>&
   return s;
 }
 
-CausalBatch golden_batch() { return make_causal_batch(testing::llama_prompts(), testing::llama_targets()); }
+model::PairBatch golden_batch() { return make_causal_pairs(testing::llama_prompts(), testing::llama_targets()); }
 
 at::Tensor row(const TokenIds& v) { return at::tensor(v, at::kLong).unsqueeze(0); }
 
@@ -135,7 +135,7 @@ TEST_F(LlamaAdapters, Lora0LogitsPerExampleAndGreedy) {
   const LowRankSet s = single_adapter(0);
   EXPECT_LT(max_abs_diff(example0_target_logits(llama_model(), &s), testing::float_tensor(g["logits_example0_target_positions"])), 1e-4);
   for (size_t k = 0; k < g["per_example"].size(); ++k) {
-    const CausalBatch one = make_causal_batch({testing::llama_prompts()[k]}, {testing::llama_targets()[k]});
+    const model::PairBatch one = make_causal_pairs({testing::llama_prompts()[k]}, {testing::llama_targets()[k]});
     const at::Tensor expected = testing::float_tensor(g["per_example"][k]["token_losses"]).to(at::kDouble);
     EXPECT_LT(((llama_model().token_losses(one, &s)[0].to(at::kDouble) - expected).abs() / expected.abs()).max().item<double>(), 1e-5);
   }
@@ -202,7 +202,7 @@ TEST_F(LlamaAdapters, GroupedRowsComputeOneCompositionPerGroup) {
   std::vector<TokenIds> p = p0, t = t0;
   p.insert(p.end(), p0.begin(), p0.end());
   t.insert(t.end(), t0.begin(), t0.end());
-  const at::Tensor grouped = llama_model().token_losses(make_causal_batch(p, t), &both);
+  const at::Tensor grouped = llama_model().token_losses(make_causal_pairs(p, t), &both);
   const LowRankSet one = single_adapter(1), three = single_adapter(3);
   EXPECT_LT(max_abs_diff(grouped.narrow(0, 0, 6), llama_model().token_losses(golden_batch(), &one)), 1e-5);
   EXPECT_LT(max_abs_diff(grouped.narrow(0, 6, 6), llama_model().token_losses(golden_batch(), &three)), 1e-5);

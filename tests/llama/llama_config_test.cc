@@ -132,7 +132,7 @@ TEST(LlamaCheckpoint, BinAndSafetensorsLoadIdentically) {
   }
   at::NoGradGuard no_grad;
   const LlamaModel from_bin(bin.config, bin.weights);
-  const CausalBatch b = make_causal_batch(testing::llama_prompts(), testing::llama_targets());
+  const model::PairBatch b = make_causal_pairs(testing::llama_prompts(), testing::llama_targets());
   EXPECT_TRUE(at::equal(from_bin.token_losses(b), testing::llama_model().token_losses(b)));
 }
 

@@ -25,11 +25,11 @@ class LlamaParity : public ::testing::Test {
 };
 
 TEST_F(LlamaParity, BatchLayoutMatchesGolden) {
-  const CausalBatch b = make_causal_batch(testing::llama_prompts(), testing::llama_targets());
+  const model::PairBatch b = make_causal_pairs(testing::llama_prompts(), testing::llama_targets());
   const auto& g = llama_golden()["batch"];
   EXPECT_TRUE(at::equal(b.input_ids, testing::long_tensor(g["input_ids"])));
   EXPECT_TRUE(at::equal(b.attention_mask, testing::long_tensor(g["attention_mask"])));
-  EXPECT_TRUE(at::equal(b.full_labels(), testing::long_tensor(g["labels"])));
+  EXPECT_TRUE(at::equal(hf_labels(b), testing::long_tensor(g["labels"])));
   EXPECT_EQ((b.labels != -100).sum().item<int64_t>(), g["num_target_tokens"].get<int64_t>());
   for (const auto& ex : llama_golden()["examples"]) {
     TokenIds joined = ids(ex["prompt_ids"]);
@@ -61,7 +61,7 @@ TEST_F(LlamaParity, HiddenStatesOfExample0) {
 }
 
 TEST_F(LlamaParity, BatchAndLorahubLoss) {
-  const CausalBatch b = make_causal_batch(testing::llama_prompts(), testing::llama_targets());
+  const model::PairBatch b = make_causal_pairs(testing::llama_prompts(), testing::llama_targets());
   const double loss = llama_model().loss(b).item<double>();
   const auto& g = llama_golden()["base"];
   std::printf("batch loss %.9g (golden %.9g)\n", loss, g["batch_loss"].get<double>());
@@ -70,11 +70,11 @@ TEST_F(LlamaParity, BatchAndLorahubLoss) {
 }
 
 TEST_F(LlamaParity, PerExampleTokenLossesAloneAndInTheBatch) {
-  const CausalBatch b = make_causal_batch(testing::llama_prompts(), testing::llama_targets());
+  const model::PairBatch b = make_causal_pairs(testing::llama_prompts(), testing::llama_targets());
   const at::Tensor batched = llama_model().token_losses(b);
   const auto& g = llama_golden()["base"]["per_example"];
   for (size_t k = 0; k < g.size(); ++k) {
-    const CausalBatch one = make_causal_batch({testing::llama_prompts()[k]}, {testing::llama_targets()[k]});
+    const model::PairBatch one = make_causal_pairs({testing::llama_prompts()[k]}, {testing::llama_targets()[k]});
     const at::Tensor alone = llama_model().token_losses(one)[0];
     const at::Tensor expected = testing::float_tensor(g[k]["token_losses"]).to(at::kDouble);
     const int64_t t = expected.size(0);
@@ -118,6 +118,32 @@ TEST_F(LlamaParity, GreedyLeftPaddedBatchTokenForToken) {
   opts.max_new_tokens = 12;
   const GreedyOutput out = llama_model().greedy(x, mask, opts);
   EXPECT_TRUE(at::equal(out.new_ids, testing::long_tensor(g["new_ids"])));
+}
+
+TEST_F(LlamaParity, LanguageModelInterfaceGeneratesNewTokensUpToEos) {
+  const model::LanguageModel& lm = llama_model();
+  EXPECT_EQ(lm.family(), model::Family::kLlama);
+  EXPECT_EQ(lm.projections().size(), 14);
+  EXPECT_EQ(lm.projections().at(0).module, "model.layers.0.self_attn.q_proj");
+  EXPECT_EQ(lm.projections().at(6).module, "model.layers.0.mlp.down_proj");
+  EXPECT_EQ(lm.peft_task_type(), "CAUSAL_LM");
+  model::GenerationOptions opts;
+  opts.max_new_tokens = 12;
+  const model::Generation gen = lm.generate(testing::llama_prompts(), opts);
+  const auto& g = llama_golden()["base"]["greedy"]["batched"]["new_ids"];
+  for (size_t k = 0; k < g.size(); ++k) {
+    TokenIds expected = ids(g[k]);
+    expected.erase(std::find(expected.begin(), expected.end(), 2), expected.end());
+    EXPECT_EQ(gen.new_tokens[k], expected) << k;
+  }
+  // A stop predicate ends its row with the token that satisfied it.
+  opts.stop = [](const TokenIds& t) { return t.size() == 3; };
+  for (const auto& row : lm.generate(testing::llama_prompts(), opts).new_tokens) EXPECT_LE(row.size(), 3u);
+  // Pairs on the interface are the causal layout; losses as above.
+  const model::PairBatch pairs = lm.make_pairs(testing::llama_prompts(), testing::llama_targets());
+  EXPECT_LT(rel_diff(lm.loss(pairs).item<double>(), llama_golden()["base"]["batch_loss"].get<double>()), 1e-5);
+  // with_weights: the same architecture on other weights.
+  EXPECT_TRUE(at::equal(lm.with_weights(lm.shared_weights())->token_losses(pairs), lm.token_losses(pairs)));
 }
 
 }  // namespace

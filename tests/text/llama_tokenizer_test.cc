@@ -36,7 +36,8 @@ TEST(LlamaTokenizer, SpecialIdsAndSizesMatchGolden) {
   EXPECT_EQ(tiny().unk_id(), g["unk_token_id"].get<int64_t>());
   EXPECT_EQ(tiny().bos_id(), g["bos_token_id"].get<int64_t>());
   EXPECT_EQ(tiny().eos_id(), g["eos_token_id"].get<int64_t>());
-  EXPECT_FALSE(tiny().pad_id().has_value());
+  EXPECT_FALSE(tiny().pad_token_id().has_value());
+  EXPECT_EQ(tiny().pad_id(), 0);
   EXPECT_TRUE(tiny().options().legacy);
   // Despite its name, this entry holds the 61 pieces from the first merged
   // piece on (ids 259..319, right after the byte pieces): "▁t", "he", ...
@@ -66,9 +67,9 @@ TEST(LlamaTokenizer, ExamplesEncodeToPromptAndTargetIds) {
     const auto prompt = tiny().encode(ex["input"]);
     EXPECT_EQ(prompt, testing::ids(ex["prompt_ids"]));
     EXPECT_EQ(pieces(prompt), ex["prompt_pieces"].get<std::vector<std::string>>());
-    auto target = tiny().encode(ex["target"], false);
-    target.push_back(tiny().eos_id());
+    const auto target = tiny().encode_target(ex["target"]);
     EXPECT_EQ(target, testing::ids(ex["target_ids"]));
+    EXPECT_EQ(tiny().encode_input(ex["input"]), prompt);
     EXPECT_EQ(pieces(target), ex["target_pieces"].get<std::vector<std::string>>());
   }
 }

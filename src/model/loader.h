@@ -1,0 +1,37 @@
+#pragma once
+// The one place that turns a model directory into a model: reads
+// config.json's `model_type`, then the family's checkpoint and tokenizer.
+// Its own CMake target (lorahub_model_loader) above every family's library.
+
+#include "model/family.h"
+#include "model/language_model.h"
+#include "model/tokenizer.h"
+
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
+#include <memory>
+#include <string>
+
+namespace lorahub::model {
+
+struct LoadedModel {
+  std::shared_ptr<const LanguageModel> model;
+  std::shared_ptr<const Tokenizer> tokenizer;
+};
+
+// The family named by `<dir>/config.json`'s model_type ("t5", "llama",
+// "mistral"). Throws std::runtime_error when the file cannot be read and
+// std::invalid_argument "<dir>/config.json: model_type: expected one of t5,
+// llama, mistral, found '<x>'" (or "missing") otherwise.
+Family model_family(const std::string& dir);
+
+// Tokenizer + checkpoint + model of `dir`. `dtype` applies to floating-point
+// weights (kFloat or kBFloat16). A family whose code is not linked is refused
+// by name. Errors name the file and the field or tensor.
+LoadedModel load_model(const std::string& dir, c10::ScalarType dtype = c10::kFloat, c10::Device device = c10::kCPU);
+
+// The tokenizer of `dir` alone (no weights read).
+std::shared_ptr<const Tokenizer> load_tokenizer(const std::string& dir);
+
+}  // namespace lorahub::model
