@@ -17,14 +17,16 @@ std::string normalize_text(std::string text) {
   return out;
 }
 
-std::string read_text_file(const std::string& path) {
+std::string read_file_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path + ": cannot open file for reading");
   std::ostringstream ss;
   ss << in.rdbuf();
   if (in.bad()) throw std::runtime_error(path + ": read error");
-  return normalize_text(ss.str());
+  return ss.str();
 }
+
+std::string read_text_file(const std::string& path) { return normalize_text(read_file_bytes(path)); }
 
 std::vector<std::string> read_list_file(const std::string& path) {
   std::istringstream in(read_text_file(path));

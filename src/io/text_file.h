@@ -9,6 +9,10 @@
 
 namespace lorahub::io {
 
+// The whole file as bytes (binary files: SentencePiece models, ...). Throws
+// std::runtime_error naming the file when it cannot be read.
+std::string read_file_bytes(const std::string& path);
+
 // The whole file, a leading UTF-8 BOM (EF BB BF) removed and every CRLF
 // turned into LF. Throws std::runtime_error naming the file when it cannot
 // be read.

@@ -33,14 +33,17 @@ at::Tensor add_low_rank(const at::Tensor& x, const at::Tensor& y, const LowRankU
 }
 
 Linear::Linear(const WeightStore& w, ProjectionRegistry& sites, const std::string& module, int64_t in, int64_t out,
-               ProjectionRole role)
-    : weight_(w.get(module + ".weight", {out, in})), site_(sites.add({module, in, out, role})) {}
+               ProjectionRole role, bool bias)
+    : weight_(w.get(module + ".weight", {out, in})), site_(sites.add({module, in, out, role})) {
+  if (bias) bias_ = w.get(module + ".bias", {out});
+}
 
 at::Tensor Linear::forward(const at::Tensor& x, const LowRankSet* lora) const {
-  if (!lora) return at::matmul(x, weight_.t());
+  if (!lora) return bias_.defined() ? at::matmul(x, weight_.t()).add_(bias_) : at::matmul(x, weight_.t());
   const SiteScale* ia3 = lora->scale_at(site_);
   const at::Tensor in = ia3 && ia3->on_input ? x * ia3->vector : x;
   at::Tensor y = at::matmul(in, weight_.t());
+  if (bias_.defined()) y.add_(bias_);
   if (const LowRankUpdate* u = lora->at(site_)) y = add_low_rank(in, y, *u);
   if (ia3 && !ia3->on_input) y = y * ia3->vector;
   return y;

@@ -1,5 +1,5 @@
 #pragma once
-// A bias-free projection y = x W^T, with an optional low-rank update
+// A projection y = x W^T (+ b), with an optional low-rank update
 // y += scale * (x A^T) B^T supplied at call time. The update may carry one
 // (A, B) per group of batch rows, so one forward pass serves several
 // compositions (Punica / S-LoRA style grouped products).
@@ -62,16 +62,20 @@ at::Tensor add_low_rank(const at::Tensor& x, const at::Tensor& y, const LowRankU
 class Linear {
  public:
   Linear() = default;
-  // Looks up `<module>.weight` of shape [out, in] (throws naming the file
-  // and tensor) and registers the projection in `sites`; its site indexes
-  // LowRankSet.
+  // Looks up `<module>.weight` of shape [out, in] (and `<module>.bias` [out]
+  // when `bias`; throws naming the file and tensor) and registers the
+  // projection in `sites`; its site indexes LowRankSet.
   Linear(const WeightStore& w, ProjectionRegistry& sites, const std::string& module, int64_t in, int64_t out,
-         ProjectionRole role);
+         ProjectionRole role, bool bias = false);
+  // PEFT's order: y = x W^T + b, then + the low-rank update, then an output
+  // IA3 scale (which therefore scales the bias too); an input IA3 scale
+  // multiplies x first.
   at::Tensor forward(const at::Tensor& x, const LowRankSet* lora) const;
   const at::Tensor& weight() const { return weight_; }
+  const at::Tensor& bias() const { return bias_; }  // undefined when none
 
  private:
-  at::Tensor weight_;
+  at::Tensor weight_, bias_;
   int site_ = -1;
 };
 

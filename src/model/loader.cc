@@ -1,8 +1,11 @@
 #include "model/loader.h"
 
 #include "io/json_file.h"
+#include "llama/checkpoint.h"
+#include "llama/llama_model.h"
 #include "t5/checkpoint.h"
 #include "t5/t5_model.h"
+#include "text/llama_tokenizer.h"
 #include "text/tokenizer.h"
 
 #include <nlohmann/json.hpp>
@@ -13,12 +16,6 @@
 
 namespace lorahub::model {
 namespace {
-
-// A family whose engine is not linked yet is refused by its own name.
-[[noreturn]] void refuse(const std::string& path, const std::string& type) {
-  throw std::invalid_argument(path + ": field 'model_type': '" + type +
-                              "' models are not supported by this build (supported: t5)");
-}
 
 // (model_type as written, family) of `dir`.
 std::pair<std::string, Family> read_model_type(const std::string& dir) {
@@ -43,15 +40,20 @@ std::pair<std::string, Family> read_model_type(const std::string& dir) {
 Family model_family(const std::string& dir) { return read_model_type(dir).second; }
 
 std::shared_ptr<const Tokenizer> load_tokenizer(const std::string& dir) {
-  const auto [type, family] = read_model_type(dir);
-  if (family != Family::kT5) refuse(dir + "/config.json", type);
+  if (read_model_type(dir).second == Family::kLlama) {
+    return std::make_shared<text::LlamaTokenizer>(text::LlamaTokenizer::from_dir(dir));
+  }
   return std::make_shared<text::T5Tokenizer>(text::T5Tokenizer::from_dir(dir));
 }
 
 LoadedModel load_model(const std::string& dir, c10::ScalarType dtype, c10::Device device) {
-  const auto [type, family] = read_model_type(dir);
-  if (family != Family::kT5) refuse(dir + "/config.json", type);
   LoadedModel out;
+  if (read_model_type(dir).second == Family::kLlama) {  // llama and mistral
+    const llama::Checkpoint ck = llama::load_checkpoint(dir, dtype, device);
+    out.model = std::make_shared<llama::LlamaModel>(ck.config, ck.weights);
+    out.tokenizer = std::make_shared<text::LlamaTokenizer>(text::LlamaTokenizer::from_dir(dir));
+    return out;
+  }
   // Weights first: their errors are the ones a bad directory reports.
   const t5::Checkpoint ck = t5::load_checkpoint(dir, dtype, device);
   out.model = std::make_shared<t5::T5Model>(ck.config, ck.weights);

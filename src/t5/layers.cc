@@ -10,15 +10,6 @@
 #include <vector>
 
 namespace lorahub::t5 {
-RmsNorm::RmsNorm(const WeightStore& w, const std::string& name, int64_t dim, double eps)
-    : weight_(w.get(name, {dim})), eps_(eps) {}
-
-at::Tensor RmsNorm::forward(const at::Tensor& x) const {
-  const at::Tensor variance = model::at_least_float(x).pow(2).mean(-1, /*keepdim=*/true);
-  at::Tensor h = x * at::rsqrt(variance + eps_);
-  if (h.scalar_type() != weight_.scalar_type()) h = h.to(weight_.scalar_type());
-  return weight_ * h;
-}
 
 at::Tensor relative_position_bucket(const at::Tensor& relative, bool bidirectional,
                                     int64_t num_buckets, int64_t max_distance) {

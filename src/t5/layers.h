@@ -3,6 +3,7 @@
 // constructor, checking their shapes; forward is const.
 
 #include "model/linear.h"
+#include "model/rms_norm.h"
 #include "t5/t5_config.h"
 #include "t5/t5_names.h"
 
@@ -19,16 +20,7 @@ using model::LowRankSet;
 using model::WeightStore;
 
 // T5LayerNorm: scale only, no mean subtraction, variance in float32.
-class RmsNorm {
- public:
-  RmsNorm() = default;
-  RmsNorm(const WeightStore& w, const std::string& name, int64_t dim, double eps);
-  at::Tensor forward(const at::Tensor& x) const;
-
- private:
-  at::Tensor weight_;
-  double eps_ = 1e-6;
-};
+using model::RmsNorm;
 
 // T5's bucketed relative positions (HF `_relative_position_bucket`):
 // `relative` = key position - query position.

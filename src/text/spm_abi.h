@@ -18,5 +18,11 @@ typedef int (*lh_spm_encode_fn)(void* handle, const char* text, size_t len, int*
 typedef size_t (*lh_spm_decode_fn)(void* handle, const int* ids, int n, char* out, size_t cap);
 typedef size_t (*lh_spm_id_to_piece_fn)(void* handle, int id, char* out, size_t cap);
 typedef int (*lh_spm_piece_to_id_fn)(void* handle, const char* piece);
+// A model from its serialized proto (bytes of a .model file, possibly edited).
+typedef void* (*lh_spm_load_bytes_fn)(const char* data, size_t len, char* err, size_t err_cap);
+// SentencePiece's Decode of piece strings (DecodePieces): `pieces` holds n
+// strings of lengths `lens`, one after another.
+typedef size_t (*lh_spm_decode_pieces_fn)(void* handle, const char* pieces, const size_t* lens, int n, char* out,
+                                          size_t cap);
 
 }

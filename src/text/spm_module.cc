@@ -27,6 +27,8 @@ struct SpmApi {
   lh_spm_decode_fn decode;
   lh_spm_id_to_piece_fn id_to_piece;
   lh_spm_piece_to_id_fn piece_to_id;
+  lh_spm_load_bytes_fn load_bytes;
+  lh_spm_decode_pieces_fn decode_pieces;
 };
 
 std::string executable_dir() {
@@ -75,6 +77,8 @@ const SpmApi& api() {
     api.decode = reinterpret_cast<lh_spm_decode_fn>(sym("lh_spm_decode"));
     api.id_to_piece = reinterpret_cast<lh_spm_id_to_piece_fn>(sym("lh_spm_id_to_piece"));
     api.piece_to_id = reinterpret_cast<lh_spm_piece_to_id_fn>(sym("lh_spm_piece_to_id"));
+    api.load_bytes = reinterpret_cast<lh_spm_load_bytes_fn>(sym("lh_spm_load_bytes"));
+    api.decode_pieces = reinterpret_cast<lh_spm_decode_pieces_fn>(sym("lh_spm_decode_pieces"));
   });
   return api;
 }
@@ -101,16 +105,10 @@ SpmProcessor::SpmProcessor(const std::string& model_path) {
   }
 }
 
-SpmProcessor::SpmProcessor(const std::string& model_path, bool add_dummy_prefix) {
-  std::ifstream in(model_path, std::ios::binary);
-  if (!in) throw std::runtime_error(model_path + ": cannot open SentencePiece model");
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  // ModelProto field 3 (normalizer_spec, length 2) holding NormalizerSpec
-  // field 3 (add_dummy_prefix, varint): parsing merges it into the model's spec.
-  bytes += std::string{'\x1a', '\x02', '\x18', add_dummy_prefix ? '\x01' : '\x00'};
+SpmProcessor::SpmProcessor(const std::string& serialized, const std::string& source) {
   char err[1024] = {0};
-  handle_ = api().load_bytes(bytes.data(), bytes.size(), err, sizeof(err));
-  if (!handle_) throw std::runtime_error(model_path + ": cannot load SentencePiece model: " + err);
+  handle_ = api().load_bytes(serialized.data(), serialized.size(), err, sizeof(err));
+  if (!handle_) throw std::runtime_error(source + ": cannot load SentencePiece model: " + err);
 }
 
 SpmProcessor::~SpmProcessor() {
@@ -134,6 +132,79 @@ std::string SpmProcessor::decode(const std::vector<int>& ids) const {
   return read_string([&](char* out, size_t cap) {
     return api().decode(handle_, ids.data(), static_cast<int>(ids.size()), out, cap);
   });
+}
+
+std::string SpmProcessor::decode_pieces(const std::vector<std::string>& pieces) const {
+  std::string joined;
+  std::vector<size_t> lens;
+  for (const auto& p : pieces) {
+    joined += p;
+    lens.push_back(p.size());
+  }
+  return read_string([&](char* out, size_t cap) {
+    return api().decode_pieces(handle_, joined.data(), lens.data(), static_cast<int>(lens.size()), out, cap);
+  });
+}
+
+namespace {
+// Protocol-buffer wire format, just enough to walk a message's top level.
+uint64_t read_varint(const std::string& s, size_t& pos, const std::string& source) {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (pos >= s.size()) throw std::runtime_error(source + ": truncated SentencePiece model (varint)");
+    const auto byte = static_cast<uint8_t>(s[pos++]);
+    v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if (!(byte & 0x80)) return v;
+  }
+  throw std::runtime_error(source + ": malformed SentencePiece model (varint)");
+}
+
+void write_varint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out += static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+}
+}  // namespace
+
+std::string without_dummy_prefix(const std::string& serialized, const std::string& source) {
+  constexpr uint64_t kNormalizerSpec = 3;      // ModelProto.normalizer_spec
+  const std::string kNoDummyPrefix("\x18\x00", 2);  // NormalizerSpec.add_dummy_prefix (3) = false
+  std::string out;
+  bool edited = false;
+  for (size_t pos = 0; pos < serialized.size();) {
+    const size_t start = pos;
+    const uint64_t tag = read_varint(serialized, pos, source);
+    const uint64_t wire = tag & 7;
+    size_t payload = 0;
+    if (wire == 0) {
+      read_varint(serialized, pos, source);
+    } else if (wire == 1 || wire == 5) {
+      pos += wire == 1 ? 8 : 4;
+    } else if (wire == 2) {
+      payload = static_cast<size_t>(read_varint(serialized, pos, source));
+    } else {
+      throw std::runtime_error(source + ": malformed SentencePiece model (wire type " + std::to_string(wire) + ")");
+    }
+    if (pos + payload > serialized.size()) throw std::runtime_error(source + ": truncated SentencePiece model");
+    if (wire == 2 && (tag >> 3) == kNormalizerSpec) {
+      write_varint(out, tag);
+      write_varint(out, payload + kNoDummyPrefix.size());
+      out.append(serialized, pos, payload);
+      out += kNoDummyPrefix;
+      edited = true;
+    } else {
+      out.append(serialized, start, pos + payload - start);
+    }
+    pos += payload;
+  }
+  if (!edited) {
+    write_varint(out, (kNormalizerSpec << 3) | 2);
+    write_varint(out, kNoDummyPrefix.size());
+    out += kNoDummyPrefix;
+  }
+  return out;
 }
 
 std::string SpmProcessor::id_to_piece(int id) const {

@@ -15,10 +15,8 @@ class SpmProcessor {
   // the shim module cannot be found (searched: $LORAHUB_SPM_MODULE, next to
   // the executable, ../lib next to it, the build tree).
   explicit SpmProcessor(const std::string& model_path);
-  // The model with its normalizer's add_dummy_prefix set as given (what
-  // transformers' get_spm_processor does for legacy=False tokenizers: it
-  // merges NormalizerSpec(add_dummy_prefix=False) into the ModelProto).
-  SpmProcessor(const std::string& model_path, bool add_dummy_prefix);
+  // A model from the bytes of a .model file; `source` names it in errors.
+  SpmProcessor(const std::string& serialized, const std::string& source);
   ~SpmProcessor();
   SpmProcessor(const SpmProcessor&) = delete;
   SpmProcessor& operator=(const SpmProcessor&) = delete;
@@ -26,12 +24,21 @@ class SpmProcessor {
   int piece_size() const;
   std::vector<int> encode(const std::string& text) const;
   std::string decode(const std::vector<int>& ids) const;
+  // SentencePiece's decoding of piece strings (what HF's sp_model.decode
+  // does with tokens): a string that is no piece decodes as itself.
+  std::string decode_pieces(const std::vector<std::string>& pieces) const;
   std::string id_to_piece(int id) const;
   int piece_to_id(const std::string& piece) const;
 
  private:
   void* handle_ = nullptr;
 };
+
+// The serialized model `serialized` with normalizer_spec.add_dummy_prefix
+// set to false (a field appended to the normalizer spec: the last value of a
+// protobuf scalar wins), as transformers' LlamaTokenizer(legacy=False) edits
+// its model. Throws std::runtime_error naming `source` on malformed bytes.
+std::string without_dummy_prefix(const std::string& serialized, const std::string& source);
 
 // Trains a model with Debian's spm_train tool (a child process), given its
 // flags ("--input=...", "--model_prefix=...").

@@ -35,16 +35,29 @@ __attribute__((visibility("default"))) void* lh_spm_load(const char* path, char*
   return sp;
 }
 
-__attribute__((visibility("default"))) void* lh_spm_load_bytes(const char* bytes, size_t len, char* err,
+__attribute__((visibility("default"))) void* lh_spm_load_bytes(const char* data, size_t len, char* err,
                                                                size_t err_cap) {
   auto* sp = new sentencepiece::SentencePieceProcessor();
-  const auto status = sp->LoadFromSerializedProto(absl::string_view(bytes, len));
+  const auto status = sp->LoadFromSerializedProto(std::string(data, len));
   if (!status.ok()) {
     copy_error(status.ToString(), err, err_cap);
     delete sp;
     return nullptr;
   }
   return sp;
+}
+
+__attribute__((visibility("default"))) size_t lh_spm_decode_pieces(void* handle, const char* pieces,
+                                                                   const size_t* lens, int n, char* out,
+                                                                   size_t cap) {
+  std::vector<std::string> list;
+  for (int i = 0; i < n; ++i) {
+    list.emplace_back(pieces, lens[i]);
+    pieces += lens[i];
+  }
+  std::string text;
+  static_cast<sentencepiece::SentencePieceProcessor*>(handle)->Decode(list, &text);
+  return copy_out(text, out, cap);
 }
 
 __attribute__((visibility("default"))) void lh_spm_free(void* handle) {

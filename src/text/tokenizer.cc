@@ -1,5 +1,7 @@
 #include "text/tokenizer.h"
 
+#include "io/text_file.h"
+
 #include "io/json_file.h"
 #include "io/tensor_file.h"
 
@@ -139,7 +141,7 @@ T5Tokenizer::T5Tokenizer(const std::string& spiece_model, int extra_ids, bool le
   eos_id_ = id_of("</s>", 1);
   unk_id_ = id_of("<unk>", 2);
   if (!legacy_) {
-    spm_no_prefix_ = std::make_shared<SpmProcessor>(spiece_model, false);
+    spm_no_prefix_ = std::make_shared<SpmProcessor>(without_dummy_prefix(io::read_file_bytes(spiece_model), spiece_model), spiece_model);
     unk_token_length_ = spm_no_prefix_->encode("<unk>").size();
     underline_id_ = spm_->piece_to_id(kUnderline);
   }

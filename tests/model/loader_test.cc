@@ -101,14 +101,34 @@ std::string error_of(const std::string& dir) {
   return "no error";
 }
 
-TEST(LoadModel, RefusesModelTypesByName) {
-  const std::string llama = model_dir_with("llama", R"({"model_type": "llama"})");
-  EXPECT_EQ(error_of(llama), llama + "/config.json: field 'model_type': 'llama' models are not supported by this build (supported: t5)");
-  const std::string mistral = model_dir_with("mistral", R"({"model_type": "mistral"})");
-  EXPECT_EQ(error_of(mistral), mistral + "/config.json: field 'model_type': 'mistral' models are not supported by this build (supported: t5)");
+TEST(LoadModel, RefusesUnknownModelTypesNamingFileAndField) {
   const std::string bert = model_dir_with("bert", R"({"model_type": "bert"})");
   EXPECT_EQ(error_of(bert), bert + "/config.json: field 'model_type': expected one of t5, llama, mistral, found 'bert'");
   EXPECT_EQ(error_of("/nonexistent/model"), "/nonexistent/model: model directory does not exist");
+  EXPECT_EQ(model_family(model_dir_with("mistral", R"({"model_type": "mistral"})")), Family::kLlama);
+}
+
+// The Llama family through the same interface (tiny-llama golden.json:
+// prompt_ids / target_ids and the causal batch loss of its 6 examples).
+TEST(LoadModel, LlamaBehindTheSameInterface) {
+  at::NoGradGuard no_grad;
+  const std::string dir = testing::shared_dir() + "/fixtures/tiny-llama";
+  const nlohmann::json g = nlohmann::json::parse(testing::read_file(dir + "/golden.json"));
+  const LoadedModel m = load_model(dir + "/base");
+  EXPECT_EQ(m.model->family(), Family::kLlama);
+  EXPECT_EQ(m.model->peft_task_type(), "CAUSAL_LM");
+  std::vector<TokenIds> inputs, targets;
+  for (const auto& ex : g["examples"]) {
+    inputs.push_back(m.tokenizer->encode_input(ex["input"]));
+    targets.push_back(m.tokenizer->encode_target(ex["target"]));
+    EXPECT_EQ(inputs.back(), ids(ex["prompt_ids"]));
+    EXPECT_EQ(targets.back(), ids(ex["target_ids"]));
+  }
+  const PairBatch b = m.model->make_pairs(inputs, targets);
+  EXPECT_LT(rel_diff(m.model->loss(b).item<double>(), g["base"]["batch_loss"].get<double>()), 1e-5);
+  const at::Tensor ce = m.model->token_losses(b);
+  EXPECT_LT(rel_diff(ce.sum().item<double>() / (b.labels != -100).sum().item<double>(), g["base"]["batch_loss"].get<double>()),
+            1e-5);
 }
 
 }  // namespace

@@ -1,0 +1,67 @@
+#include "io/checkpoint_files.h"
+
+#include "io/json_file.h"
+#include "io/tensor_file.h"
+
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
+
+#include <set>
+#include <stdexcept>
+
+namespace lorahub::io {
+namespace {
+
+void load_shards(const std::string& dir, const std::string& index_path, CheckpointTensors& out) {
+  const nlohmann::json index = read_json_file(index_path);
+  JsonFields f(index, index_path);
+  const auto& map = f.at("weight_map");
+  if (!map.is_object()) f.fail("weight_map", "expected an object {tensor: file}");
+  std::set<std::string> files;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    if (!it.value().is_string()) f.fail("weight_map." + it.key(), "expected a file name");
+    files.insert(it.value().get<std::string>());
+  }
+  for (const auto& file : files) {
+    const std::string path = dir + "/" + file;
+    for (auto& [name, t] : read_tensor_file(path)) {
+      out.origin[name] = path;
+      out.tensors[name] = std::move(t);
+    }
+  }
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    if (!out.tensors.count(it.key())) {
+      throw std::runtime_error(dir + "/" + it.value().get<std::string>() + ": missing tensor '" + it.key() +
+                               "' listed in " + index_path);
+    }
+  }
+}
+
+}  // namespace
+
+void require_directory(const std::string& dir, const std::string& what) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    throw std::runtime_error(dir + ": " + what + " directory does not exist");
+  }
+}
+
+CheckpointTensors read_checkpoint_dir(const std::string& dir) {
+  require_directory(dir, "model");
+  CheckpointTensors out;
+  for (const char* file : {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                           "pytorch_model.bin.index.json"}) {
+    const std::string path = dir + "/" + file;
+    if (!file_exists(path)) continue;
+    out.source = path;
+    if (std::string(file).find("index.json") != std::string::npos) {
+      load_shards(dir, path, out);
+    } else {
+      out.tensors = read_tensor_file(path);
+    }
+    return out;
+  }
+  throw std::runtime_error(dir + ": no weights (model.safetensors, pytorch_model.bin or a sharded *.index.json)");
+}
+
+}  // namespace lorahub::io

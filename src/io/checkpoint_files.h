@@ -1,0 +1,28 @@
+#pragma once
+// The weight files of a Hugging Face model directory, whatever the family:
+// model.safetensors, model.safetensors.index.json (shards), pytorch_model.bin
+// or pytorch_model.bin.index.json, tried in that order (as transformers'
+// from_pretrained prefers safetensors).
+
+#include "io/tensor_map.h"
+
+#include <map>
+#include <string>
+
+namespace lorahub::io {
+
+struct CheckpointTensors {
+  TensorMap tensors;                          // CPU tensors as stored
+  std::map<std::string, std::string> origin;  // tensor -> shard file (sharded checkpoints only)
+  std::string source;                         // the file read, or the index
+};
+
+// Throws std::runtime_error naming the directory when it does not exist or
+// holds none of the files above, and naming the shard and tensor when an
+// index lists a tensor its shard lacks.
+CheckpointTensors read_checkpoint_dir(const std::string& dir);
+
+// Throws std::runtime_error naming `dir` unless it is a directory.
+void require_directory(const std::string& dir, const std::string& what);
+
+}  // namespace lorahub::io

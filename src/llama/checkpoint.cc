@@ -1,0 +1,34 @@
+#include "llama/checkpoint.h"
+
+#include "io/checkpoint_files.h"
+#include "io/json_file.h"
+#include "io/safetensors.h"
+#include "llama/llama_names.h"
+
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
+
+#include <stdexcept>
+
+namespace lorahub::llama {
+
+Checkpoint load_checkpoint(const std::string& dir, c10::ScalarType dtype, c10::Device device) {
+  io::require_directory(dir, "model");
+  Checkpoint ck;
+  ck.config = LlamaConfig::from_file(dir + "/config.json");
+  io::CheckpointTensors files = io::read_checkpoint_dir(dir);
+  for (int64_t i = 0; i < ck.config.num_hidden_layers; ++i) files.tensors.erase(names::rotary_inv_freq(i));
+  if (ck.config.tie_word_embeddings) files.tensors.erase(names::kLmHead);
+  ck.weights = std::make_shared<model::WeightStore>(std::move(files.tensors), std::move(files.origin), files.source,
+                                                    dtype, device);
+  return ck;
+}
+
+void save_checkpoint(const std::string& dir, const LlamaConfig& config, const io::TensorMap& tensors) {
+  ::mkdir(dir.c_str(), 0755);
+  io::require_directory(dir, "output");
+  io::write_safetensors(dir + "/model.safetensors", tensors, {{"format", "pt"}});
+  io::write_json_file(dir + "/config.json", nlohmann::json::parse(config.to_json()));
+}
+
+}  // namespace lorahub::llama

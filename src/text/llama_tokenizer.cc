@@ -1,0 +1,349 @@
+#include "text/llama_tokenizer.h"
+
+#include "io/text_file.h"
+
+#include "io/json_file.h"
+#include "io/tensor_file.h"
+#include "text/tokenizer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+
+namespace lorahub::text {
+namespace {
+
+const std::string kUnderline = "\xE2\x96\x81";  // U+2581, SentencePiece's space
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+  for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) s.replace(pos, from.size(), to);
+  return s;
+}
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+// A special-token value: a string, an AddedToken object {"content": ...}, or null.
+std::optional<std::string> token_value(const io::JsonFields& f, const nlohmann::json& doc, const std::string& key) {
+  if (!f.has(key)) return std::nullopt;
+  const auto& v = doc.at(key);
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
+  f.fail(key, std::string("expected a token string or {\"content\": ...}, found ") + v.type_name());
+}
+
+void read_special_tokens(const io::JsonFields& f, const nlohmann::json& doc, LlamaTokenizerOptions& o) {
+  if (auto t = token_value(f, doc, "bos_token")) o.bos_token = *t;
+  if (auto t = token_value(f, doc, "eos_token")) o.eos_token = *t;
+  if (auto t = token_value(f, doc, "unk_token")) o.unk_token = *t;
+  if (auto t = token_value(f, doc, "pad_token")) o.pad_token = *t;
+  if (f.has("additional_special_tokens")) {
+    const auto& list = doc.at("additional_special_tokens");
+    if (!list.is_array()) f.fail("additional_special_tokens", "expected a list of tokens");
+    o.additional_special_tokens.clear();
+    for (const auto& t : list) {
+      if (t.is_string()) o.additional_special_tokens.push_back(t.get<std::string>());
+      else if (t.is_object() && t.contains("content")) o.additional_special_tokens.push_back(t["content"].get<std::string>());
+      else f.fail("additional_special_tokens", "expected token strings or {\"content\": ...} objects");
+    }
+  }
+}
+
+void read_added_tokens(const io::JsonFields& f, const nlohmann::json& map, const std::string& path,
+                       LlamaTokenizerOptions& o) {
+  if (!map.is_object()) f.fail("added_tokens_decoder", "expected an object {id: token}");
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    io::JsonFields t(it.value(), path, "added_tokens_decoder." + it.key());
+    LlamaTokenizerOptions::AddedToken a;
+    try {
+      a.id = std::stoll(it.key());
+    } catch (const std::exception&) {
+      f.fail("added_tokens_decoder." + it.key(), "expected an integer id as key");
+    }
+    a.content = t.get_string("content");
+    a.lstrip = t.get_bool("lstrip", false);
+    a.rstrip = t.get_bool("rstrip", false);
+    a.special = t.get_bool("special", false);
+    if (t.get_bool("single_word", false)) t.fail("single_word", "not implemented (expected false)");
+    o.added_tokens.push_back(a);
+  }
+}
+
+// Fields of tokenizer_config.json that do not change ids (or are read above).
+const std::set<std::string>& known_fields() {
+  static const std::set<std::string> k = {
+      "add_bos_token", "add_eos_token", "added_tokens_decoder", "bos_token", "eos_token", "unk_token", "pad_token",
+      "additional_special_tokens", "clean_up_tokenization_spaces", "legacy", "spaces_between_special_tokens",
+      "tokenizer_class", "sp_model_kwargs", "model_max_length", "use_default_system_prompt", "chat_template",
+      "padding_side", "truncation_side", "name_or_path", "auto_map", "model_input_names", "processor_class",
+      "tokenizer_file", "special_tokens_map_file", "add_prefix_space", "split_special_tokens", "do_lower_case",
+      "mask_token", "sep_token", "cls_token", "verbose", "use_fast"};
+  return k;
+}
+
+void refuse_unimplemented(const io::JsonFields& f, const nlohmann::json& doc) {
+  const std::string cls = f.get_string("tokenizer_class", "LlamaTokenizer");
+  if (cls != "LlamaTokenizer" && cls != "LlamaTokenizerFast") {
+    f.fail("tokenizer_class", "expected LlamaTokenizer or LlamaTokenizerFast, found \"" + cls + "\"");
+  }
+  if (f.has("sp_model_kwargs") && !(doc.at("sp_model_kwargs").is_object() && doc.at("sp_model_kwargs").empty())) {
+    f.fail("sp_model_kwargs", "not implemented (SentencePiece options such as sampling change ids); expected {}");
+  }
+  if (f.has("add_prefix_space") && !f.get_bool("add_prefix_space", true)) {
+    f.fail("add_prefix_space", "not implemented (transformers 4.36 always adds the prefix space); expected true");
+  }
+  if (f.get_bool("split_special_tokens", false)) f.fail("split_special_tokens", "not implemented; expected false");
+  if (f.get_bool("do_lower_case", false)) f.fail("do_lower_case", "not implemented; expected false");
+}
+
+void read_tokenizer_config(const nlohmann::json& doc, const std::string& path, LlamaTokenizerOptions& o) {
+  if (!doc.is_object()) throw std::invalid_argument(path + ": expected a JSON object");
+  io::JsonFields f(doc, path);
+  refuse_unimplemented(f, doc);
+  o.add_bos_token = f.get_bool("add_bos_token", o.add_bos_token);
+  o.add_eos_token = f.get_bool("add_eos_token", o.add_eos_token);
+  o.legacy = f.get_bool("legacy", true);  // null: transformers warns and keeps the legacy behaviour
+  o.clean_up_tokenization_spaces = f.get_bool("clean_up_tokenization_spaces", false);
+  o.spaces_between_special_tokens = f.get_bool("spaces_between_special_tokens", false);
+  read_special_tokens(f, doc, o);
+  if (f.has("added_tokens_decoder")) read_added_tokens(f, doc.at("added_tokens_decoder"), path, o);
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    if (!known_fields().count(it.key())) {
+      std::cerr << "warning: " << path << ": field '" << it.key()
+                << "' is not read (LlamaTokenizer as in transformers 4.36 does not use it)\n";
+    }
+  }
+}
+
+}  // namespace
+
+LlamaTokenizer LlamaTokenizer::from_dir(const std::string& dir) {
+  const std::string model = dir + "/tokenizer.model";
+  if (!io::file_exists(model)) {
+    if (io::file_exists(dir + "/tokenizer.json")) {
+      throw std::runtime_error(dir + "/tokenizer.json: a fast tokenizer (tokenizers library format, e.g. byte-level "
+                               "BPE) is not supported; LlamaTokenizer needs the SentencePiece model " + model +
+                               ", which is missing");
+    }
+    throw std::runtime_error(model + ": missing (the SentencePiece model LlamaTokenizer reads)");
+  }
+  LlamaTokenizerOptions o;
+  const std::string config = dir + "/tokenizer_config.json";
+  if (io::file_exists(config)) read_tokenizer_config(io::read_json_file(config), config, o);
+  // from_pretrained: special_tokens_map.json's tokens override the config's.
+  const std::string map = dir + "/special_tokens_map.json";
+  if (io::file_exists(map)) {
+    const nlohmann::json doc = io::read_json_file(map);
+    if (!doc.is_object()) throw std::invalid_argument(map + ": expected a JSON object");
+    read_special_tokens(io::JsonFields(doc, map), doc, o);
+  }
+  return LlamaTokenizer(model, std::move(o));
+}
+
+LlamaTokenizer::LlamaTokenizer(const std::string& model_path, LlamaTokenizerOptions options)
+    : options_(std::move(options)), spm_(std::make_shared<SpmProcessor>(model_path)) {
+  vocab_size_ = spm_->piece_size();
+  for (const auto& a : options_.added_tokens) {
+    if (a.id < 0) throw std::invalid_argument(model_path + ": added token '" + a.content + "' has a negative id");
+    added_.push_back({a.content, a.id, a.lstrip, a.rstrip, a.special});
+    vocab_size_ = std::max(vocab_size_, a.id + 1);
+  }
+  // The special-token attributes (bos, eos, unk, pad, additional): what
+  // decode skips; each also splits the text (HF adds them to the trie).
+  unk_id_ = token_id(options_.unk_token, "unk_token");
+  bos_id_ = token_id(options_.bos_token, "bos_token");
+  eos_id_ = token_id(options_.eos_token, "eos_token");
+  if (options_.pad_token) pad_id_ = token_id(*options_.pad_token, "pad_token");
+  special_ids_ = {unk_id_, bos_id_, eos_id_};
+  if (pad_id_) special_ids_.push_back(*pad_id_);
+  for (const auto& t : options_.additional_special_tokens) {
+    additional_ids_.push_back(token_id(t, "additional_special_tokens"));
+    special_ids_.push_back(additional_ids_.back());
+  }
+  // Longest first, so that a match at a position is the longest one (HF's trie).
+  std::stable_sort(added_.begin(), added_.end(),
+                   [](const Added& a, const Added& b) { return a.content.size() > b.content.size(); });
+  if (!options_.legacy) {
+    spm_no_prefix_ = std::make_shared<SpmProcessor>(without_dummy_prefix(io::read_file_bytes(model_path), model_path),
+                                                    model_path);
+    unk_length_ = static_cast<int64_t>(spm_no_prefix_->encode(options_.unk_token).size());
+  }
+}
+
+int64_t LlamaTokenizer::token_id(const std::string& token, const std::string& what) {
+  for (const auto& a : added_) {
+    if (a.content == token) return a.id;
+  }
+  const int id = spm_->piece_to_id(token);
+  if (spm_->id_to_piece(id) != token) {
+    throw std::invalid_argument("tokenizer: " + what + " '" + token +
+                                "' is neither a piece of tokenizer.model nor in added_tokens_decoder");
+  }
+  // HF registers every special token as an added token (it splits the text).
+  added_.push_back({token, id, false, false, true});
+  return id;
+}
+
+const LlamaTokenizer::Added* LlamaTokenizer::match_added(const std::string& text, size_t pos) const {
+  for (const auto& a : added_) {
+    if (!a.content.empty() && text.compare(pos, a.content.size(), a.content) == 0) return &a;
+  }
+  return nullptr;
+}
+
+const LlamaTokenizer::Added* LlamaTokenizer::added_by_id(int64_t id) const {
+  for (const auto& a : added_) {
+    if (a.id == id) return &a;
+  }
+  return nullptr;
+}
+
+bool LlamaTokenizer::is_special_id(int64_t id) const {
+  return std::find(special_ids_.begin(), special_ids_.end(), id) != special_ids_.end();
+}
+
+std::vector<int64_t> LlamaTokenizer::encode_chunk(const std::string& chunk) const {
+  std::vector<int> ids;
+  if (options_.legacy) {
+    ids = spm_->encode(chunk);
+  } else if (!starts_with(chunk, kUnderline) && !starts_with(chunk, " ")) {
+    ids = spm_no_prefix_->encode(chunk);
+  } else {
+    // "<unk>" + chunk, its pieces dropped: keeps the chunk's leading space a
+    // piece of its own word.
+    ids = spm_no_prefix_->encode(options_.unk_token + chunk);
+    if (static_cast<int64_t>(ids.size()) >= unk_length_) ids.erase(ids.begin(), ids.begin() + unk_length_);
+  }
+  return std::vector<int64_t>(ids.begin(), ids.end());
+}
+
+std::vector<int64_t> LlamaTokenizer::tokenize(const std::string& text) const {
+  const bool prefixed = !options_.legacy && !text.empty();
+  const std::string t = prefixed ? kUnderline + replace_all(text, kUnderline, " ") : text;
+  struct Part {
+    std::string text;
+    const Added* added;
+  };
+  std::vector<Part> parts;
+  size_t start = 0;
+  for (size_t i = 0; i < t.size();) {
+    if (const Added* a = match_added(t, i)) {
+      parts.push_back({t.substr(start, i - start), nullptr});
+      parts.push_back({a->content, a});
+      i += a->content.size();
+      start = i;
+    } else {
+      ++i;
+    }
+  }
+  parts.push_back({t.substr(start), nullptr});
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (!parts[i].added) continue;
+    auto& next = parts[i + 1].text;  // a plain part follows every added one
+    if (parts[i].added->rstrip) next.erase(0, std::find_if_not(next.begin(), next.end(), is_space) - next.begin());
+    auto& prev = parts[i - 1].text;
+    if (parts[i].added->lstrip) prev.erase(std::find_if_not(prev.rbegin(), prev.rend(), is_space).base(), prev.end());
+  }
+  std::vector<int64_t> ids;
+  bool first_from_chunk = false;
+  for (const auto& p : parts) {
+    if (p.added) {
+      ids.push_back(p.added->id);
+    } else if (!p.text.empty()) {
+      if (ids.empty()) first_from_chunk = true;
+      for (int64_t id : encode_chunk(p.text)) ids.push_back(id);
+    }
+  }
+  // legacy=False: a lone "▁" before a special token is dropped.
+  if (prefixed && first_from_chunk && ids.size() > 1 && spm_->id_to_piece(static_cast<int>(ids[0])) == kUnderline &&
+      is_special_id(ids[1])) {
+    ids.erase(ids.begin());
+  }
+  return ids;
+}
+
+std::vector<int64_t> LlamaTokenizer::encode(const std::string& text, bool add_special_tokens) const {
+  std::vector<int64_t> ids;
+  if (add_special_tokens && options_.add_bos_token) ids.push_back(bos_id_);
+  for (int64_t id : tokenize(text)) ids.push_back(id);
+  if (add_special_tokens && options_.add_eos_token) ids.push_back(eos_id_);
+  return ids;
+}
+
+model::TokenIds LlamaTokenizer::encode_target(const std::string& text) const {
+  model::TokenIds ids = encode(text, false);
+  ids.push_back(eos_id_);
+  return ids;
+}
+
+std::string LlamaTokenizer::id_to_token(int64_t id) const {
+  if (const Added* a = added_by_id(id)) return a->content;
+  if (id < 0 || id >= spm_->piece_size()) {
+    throw std::out_of_range("token id " + std::to_string(id) + " outside the vocabulary of " +
+                            std::to_string(vocab_size_));
+  }
+  return spm_->id_to_piece(static_cast<int>(id));
+}
+
+std::string LlamaTokenizer::tokens_to_string(const std::vector<int64_t>& ids) const {
+  const SpmProcessor& sp = options_.legacy ? *spm_ : *spm_no_prefix_;
+  std::string out;
+  std::vector<std::string> run;
+  bool prev_special = false;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    std::string token = id_to_token(ids[i]);
+    // HF removes the prefix space it added, from the first token only.
+    if (i == 0 && starts_with(token, kUnderline)) token.erase(0, kUnderline.size());
+    if (is_special_id(ids[i])) {
+      if (!prev_special && i != 0 && options_.legacy) out += " ";
+      out += sp.decode_pieces(run) + token;
+      run.clear();
+      prev_special = true;
+    } else {
+      run.push_back(std::move(token));
+      prev_special = false;
+    }
+  }
+  return out + sp.decode_pieces(run);
+}
+
+std::string LlamaTokenizer::decode(const std::vector<int64_t>& ids, bool skip_special_tokens) const {
+  // Added tokens that are not special attributes are written as they are,
+  // between the decoded runs (HF's "legacy added tokens").
+  std::vector<std::string> texts;
+  std::vector<int64_t> run;
+  auto flush = [&] {
+    if (run.empty()) return;
+    std::string s = tokens_to_string(run);
+    if (!s.empty()) texts.push_back(std::move(s));
+    run.clear();
+  };
+  for (int64_t id : ids) {
+    if (id < 0 || id >= vocab_size_) {
+      throw std::out_of_range("token id " + std::to_string(id) + " outside the vocabulary of " +
+                              std::to_string(vocab_size_));
+    }
+    if (skip_special_tokens && is_special_id(id)) continue;
+    const Added* a = added_by_id(id);
+    const bool additional = std::count(additional_ids_.begin(), additional_ids_.end(), id) > 0;
+    if (a && (!is_special_id(id) || (additional && id >= spm_->piece_size()))) {
+      flush();
+      texts.push_back(a->content);
+    } else {
+      run.push_back(id);
+    }
+  }
+  flush();
+  std::string out;
+  for (size_t i = 0; i < texts.size(); ++i) out += (i && options_.spaces_between_special_tokens ? " " : "") + texts[i];
+  return options_.clean_up_tokenization_spaces ? clean_up_tokenization(out) : out;
+}
+
+}  // namespace lorahub::text

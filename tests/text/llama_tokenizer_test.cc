@@ -1,0 +1,180 @@
+// HF LlamaTokenizer (slow, transformers 4.36) parity on tiny-llama/golden.json.
+
+#include "text/llama_tokenizer.h"
+
+#include "io/json_file.h"
+#include "support/fixtures.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace lorahub::text {
+namespace {
+
+std::string llama_base() { return testing::shared_dir() + "/fixtures/tiny-llama/base"; }
+
+const nlohmann::json& golden() {
+  static const nlohmann::json doc = io::read_json_file(testing::shared_dir() + "/fixtures/tiny-llama/golden.json");
+  return doc;
+}
+
+const LlamaTokenizer& tiny() {
+  static const LlamaTokenizer tok = LlamaTokenizer::from_dir(llama_base());
+  return tok;
+}
+
+std::vector<std::string> pieces(const std::vector<int64_t>& ids) {
+  std::vector<std::string> out;
+  for (int64_t id : ids) out.push_back(tiny().id_to_token(id));
+  return out;
+}
+
+TEST(LlamaTokenizer, SpecialIdsAndSizesMatchGolden) {
+  const auto& g = golden()["tokenizer"];
+  EXPECT_EQ(tiny().vocab_size(), g["vocab_size"].get<int64_t>());
+  EXPECT_EQ(tiny().unk_id(), g["unk_token_id"].get<int64_t>());
+  EXPECT_EQ(tiny().bos_id(), g["bos_token_id"].get<int64_t>());
+  EXPECT_EQ(tiny().eos_id(), g["eos_token_id"].get<int64_t>());
+  EXPECT_FALSE(tiny().pad_token_id().has_value());
+  EXPECT_EQ(tiny().pad_id(), 0);
+  EXPECT_TRUE(tiny().options().legacy);
+  // Despite its name, this entry holds the 61 pieces from the first merged
+  // piece on (ids 259..319, right after the byte pieces): "▁t", "he", ...
+  // (259 is "▁t" in extra_strings' "tab..." too).
+  const auto& window = g["pieces_first_300_to_320"];
+  const int64_t first = g["byte_pieces"]["last_id"].get<int64_t>() + 1;
+  for (size_t i = 0; i < window.size(); ++i) EXPECT_EQ(tiny().id_to_token(first + static_cast<int64_t>(i)), window[i]);
+  EXPECT_EQ(tiny().id_to_token(g["byte_pieces"]["first_id"].get<int64_t>()), "<0x00>");
+  EXPECT_EQ(tiny().id_to_token(g["byte_pieces"]["last_id"].get<int64_t>()), "<0xFF>");
+}
+
+TEST(LlamaTokenizer, ExtraStringsEncodeAndDecodeLikeHf) {
+  for (const auto& s : golden()["tokenizer"]["extra_strings"]) {
+    const std::string text = s["text"];
+    const auto ids = tiny().encode(text);
+    EXPECT_EQ(ids, testing::ids(s["ids"])) << text;
+    EXPECT_EQ(pieces(ids), s["pieces"].get<std::vector<std::string>>()) << text;
+    auto no_bos = testing::ids(s["sp_encode"]);
+    if (text.find('<') == std::string::npos) EXPECT_EQ(tiny().encode(text, false), no_bos) << text;
+    EXPECT_EQ(tiny().decode(ids), s["decoded"].get<std::string>()) << text;
+    EXPECT_EQ(tiny().decode(ids, false), s["decoded_with_special"].get<std::string>()) << text;
+  }
+}
+
+TEST(LlamaTokenizer, ExamplesEncodeToPromptAndTargetIds) {
+  for (const auto& ex : golden()["examples"]) {
+    const auto prompt = tiny().encode(ex["input"]);
+    EXPECT_EQ(prompt, testing::ids(ex["prompt_ids"]));
+    EXPECT_EQ(pieces(prompt), ex["prompt_pieces"].get<std::vector<std::string>>());
+    const auto target = tiny().encode_target(ex["target"]);
+    EXPECT_EQ(target, testing::ids(ex["target_ids"]));
+    EXPECT_EQ(tiny().encode_input(ex["input"]), prompt);
+    EXPECT_EQ(pieces(target), ex["target_pieces"].get<std::vector<std::string>>());
+  }
+}
+
+TEST(LlamaTokenizer, GreedyOutputsDecodeToGoldenText) {
+  // Random-model output: many byte pieces that are not valid UTF-8 (U+FFFD each).
+  for (const char* section : {"base", "lorahub_composition", "cat_per_module"}) {
+    for (const auto& row : golden()[section]["greedy"]["single"]) {
+      EXPECT_EQ(tiny().decode(testing::ids(row["new_ids"])), row["text"].get<std::string>()) << section;
+    }
+    const auto& batched = golden()[section]["greedy"]["batched"];
+    for (size_t i = 0; i < batched["new_ids"].size(); ++i) {
+      EXPECT_EQ(tiny().decode(testing::ids(batched["new_ids"][i])), batched["text"][i].get<std::string>()) << section;
+    }
+  }
+  for (const auto& row : golden()["adapters"][0]["greedy"]["single"]) {
+    EXPECT_EQ(tiny().decode(testing::ids(row["new_ids"])), row["text"].get<std::string>());
+  }
+}
+
+TEST(LlamaTokenizer, AddEosTokenAppendsEos) {
+  LlamaTokenizerOptions o;
+  o.add_eos_token = true;
+  const LlamaTokenizer tok(llama_base() + "/tokenizer.model", o);
+  auto expected = tiny().encode("True");
+  expected.push_back(2);
+  EXPECT_EQ(tok.encode("True"), expected);
+  EXPECT_EQ(tok.encode(""), (std::vector<int64_t>{1, 2}));
+}
+
+TEST(LlamaTokenizer, NonLegacyPrefixesOnceAndKeepsSpacesAfterSpecialTokens) {
+  // legacy=False: the dummy prefix only at the start of the text; a chunk
+  // after a special token is encoded without one ("<s> there" -> "▁there",
+  // the legacy encoding of "there", where legacy gives "▁▁there").
+  LlamaTokenizerOptions o;
+  o.legacy = false;
+  const LlamaTokenizer tok(llama_base() + "/tokenizer.model", o);
+  auto expected = tiny().encode("Hey ");
+  expected.push_back(1);
+  for (int64_t id : tiny().encode("there", false)) expected.push_back(id);
+  EXPECT_EQ(tok.encode("Hey <s> there"), expected);
+  std::vector<int64_t> legacy = tiny().encode("Hey ");
+  legacy.push_back(1);
+  for (int64_t id : tiny().encode(" there", false)) legacy.push_back(id);
+  EXPECT_EQ(tiny().encode("Hey <s> there"), legacy);
+  EXPECT_NE(expected, legacy);
+  // Without special tokens both agree.
+  for (const auto& s : golden()["tokenizer"]["extra_strings"]) {
+    const std::string text = s["text"];
+    if (text.find('<') == std::string::npos) EXPECT_EQ(tok.encode(text), tiny().encode(text)) << text;
+  }
+  // A leading special token: the lone "▁" before it is dropped.
+  EXPECT_EQ(tok.encode("</s>True", false)[0], 2);
+}
+
+TEST(LlamaTokenizer, FastTokenizerOnlyDirectoryIsRefusedByName) {
+  const std::string dir = testing::temp_dir("llama-fast-only");
+  testing::write_file(dir + "/tokenizer.json", "{}");
+  try {
+    LlamaTokenizer::from_dir(dir);
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(dir + "/tokenizer.json"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("tokenizer.model"), std::string::npos) << msg;
+  }
+  const std::string empty = testing::temp_dir("llama-no-tokenizer");
+  EXPECT_THROW(LlamaTokenizer::from_dir(empty), std::runtime_error);
+}
+
+std::string config_error(const std::string& extra_field) {
+  const std::string dir = testing::temp_dir("llama-tok-config");
+  std::filesystem::copy_file(llama_base() + "/tokenizer.model", dir + "/tokenizer.model");
+  testing::write_file(dir + "/tokenizer_config.json", "{\"legacy\": true, " + extra_field + "}");
+  try {
+    LlamaTokenizer::from_dir(dir);
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(LlamaTokenizer, ConfigValuesThatChangeIdsAreRefusedByName) {
+  EXPECT_NE(config_error("\"sp_model_kwargs\": {\"enable_sampling\": true}").find("field 'sp_model_kwargs'"),
+            std::string::npos);
+  EXPECT_NE(config_error("\"tokenizer_class\": \"GPT2Tokenizer\"").find("field 'tokenizer_class'"), std::string::npos);
+  EXPECT_NE(config_error("\"add_prefix_space\": false").find("field 'add_prefix_space'"), std::string::npos);
+  EXPECT_NE(config_error("\"bos_token\": \"<nope>\"").find("bos_token '<nope>'"), std::string::npos);
+  EXPECT_NE(config_error("\"added_tokens_decoder\": {\"600\": {\"content\": \"<x>\", \"single_word\": true}}")
+                .find("added_tokens_decoder.600.single_word"),
+            std::string::npos);
+  EXPECT_EQ(config_error("\"padding_side\": \"left\""), "");
+}
+
+TEST(LlamaTokenizer, AddedTokensSplitTheTextAndDecodeAsWritten) {
+  LlamaTokenizerOptions o;
+  o.added_tokens.push_back({"<sep>", 600, false, false, false});
+  const LlamaTokenizer tok(llama_base() + "/tokenizer.model", o);
+  EXPECT_EQ(tok.vocab_size(), 601);
+  auto expected = tiny().encode("a");
+  expected.push_back(600);
+  for (int64_t id : tiny().encode("b", false)) expected.push_back(id);
+  EXPECT_EQ(tok.encode("a<sep>b"), expected);
+  EXPECT_EQ(tok.decode(expected), "a<sep>b");
+}
+
+}  // namespace
+}  // namespace lorahub::text
