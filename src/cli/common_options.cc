@@ -1,7 +1,7 @@
 #include "cli/common_options.h"
 
-#include "t5/checkpoint.h"
-#include "t5/runtime.h"
+#include "model/runtime.h"
+#include "model/weight_store.h"
 
 #include <boost/program_options.hpp>
 
@@ -36,14 +36,14 @@ void add_runtime_options(po::options_description& desc, RuntimeOptions& opts) {
 }
 
 void apply_runtime_options(RuntimeOptions& opts) {
-  opts.dtype = t5::parse_dtype(opts.dtype_name, "--dtype");
+  opts.dtype = model::parse_dtype(opts.dtype_name, "--dtype");
   try {
     opts.device = c10::Device(opts.device_name);
   } catch (const std::exception&) {
     throw UsageError("--device: expected cpu, cuda or cuda:N, found \"" + opts.device_name + "\"");
   }
   if (opts.threads < 0) throw UsageError("--threads: expected a non-negative integer");
-  t5::set_threads(opts.threads);
+  model::set_threads(opts.threads);
 }
 
 void add_module_options(po::options_description& desc, ModuleOptions& opts) {

@@ -6,8 +6,7 @@
 #include "lora/composition.h"
 #include "lora/lora_pool.h"
 #include "lora/peft_export.h"
-#include "t5/checkpoint.h"
-#include "t5/t5_model.h"
+#include "model/loader.h"
 
 #include <ATen/ATen.h>
 #include <boost/program_options.hpp>
@@ -25,7 +24,7 @@ int compose_command(const Args& args) {
   po::options_description desc(
       "lorahub compose --model DIR --modules DIR... --weights=w1,w2,... [--method lorahub|cat] --out DIR [--merge]");
   desc.add_options()("help,h", "show this help")
-      ("model", po::value(&model_dir)->required(), "Hugging Face T5 directory (the modules' base)")
+      ("model", po::value(&model_dir)->required(), "Hugging Face model directory (the modules' base)")
       ("weights", po::value(&weights_text)->required(), "one weight per module, comma-separated (write --weights=-0.5,...)")
       ("method", po::value(&method_name)->default_value("lorahub"), "lorahub (sum A, sum B) or cat (concatenated ranks)")
       ("out", po::value(&out_dir)->required(), "output directory")
@@ -42,8 +41,8 @@ int compose_command(const Args& args) {
                                 std::to_string(dirs.size()) + " modules");
   }
   apply_runtime_options(runtime);
-  const auto ck = t5::load_checkpoint(model_dir, runtime.dtype, runtime.device);
-  const t5::T5Model model(ck.config, ck.weights);
+  const auto loaded = model::load_model(model_dir, runtime.dtype, runtime.device);
+  const model::LanguageModel& model = *loaded.model;
   const lora::LoraPool pool = lora::LoraPool::load(model, dirs, !modules.ignore_base);
   const at::Tensor weights = at::tensor(w, at::kDouble);
   at::NoGradGuard no_grad;
@@ -52,7 +51,8 @@ int compose_command(const Args& args) {
     std::cout << "wrote merged checkpoint " << out_dir << " (" << dirs.size() << " modules, " << method_name << ")\n";
   } else {
     const auto adapter = lora::composed_adapter(pool, weights, method);
-    lora::write_peft_adapter(out_dir, adapter, pool.target_modules(), pool.adapter(0).base_model_name_or_path);
+    lora::write_peft_adapter(out_dir, adapter, pool.target_modules(), pool.adapter(0).base_model_name_or_path,
+                             model.peft_task_type());
     std::cout << "wrote PEFT adapter " << out_dir << " (r = " << adapter.r << ", " << dirs.size() << " modules, "
               << method_name << ")\n";
   }

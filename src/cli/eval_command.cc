@@ -3,12 +3,11 @@
 
 #include "cli/commands.h"
 #include "cli/common_options.h"
-#include "learn/seq2seq.h"
+#include "learn/generation.h"
 #include "lora/composition.h"
 #include "lora/ia3_adapter.h"
 #include "lora/lora_pool.h"
-#include "t5/checkpoint.h"
-#include "t5/t5_model.h"
+#include "model/loader.h"
 #include "tasks/bbh.h"
 #include "tasks/scoring.h"
 #include "text/tokenizer.h"
@@ -36,7 +35,7 @@ int eval_command(const Args& args) {
   po::options_description desc(
       "lorahub eval --model DIR [--adapter DIR | --modules ... --weights=...] --bbh DIR --tasks a,b|all --method zero|icl");
   desc.add_options()("help,h", "show this help")
-      ("model", po::value(&model_dir)->required(), "Hugging Face T5 directory")
+      ("model", po::value(&model_dir)->required(), "Hugging Face model directory (T5)")
       ("adapter", po::value(&adapter), "a PEFT adapter to apply (LoRA or IA3)")
       ("weights", po::value(&weights_text), "composition weights for --modules (write --weights=-0.5,...)")
       ("composition", po::value(&composition)->default_value("lorahub"), "lorahub or cat (with --modules)")
@@ -63,26 +62,25 @@ int eval_command(const Args& args) {
   for (const auto& n : names) bbh.push_back(tasks::load_bbh_task(bbh_dir, n));
   apply_runtime_options(runtime);
 
-  const auto tokenizer = text::T5Tokenizer::from_dir(model_dir);
-  const auto ck = t5::load_checkpoint(model_dir, runtime.dtype, runtime.device);
-  const t5::T5Model model(ck.config, ck.weights);
-  std::unique_ptr<t5::T5Model> composed;  // as the reference: compositions merged into the weights
+  const auto loaded = model::load_model(model_dir, runtime.dtype, runtime.device);
+  const model::LanguageModel& model = *loaded.model;
+  const model::Tokenizer& tokenizer = *loaded.tokenizer;
+  std::shared_ptr<const model::LanguageModel> composed;  // as the reference: compositions merged into the weights
   model::LowRankSet ia3;                      // an IA3 adapter's scales, applied at run time
   if (!adapter.empty() && lora::peft_type(adapter) == "IA3") {
     ia3 = lora::load_peft_ia3_adapter(adapter, model);
   } else if (!adapter.empty()) {
     const auto pool = lora::LoraPool::load(model, {adapter}, false);
-    composed = std::make_unique<t5::T5Model>(
-        model.config(), lora::merge(model, pool, at::ones({1}, at::kDouble), lora::Method::kLoraHub));
+    composed = model.with_weights(lora::merge(model, pool, at::ones({1}, at::kDouble), lora::Method::kLoraHub));
   } else if (have_modules) {
     const auto dirs = resolve_modules(modules);
     const auto w = parse_doubles(weights_text, "--weights");
     if (w.size() != dirs.size()) throw UsageError("--weights: " + std::to_string(w.size()) + " weights for " + std::to_string(dirs.size()) + " modules");
     const auto pool = lora::LoraPool::load(model, dirs, !modules.ignore_base);
-    composed = std::make_unique<t5::T5Model>(
-        model.config(), lora::merge(model, pool, at::tensor(w, at::kDouble), lora::parse_method(composition, "--composition")));
+    composed = model.with_weights(
+        lora::merge(model, pool, at::tensor(w, at::kDouble), lora::parse_method(composition, "--composition")));
   }
-  const t5::T5Model& m = composed ? *composed : model;
+  const model::LanguageModel& m = composed ? *composed : model;
 
   std::ofstream predictions;
   if (!predictions_path.empty()) {

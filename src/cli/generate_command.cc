@@ -1,12 +1,10 @@
-// lorahub generate: greedy outputs of a T5 checkpoint for one text or a JSONL file.
+// lorahub generate: greedy outputs of a checkpoint for one text or a JSONL file.
 
 #include "cli/commands.h"
 #include "cli/common_options.h"
 #include "io/json_file.h"
-#include "learn/seq2seq.h"
-#include "t5/checkpoint.h"
-#include "t5/t5_model.h"
-#include "text/tokenizer.h"
+#include "learn/generation.h"
+#include "model/loader.h"
 
 #include <ATen/ATen.h>
 #include <boost/program_options.hpp>
@@ -24,7 +22,7 @@ int generate_command(const Args& args) {
   RuntimeOptions runtime;
   po::options_description desc("lorahub generate --model DIR (--input TEXT | --input-file FILE.jsonl)");
   desc.add_options()("help,h", "show this help")
-      ("model", po::value(&model_dir)->required(), "Hugging Face T5 directory")
+      ("model", po::value(&model_dir)->required(), "Hugging Face model directory (T5)")
       ("input", po::value(&input), "one input text; prints its output")
       ("input-file", po::value(&input_file), "JSONL with an \"input\" field per line; prints JSONL with \"output\"")
       ("max-new-tokens", po::value(&max_new_tokens)->default_value(256), "decoding limit")
@@ -50,11 +48,9 @@ int generate_command(const Args& args) {
       inputs.push_back(f.get_string("input"));
     }
   }
-  const auto tokenizer = text::T5Tokenizer::from_dir(model_dir);
-  const auto ck = t5::load_checkpoint(model_dir, runtime.dtype, runtime.device);
-  const t5::T5Model model(ck.config, ck.weights);
+  const auto loaded = model::load_model(model_dir, runtime.dtype, runtime.device);
 
-  const auto outputs = learn::generate(model, tokenizer, inputs, {max_new_tokens, batch_size});
+  const auto outputs = learn::generate(*loaded.model, *loaded.tokenizer, inputs, {max_new_tokens, batch_size, {}});
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (vm.count("input")) {
       std::cout << outputs[i] << "\n";

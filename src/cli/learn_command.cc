@@ -5,13 +5,12 @@
 #include "io/json_file.h"
 #include "learn/learner.h"
 #include "learn/objective.h"
-#include "learn/seq2seq.h"
+#include "learn/generation.h"
 #include "lora/composition.h"
 #include "lora/lora_pool.h"
 #include "lora/peft_export.h"
 #include "optim/optimizer.h"
-#include "t5/checkpoint.h"
-#include "t5/t5_model.h"
+#include "model/loader.h"
 #include "tasks/examples.h"
 #include "tasks/scoring.h"
 #include "text/tokenizer.h"
@@ -59,7 +58,7 @@ int learn_command(const Args& args) {
   po::options_description desc(
       "lorahub learn --model DIR --modules DIR... --examples FILE.jsonl [--optimizer cobyla] [--budget 40]");
   desc.add_options()("help,h", "show this help")
-      ("model", po::value(&model_dir)->required(), "Hugging Face T5 directory")
+      ("model", po::value(&model_dir)->required(), "Hugging Face model directory (T5)")
       ("examples", po::value(&examples_path)->required(), "few-shot examples, JSONL with input and target (or output)")
       ("optimizer", po::value(&opt_options.name)->default_value("cobyla"), "cobyla, cmaes, random or one_plus_one")
       ("budget", po::value(&opt_options.budget)->default_value(40), "objective evaluations")
@@ -92,9 +91,9 @@ int learn_command(const Args& args) {
   auto optimizer = optim::make_optimizer(opt_options, learn::lorahub_box(static_cast<int64_t>(dirs.size()), bound));
   apply_runtime_options(runtime);
 
-  const auto tokenizer = text::T5Tokenizer::from_dir(model_dir);
-  const auto ck = t5::load_checkpoint(model_dir, runtime.dtype, runtime.device);
-  const t5::T5Model model(ck.config, ck.weights);
+  const auto loaded = model::load_model(model_dir, runtime.dtype, runtime.device);
+  const model::LanguageModel& model = *loaded.model;
+  const model::Tokenizer& tokenizer = *loaded.tokenizer;
   const lora::LoraPool pool = lora::LoraPool::load(model, dirs, !modules.ignore_base);
   std::vector<std::string> inputs, targets;
   for (const auto& e : examples) {
@@ -102,8 +101,8 @@ int learn_command(const Args& args) {
     targets.push_back(e.target);
   }
   obj.pack_examples = !vm.count("exact-batch");
-  const learn::FewShotObjective objective(model, pool, learn::encode_all(tokenizer, inputs),
-                                          learn::encode_all(tokenizer, targets), obj);
+  const learn::FewShotObjective objective(model, pool, learn::encode_inputs(tokenizer, inputs),
+                                          learn::encode_targets(tokenizer, targets), obj);
   const bool show = !vm.count("quiet") && ::isatty(2);
   const auto result = learn::learn_weights(objective, *optimizer,
                                            [&](const optim::Optimizer& o, const auto&) { progress_bar(o, show); });
@@ -125,18 +124,18 @@ int learn_command(const Args& args) {
   }
   if (!export_dir.empty()) {
     lora::write_peft_adapter(export_dir, lora::composed_adapter(pool, w, obj.method), pool.target_modules(),
-                             pool.adapter(0).base_model_name_or_path);
+                             pool.adapter(0).base_model_name_or_path, model.peft_task_type());
     std::printf("exported PEFT adapter to %s\n", export_dir.c_str());
   }
   if (!eval_examples.empty()) {
     // As the reference: the composition merged into the base weights.
-    const t5::T5Model merged(model.config(), lora::merge(model, pool, w, obj.method));
+    const auto merged = model.with_weights(lora::merge(model, pool, w, obj.method));
     std::vector<std::string> eval_inputs, eval_targets;
     for (const auto& e : eval_examples) {
       eval_inputs.push_back(e.input);
       eval_targets.push_back(e.target);
     }
-    const auto predictions = learn::generate(merged, tokenizer, eval_inputs, gen);
+    const auto predictions = learn::generate(*merged, tokenizer, eval_inputs, gen);
     const auto s = tasks::score(predictions, eval_targets);
     std::printf("accuracy %.4f (%lld/%lld) on %s\n", s.accuracy(), static_cast<long long>(s.correct),
                 static_cast<long long>(s.total), eval_path.c_str());

@@ -2,7 +2,7 @@
 // catches errors, prints one line and exits non-zero.
 
 #include "cli/commands.h"
-#include "t5/runtime.h"
+#include "model/runtime.h"
 
 #include <boost/program_options/errors.hpp>
 
@@ -21,7 +21,7 @@ struct Command {
 
 const std::map<std::string, Command>& commands() {
   static const std::map<std::string, Command> table = {
-      {"generate", {lorahub::cli::generate_command, "greedy outputs of a T5 model for texts"}},
+      {"generate", {lorahub::cli::generate_command, "greedy outputs of a model for texts"}},
       {"run", {lorahub::cli::run_command, "run a sweep (under mpirun: rank 0 coordinates)"}},
       {"plan", {lorahub::cli::plan_command, "print the trials of a sweep config"}},
       {"demo-world", {lorahub::cli::demo_world_command, "build the synthetic demo world (model, modules, tasks)"}},
@@ -41,7 +41,7 @@ void usage(std::ostream& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  lorahub::t5::tune_allocator();
+  lorahub::model::tune_allocator();
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     usage(argc < 2 ? std::cerr : std::cout);
     return argc < 2 ? 2 : 0;

@@ -3,12 +3,11 @@
 
 #include "cli/commands.h"
 #include "cli/common_options.h"
-#include "learn/seq2seq.h"
+#include "learn/generation.h"
 #include "learn/trainer.h"
 #include "lora/ia3_adapter.h"
 #include "lora/peft_export.h"
-#include "t5/checkpoint.h"
-#include "t5/t5_model.h"
+#include "model/loader.h"
 #include "model/weight_store.h"
 #include "tasks/bbh.h"
 #include "tasks/examples.h"
@@ -33,7 +32,7 @@ int train_command(const Args& args) {
   po::options_description desc(
       "lorahub train-lora --model DIR (--data FILE.jsonl | --bbh DIR --task NAME) --out DIR [--mode lora|full|ia3]");
   desc.add_options()("help,h", "show this help")
-      ("model", po::value(&model_dir)->required(), "Hugging Face T5 directory")
+      ("model", po::value(&model_dir)->required(), "Hugging Face model directory (T5)")
       ("data", po::value(&data), "training examples, JSONL with input and target")
       ("bbh", po::value(&bbh_dir), "BBH directory (with --task: train on the task's zero-shot prompts)")
       ("task", po::value(&task), "BBH task name")
@@ -71,14 +70,14 @@ int train_command(const Args& args) {
     }
   }
   apply_runtime_options(runtime);
-  const auto tokenizer = text::T5Tokenizer::from_dir(model_dir);
-  const auto ck = t5::load_checkpoint(model_dir, runtime.dtype, runtime.device);
-  const t5::T5Model model(ck.config, ck.weights);
-  const auto r = learn::train(model, learn::encode_all(tokenizer, inputs), learn::encode_all(tokenizer, outputs), o);
+  const auto loaded = model::load_model(model_dir, runtime.dtype, runtime.device);
+  const model::LanguageModel& model = *loaded.model;
+  const auto r = learn::train(model, learn::encode_inputs(*loaded.tokenizer, inputs),
+                              learn::encode_targets(*loaded.tokenizer, outputs), o);
   std::printf("trained %s on %zu examples: loss %.4f (first step) -> %.4f (last step)\n", mode.c_str(), inputs.size(),
               r.step_losses.front(), r.step_losses.back());
   if (o.mode == learn::TrainMode::kLora) {
-    lora::write_peft_adapter(out_dir, r.adapter, o.targets, model_dir);
+    lora::write_peft_adapter(out_dir, r.adapter, o.targets, model_dir, model.peft_task_type());
     std::printf("wrote PEFT adapter %s (r = %lld, %zu projections)\n", out_dir.c_str(), static_cast<long long>(o.rank),
                 r.target_names.size());
   } else if (o.mode == learn::TrainMode::kIa3) {
@@ -87,13 +86,8 @@ int train_command(const Args& args) {
   } else {
     io::TensorMap tensors;
     for (const auto& [name, t] : r.weights->tensors()) tensors[name] = t.detach().to(at::kCPU);
-    t5::save_checkpoint(out_dir, model.config(), tensors);
-    for (const char* f : {"spiece.model", "tokenizer_config.json", "special_tokens_map.json"}) {
-      if (std::filesystem::exists(model_dir + "/" + f)) {
-        std::filesystem::copy_file(model_dir + "/" + f, out_dir + "/" + f,
-                                   std::filesystem::copy_options::overwrite_existing);
-      }
-    }
+    model.save(out_dir, tensors);
+    model::copy_tokenizer_files(model_dir, out_dir);
     std::printf("wrote fine-tuned checkpoint %s\n", out_dir.c_str());
   }
   return 0;

@@ -2,13 +2,14 @@
 
 #include "demo/synthetic_tasks.h"
 #include "io/json_file.h"
-#include "learn/seq2seq.h"
+#include "learn/generation.h"
 #include "learn/trainer.h"
 #include "lora/peft_export.h"
 #include "t5/checkpoint.h"
 #include "t5/init.h"
 #include "t5/runtime.h"
 #include "t5/t5_model.h"
+#include "model/loader.h"
 #include "model/weight_store.h"
 #include "tasks/bbh.h"
 #include "tasks/scoring.h"
@@ -62,14 +63,14 @@ void write_bbh_task(const std::string& dir, const SyntheticTask& t, const std::v
 
 // Greedy exact-match accuracy of the base model with `adaptation` applied, on
 // `ex` prompted with `instruction`.
-double accuracy(const t5::T5Model& model, const text::T5Tokenizer& tokenizer, const model::LowRankSet& adaptation,
+double accuracy(const model::LanguageModel& model, const model::Tokenizer& tokenizer, const model::LowRankSet& adaptation,
                 const std::string& instruction, const std::vector<tasks::Example>& ex) {
   std::vector<std::string> inputs, targets;
   for (const auto& e : ex) {
     inputs.push_back(prompt(instruction, e.input));
     targets.push_back(e.target);
   }
-  return tasks::score(learn::generate(model, tokenizer, inputs, {16, 50}, &adaptation), targets).accuracy();
+  return tasks::score(learn::generate(model, tokenizer, inputs, {16, 50, {}}, &adaptation), targets).accuracy();
 }
 
 }  // namespace
@@ -150,7 +151,7 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
   config.feed_forward_proj = "gated-gelu";
   config.tie_word_embeddings = false;
   config.resolve_activation("demo world");
-  std::vector<t5::TokenIds> base_in, base_out;
+  std::vector<model::TokenIds> base_in, base_out;
   for (const auto& t : upstream) {
     for (const auto& e : upstream_data[t.name]) {
       base_in.push_back(tokenizer.encode(prompt(t, e.input)));
@@ -185,13 +186,13 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
   // Each module is also scored alone (weight 1) on fresh examples of its own
   // task and on the held-out tasks that reuse its skill: the ceiling LoraHub's
   // same-skill results are read against (analysis/report.py --world).
-  const auto base_ck = t5::load_checkpoint(w.model_dir);
-  const t5::T5Model base(base_ck.config, base_ck.weights);
+  const model::LoadedModel loaded = model::load_model(w.model_dir);
+  const model::LanguageModel& base = *loaded.model;
   nlohmann::json module_accuracy = nlohmann::json::object(), same_skill = nlohmann::json::object();
   for (size_t i = 0; i < upstream.size(); ++i) {
     const auto& t = upstream[i];
     optim::Rng rng(tasks::stable_hash("module|" + t.name + "|" + std::to_string(o.seed)));
-    std::vector<t5::TokenIds> in, out;
+    std::vector<model::TokenIds> in, out;
     for (const auto& e : upstream_data[t.name]) {
       // Half under random word-salad instructions, half under another task's.
       const std::string instruction =
@@ -212,7 +213,7 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
     lo.seed = tasks::stable_hash("lora|" + t.name) ^ o.seed;  // batch order
     lo.init_seed = o.seed;  // one A initialisation for every module (see TrainOptions)
     const auto r = learn::train(base, in, out, lo);
-    lora::write_peft_adapter(w.lora_dir + "/" + t.name, r.adapter, lo.targets, "demo-t5");
+    lora::write_peft_adapter(w.lora_dir + "/" + t.name, r.adapter, lo.targets, "demo-t5", base.peft_task_type());
     const double own = accuracy(base, tokenizer, r.adaptation, t.instruction, examples(t, kHeldoutExamples, o.seed + 3));
     module_accuracy[t.name] = own;
     std::string line = "module " + t.name + ": loss " + std::to_string(r.step_losses.front()) + " -> " +

@@ -1,7 +1,5 @@
 #include "learn/objective.h"
 
-#include "t5/t5_model.h"
-
 #include <ATen/ATen.h>
 
 #include <algorithm>
@@ -9,9 +7,9 @@
 
 namespace lorahub::learn {
 
-FewShotObjective::FewShotObjective(const t5::T5Model& model, const lora::LoraPool& pool,
-                                   const std::vector<t5::TokenIds>& inputs, const std::vector<t5::TokenIds>& targets,
-                                   ObjectiveOptions options)
+FewShotObjective::FewShotObjective(const model::LanguageModel& model, const lora::LoraPool& pool,
+                                   const std::vector<model::TokenIds>& inputs,
+                                   const std::vector<model::TokenIds>& targets, ObjectiveOptions options)
     : model_(model), pool_(pool), options_(options) {
   if (inputs.empty()) throw std::invalid_argument("LoraHub objective: no examples");
   if (options_.batch_size < 0) throw std::invalid_argument("LoraHub objective: negative batch size");
@@ -39,7 +37,7 @@ FewShotObjective::FewShotObjective(const t5::T5Model& model, const lora::LoraPoo
   members.push_back(order);
   for (auto& m : members) {
     std::sort(m.begin(), m.end());
-    std::vector<t5::TokenIds> in, out;
+    std::vector<model::TokenIds> in, out;
     for (int64_t i : m) {
       in.push_back(inputs[static_cast<size_t>(i)]);
       out.push_back(targets[static_cast<size_t>(i)]);
@@ -47,11 +45,7 @@ FewShotObjective::FewShotObjective(const t5::T5Model& model, const lora::LoraPoo
     Group g;
     g.examples = m;
     g.index = at::tensor(m, at::kLong).to(device);
-    g.batch = t5::make_batch(in, out, model.config().pad_token_id);
-    g.batch.input_ids = g.batch.input_ids.to(device);
-    g.batch.attention_mask = g.batch.attention_mask.to(device);
-    g.batch.labels = g.batch.labels.to(device);
-    g.decoder_input_ids = t5::shift_right(g.batch.labels, model.config().decoder_start_token_id, model.config().pad_token_id);
+    g.batch = model.make_pairs(in, out);
     groups_.push_back(std::move(g));
   }
 }
@@ -94,15 +88,13 @@ std::vector<double> FewShotObjective::losses(const at::Tensor& weights) const {
     // Token losses [q, k, T] gathered from each group's pass; rows are
     // candidate-major, as the grouped low-rank products need.
     at::Tensor token_ce = at::zeros({q, num_examples(), whole().batch.labels.size(1)},
-                                    whole().batch.input_ids.options().dtype(at::kFloat));
+                                    whole().batch.labels.options().dtype(at::kFloat));
     // Several candidates: the length groups if any; one: the whole batch.
     const bool pack = q > 1 && use_groups();
     const size_t first = pack ? 0 : groups_.size() - 1, end = pack ? groups_.size() - 1 : groups_.size();
     for (size_t gi = first; gi < end; ++gi) {
       const Group& g = groups_[gi];
-      const at::Tensor logits = model_.logits(g.batch.input_ids.repeat({q, 1}), g.batch.attention_mask.repeat({q, 1}),
-                                              g.decoder_input_ids.repeat({q, 1}), &set);
-      const at::Tensor ce = t5::token_cross_entropy(logits, g.batch.labels.repeat({q, 1}));
+      const at::Tensor ce = model_.token_losses(g.batch.repeat(q), &set);
       const int64_t n = static_cast<int64_t>(g.examples.size());
       token_ce.narrow(2, 0, ce.size(1)).index_copy_(1, g.index, ce.view({q, n, -1}));
     }
@@ -130,8 +122,7 @@ std::vector<double> FewShotObjective::objectives(const at::Tensor& weights) cons
 double FewShotObjective::base_loss() const {
   at::NoGradGuard no_grad;
   const Group& g = whole();
-  const at::Tensor logits = model_.logits(g.batch.input_ids, g.batch.attention_mask, g.decoder_input_ids);
-  return reduce(t5::token_cross_entropy(logits, g.batch.labels), 1)[0];
+  return reduce(model_.token_losses(g.batch), 1)[0];
 }
 
 }  // namespace lorahub::learn

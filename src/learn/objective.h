@@ -7,21 +7,17 @@
 // length group. Where the model computes padding (on a GPU), examples are
 // sorted by input length and cut into groups padded only to their own
 // longest input (pack_examples), so little of the work is spent on padding;
-// on the CPU the model takes padding out itself (T5Model::packs_padding) and
+// on the CPU T5 takes padding out itself (LanguageModel::packs_padding) and
 // one pass over the whole batch does the same work in fewer calls. The
 // losses are those of one padded batch.
 
 #include "lora/composition.h"
 #include "lora/lora_pool.h"
-#include "t5/batch.h"
+#include "model/language_model.h"
 
 #include <ATen/core/Tensor.h>
 
 #include <vector>
-
-namespace lorahub::t5 {
-class T5Model;
-}
 
 namespace lorahub::learn {
 
@@ -49,12 +45,13 @@ struct ObjectiveOptions {
 class FewShotObjective {
  public:
   // `model` and `pool` must outlive the objective; the examples are
-  // tokenized ids (targets end with </s>).
-  FewShotObjective(const t5::T5Model& model, const lora::LoraPool& pool, const std::vector<t5::TokenIds>& inputs,
-                   const std::vector<t5::TokenIds>& targets, ObjectiveOptions options);
+  // tokenized ids (Tokenizer::encode_input / encode_target).
+  FewShotObjective(const model::LanguageModel& model, const lora::LoraPool& pool,
+                   const std::vector<model::TokenIds>& inputs, const std::vector<model::TokenIds>& targets,
+                   ObjectiveOptions options);
 
   int64_t num_modules() const { return pool_.size(); }
-  int64_t num_examples() const { return whole().batch.input_ids.size(0); }
+  int64_t num_examples() const { return whole().batch.rows(); }
   const ObjectiveOptions& options() const { return options_; }
   // Forward passes per chunk of several candidates: the length groups of the
   // examples (1 without pack_examples or where the model packs padding; a
@@ -76,13 +73,12 @@ class FewShotObjective {
   // Passes of several candidates run per length group (else: the whole batch).
   bool use_groups() const;
 
-  const t5::T5Model& model_;
+  const model::LanguageModel& model_;
   // Examples padded together in one pass.
   struct Group {
     std::vector<int64_t> examples;  // indices of its examples, ascending
     at::Tensor index;               // the same, as a tensor on the model's device
-    t5::Seq2SeqBatch batch;
-    at::Tensor decoder_input_ids;
+    model::PairBatch batch;
   };
 
   // All k examples padded together, in order: the reference's batch.

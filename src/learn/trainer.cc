@@ -1,8 +1,9 @@
 #include "learn/trainer.h"
 
 #include "lora/lora_adapter.h"
-#include "optim/rng.h"
+#include "model/target_modules.h"
 #include "model/weight_store.h"
+#include "optim/rng.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -14,21 +15,6 @@
 #include <stdexcept>
 
 namespace lorahub::learn {
-namespace {
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-bool named_by(const std::string& module, const std::vector<std::string>& targets) {
-  for (const auto& t : targets) {
-    if (module == t || ends_with(module, "." + t)) return true;
-  }
-  return false;
-}
-
-}  // namespace
-
 TrainMode parse_train_mode(const std::string& name, const std::string& what) {
   if (name == "lora") return TrainMode::kLora;
   if (name == "full") return TrainMode::kFull;
@@ -36,15 +22,14 @@ TrainMode parse_train_mode(const std::string& name, const std::string& what) {
   throw std::invalid_argument(what + ": expected lora, full or ia3, found \"" + name + "\"");
 }
 
-model::LowRankSet init_lora(const t5::T5Model& model, const TrainOptions& o, std::vector<std::string>* modules) {
+model::LowRankSet init_lora(const model::LanguageModel& model, const TrainOptions& o, std::vector<std::string>* modules) {
   if (o.rank < 1) throw std::invalid_argument("LoRA rank must be at least 1");
   auto gen = at::make_generator<at::CPUGeneratorImpl>(o.init_seed.value_or(o.seed));
   model::LowRankSet set;
-  set.by_site.resize(static_cast<size_t>(model.sites().size()));
+  set.by_site.resize(static_cast<size_t>(model.projections().size()));
   const auto opts = at::TensorOptions().dtype(model.weights().dtype());
-  for (size_t s = 0; s < static_cast<size_t>(model.sites().size()); ++s) {
-    const std::string& m = model.sites().at(static_cast<int>(s)).module;
-    if (!named_by(m, o.targets)) continue;
+  for (int s : model::TargetModules::list(o.targets).select(model.projections())) {
+    const std::string& m = model.projections().at(s).module;
     const at::Tensor& w = model.weights().tensors().at(m + ".weight");
     const int64_t out = w.size(0), in = w.size(1);
     const double bound = 1.0 / std::sqrt(static_cast<double>(in));
@@ -52,37 +37,38 @@ model::LowRankSet init_lora(const t5::T5Model& model, const TrainOptions& o, std
     u.a = (at::rand({1, o.rank, in}, gen, at::kFloat) * (2 * bound) - bound).to(opts).to(w.device());
     u.b = at::zeros({1, out, o.rank}, opts.device(w.device()));
     u.scale = o.alpha / static_cast<double>(o.rank);
-    set.by_site[s] = u;
+    set.by_site[static_cast<size_t>(s)] = u;
     if (modules) modules->push_back(m);
   }
   if (modules && modules->empty()) throw std::invalid_argument("LoRA targets name no projection of the model");
   return set;
 }
 
-model::LowRankSet init_ia3(const t5::T5Model& model) {
+model::LowRankSet init_ia3(const model::LanguageModel& model) {
+  using model::ProjectionRole;
   model::LowRankSet set;
-  set.scales.resize(static_cast<size_t>(model.sites().size()));
-  for (size_t s = 0; s < static_cast<size_t>(model.sites().size()); ++s) {
-    const std::string& m = model.sites().at(static_cast<int>(s)).module;
-    const at::Tensor& w = model.weights().tensors().at(m + ".weight");
-    if (named_by(m, {"k", "v"})) {
+  set.scales.resize(static_cast<size_t>(model.projections().size()));
+  for (size_t s = 0; s < static_cast<size_t>(model.projections().size()); ++s) {
+    const model::Projection& p = model.projections().at(static_cast<int>(s));
+    const at::Tensor& w = model.weights().tensors().at(p.module + ".weight");
+    if (p.role == ProjectionRole::kAttentionKey || p.role == ProjectionRole::kAttentionValue) {
       set.scales[s] = {at::ones({w.size(0)}, w.options()), false};
-    } else if (named_by(m, {"wo"})) {
+    } else if (p.is_feed_forward_out()) {
       set.scales[s] = {at::ones({w.size(1)}, w.options()), true};
     }
   }
   return set;
 }
 
-TrainResult train(const t5::T5Model& model, const std::vector<t5::TokenIds>& inputs,
-                  const std::vector<t5::TokenIds>& targets, const TrainOptions& o) {
+TrainResult train(const model::LanguageModel& model, const std::vector<model::TokenIds>& inputs,
+                  const std::vector<model::TokenIds>& targets, const TrainOptions& o) {
   if (inputs.empty() || inputs.size() != targets.size()) throw std::invalid_argument("train: no examples");
   if (o.steps < 1 || o.batch_size < 1) throw std::invalid_argument("train: steps and batch size must be positive");
   at::AutoGradMode grad_on(true);  // callers may evaluate under NoGradGuard
   TrainResult result;
   std::vector<at::Tensor> params;
-  std::unique_ptr<t5::T5Model> full;  // full fine-tuning trains a copy
-  const t5::T5Model* net = &model;
+  std::shared_ptr<const model::LanguageModel> full;  // full fine-tuning trains a copy
+  const model::LanguageModel* net = &model;
   if (o.mode == TrainMode::kLora) {
     result.adaptation = init_lora(model, o, &result.target_names);
     for (auto& u : result.adaptation.by_site) {
@@ -110,9 +96,9 @@ TrainResult train(const t5::T5Model& model, const std::vector<t5::TokenIds>& inp
       copy.emplace(name, c);
     }
     result.weights = std::make_shared<model::WeightStore>(std::move(copy), std::map<std::string, std::string>{},
-                                                       "fine-tuned " + model.weights().origin("shared.weight"),
+                                                       "fine-tuned " + model.weights().origin(model.projections().at(0).module + ".weight"),
                                                        model.weights().dtype(), model.weights().device());
-    full = std::make_unique<t5::T5Model>(model.config(), result.weights);
+    full = model.with_weights(result.weights);
     net = full.get();
   }
   torch::optim::AdamW adamw(params, torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
@@ -124,9 +110,8 @@ TrainResult train(const t5::T5Model& model, const std::vector<t5::TokenIds>& inp
   std::iota(order.begin(), order.end(), 0);
   size_t cursor = order.size();
   const size_t batch = std::min(static_cast<size_t>(o.batch_size), inputs.size());
-  const auto device = model.weights().device();
   for (int64_t step = 0; step < o.steps; ++step) {
-    std::vector<t5::TokenIds> in, out;
+    std::vector<model::TokenIds> in, out;
     while (in.size() < batch) {
       if (cursor == order.size()) {
         for (size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[rng.next() % (i + 1)]);
@@ -136,10 +121,9 @@ TrainResult train(const t5::T5Model& model, const std::vector<t5::TokenIds>& inp
       out.push_back(targets[order[cursor]]);
       ++cursor;
     }
-    const auto b = t5::make_batch(in, out, model.config().pad_token_id);
+    const model::PairBatch b = model.make_pairs(in, out);
     adamw.zero_grad();
-    const at::Tensor loss =
-        net->loss(b.input_ids.to(device), b.attention_mask.to(device), b.labels.to(device), adaptation);
+    const at::Tensor loss = net->loss(b, adaptation);
     loss.backward();
     if (o.clip_norm > 0) {
       at::NoGradGuard no_grad;
@@ -166,11 +150,11 @@ TrainResult train(const t5::T5Model& model, const std::vector<t5::TokenIds>& inp
   if (o.mode == TrainMode::kLora) {
     result.adapter.r = o.rank;
     result.adapter.lora_alpha = o.alpha;
-    for (size_t s = 0; s < static_cast<size_t>(model.sites().size()); ++s) {
+    for (size_t s = 0; s < static_cast<size_t>(model.projections().size()); ++s) {
       const auto& u = result.adaptation.by_site[s];
       if (!u.defined()) continue;
-      result.adapter.tensors[lora::peft_key(model.sites().at(static_cast<int>(s)).module, true)] = u.a[0].detach().to(at::kCPU, at::kFloat).contiguous();
-      result.adapter.tensors[lora::peft_key(model.sites().at(static_cast<int>(s)).module, false)] = u.b[0].detach().to(at::kCPU, at::kFloat).contiguous();
+      result.adapter.tensors[lora::peft_key(model.projections().at(static_cast<int>(s)).module, true)] = u.a[0].detach().to(at::kCPU, at::kFloat).contiguous();
+      result.adapter.tensors[lora::peft_key(model.projections().at(static_cast<int>(s)).module, false)] = u.b[0].detach().to(at::kCPU, at::kFloat).contiguous();
     }
   }
   return result;

@@ -4,9 +4,8 @@
 // libraries (`lorahub train-lora`). CPU or GPU, whatever the model is on.
 
 #include "lora/composition.h"
-#include "t5/batch.h"
+#include "model/language_model.h"
 #include "model/linear.h"
-#include "t5/t5_model.h"
 
 #include <functional>
 #include <memory>
@@ -23,7 +22,7 @@ struct TrainOptions {
   TrainMode mode = TrainMode::kLora;
   int64_t rank = 16;       // LoRA
   double alpha = 32;       // LoRA: scale = alpha / rank
-  std::vector<std::string> targets{"q", "v"};  // LoRA: projection names (suffix match, as PEFT)
+  std::vector<std::string> targets{"q", "v"};  // LoRA: target_modules (model::TargetModules list rule, as PEFT)
   double lr = 1e-3;        // AdamW
   double weight_decay = 0.0;
   int64_t steps = 100;
@@ -53,13 +52,15 @@ struct TrainResult {
 // Trains on (input, target) token ids with the HF loss (mean token CE) and
 // AdamW. The base model is never modified. Deterministic for a seed and
 // thread count.
-TrainResult train(const t5::T5Model& model, const std::vector<t5::TokenIds>& inputs,
-                  const std::vector<t5::TokenIds>& targets, const TrainOptions& options);
+TrainResult train(const model::LanguageModel& model, const std::vector<model::TokenIds>& inputs,
+                  const std::vector<model::TokenIds>& targets, const TrainOptions& options);
 
 // PEFT LoRA initialisation: A ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming-uniform
 // with a = sqrt(5)), B = 0, for every projection named by `targets`.
-model::LowRankSet init_lora(const t5::T5Model& model, const TrainOptions& options, std::vector<std::string>* modules);
-// IA3 for T5 as PEFT: vectors of ones on k and v (outputs) and wo (input).
-model::LowRankSet init_ia3(const t5::T5Model& model);
+model::LowRankSet init_lora(const model::LanguageModel& model, const TrainOptions& options, std::vector<std::string>* modules);
+// IA3 as PEFT's defaults for T5 and Llama: vectors of ones scaling the
+// outputs of the attention keys and values (T5 k, v; Llama k_proj, v_proj)
+// and the input of the feed-forward output (T5 wo; Llama down_proj).
+model::LowRankSet init_ia3(const model::LanguageModel& model);
 
 }  // namespace lorahub::learn

@@ -1,6 +1,6 @@
 #include "lora/composition.h"
 
-#include "t5/t5_model.h"
+#include "model/language_model.h"
 #include "model/weight_store.h"
 
 #include <ATen/ATen.h>
@@ -66,7 +66,7 @@ model::LowRankSet compose(const LoraPool& pool, const at::Tensor& weights, Metho
   return set;
 }
 
-std::shared_ptr<model::WeightStore> merge(const t5::T5Model& base, const LoraPool& pool, const at::Tensor& weights,
+std::shared_ptr<model::WeightStore> merge(const model::LanguageModel& base, const LoraPool& pool, const at::Tensor& weights,
                                        Method method, bool per_target) {
   if (weights.dim() != (per_target ? 2 : 1)) throw std::invalid_argument("merge: expected one weight vector");
   const model::LowRankSet set = compose(pool, weights, method, per_target);
@@ -77,7 +77,7 @@ std::shared_ptr<model::WeightStore> merge(const t5::T5Model& base, const LoraPoo
     const at::Tensor& w = base.weights().tensors().at(name);
     replaced[name] = w + at::matmul(u.b[0], u.a[0]) * u.scale;
   }
-  return base.weights().with_replaced(replaced, "LoRA composition merged into " + base.weights().origin("shared.weight"));
+  return base.weights().with_replaced(replaced, "LoRA composition merged into " + base.weights().origin(pool.targets().front().module + ".weight"));
 }
 
 ComposedAdapter composed_adapter(const LoraPool& pool, const at::Tensor& weights, Method method,

@@ -3,7 +3,7 @@
 //   LoraHub: A = sum_i w_i A_i, B = sum_i w_i B_i,  delta W = s * B A
 //            (the reference sums A and B separately, cross terms included);
 //   CAT:     delta W = sum_i w_i s_i B_i A_i (ranks concatenated, no cross terms).
-// Compositions are low-rank updates applied at run time (T5Model forward with
+// Compositions are low-rank updates applied at run time (LanguageModel passes with
 // a LowRankSet, one composition per group of batch rows) or merged into a
 // copy of the base weights; the pool and the base model are never modified.
 
@@ -16,10 +16,8 @@
 #include <memory>
 #include <string>
 
-namespace lorahub::t5 {
-class T5Model;
-}  // namespace lorahub::t5
 namespace lorahub::model {
+class LanguageModel;
 class WeightStore;
 }  // namespace lorahub::model
 
@@ -35,7 +33,7 @@ std::string method_name(Method m);
 model::LowRankSet compose(const LoraPool& pool, const at::Tensor& weights, Method method, bool per_target = false);
 
 // The base weights with the (single) composition folded in: W + s * B A.
-std::shared_ptr<model::WeightStore> merge(const t5::T5Model& base, const LoraPool& pool,
+std::shared_ptr<model::WeightStore> merge(const model::LanguageModel& base, const LoraPool& pool,
                                        const at::Tensor& weights, Method method, bool per_target = false);
 
 // The composition as a PEFT state dict (keys "base_model.model.<module>.lora_A.weight")

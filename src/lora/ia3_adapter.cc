@@ -3,7 +3,7 @@
 #include "io/json_file.h"
 #include "io/safetensors.h"
 #include "io/tensor_file.h"
-#include "t5/t5_model.h"
+#include "model/language_model.h"
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
@@ -21,14 +21,14 @@ std::string tail(const std::string& module) { return module.substr(module.rfind(
 
 }  // namespace
 
-void write_peft_ia3_adapter(const std::string& dir, const t5::T5Model& model, const model::LowRankSet& ia3,
+void write_peft_ia3_adapter(const std::string& dir, const model::LanguageModel& model, const model::LowRankSet& ia3,
                             const std::string& base_model_name_or_path) {
   io::TensorMap tensors;
   std::set<std::string> targets, feedforward;
-  for (size_t s = 0; s < static_cast<size_t>(model.sites().size()); ++s) {
+  for (size_t s = 0; s < static_cast<size_t>(model.projections().size()); ++s) {
     const model::SiteScale* scale = ia3.scale_at(static_cast<int>(s));
     if (!scale) continue;
-    const std::string& module = model.sites().at(static_cast<int>(s)).module;
+    const std::string& module = model.projections().at(static_cast<int>(s)).module;
     const at::Tensor v = scale->vector.detach().to(at::kCPU, at::kFloat).contiguous();
     tensors[kPrefix + module + ".ia3_l"] = scale->on_input ? v.view({1, -1}) : v.view({-1, 1});
     targets.insert(tail(module));
@@ -50,7 +50,7 @@ void write_peft_ia3_adapter(const std::string& dir, const t5::T5Model& model, co
       {"peft_type", "IA3"},
       {"revision", nullptr},
       {"target_modules", std::vector<std::string>(targets.begin(), targets.end())},
-      {"task_type", "SEQ_2_SEQ_LM"},
+      {"task_type", model.peft_task_type()},
   };
   io::write_safetensors(dir + "/adapter_model.safetensors", tensors, {{"format", "pt"}});
   io::write_json_file(dir + "/adapter_config.json", config);
@@ -63,7 +63,7 @@ std::string peft_type(const std::string& dir) {
   return io::JsonFields(config, path).get_string("peft_type", "LORA");
 }
 
-model::LowRankSet load_peft_ia3_adapter(const std::string& dir, const t5::T5Model& model) {
+model::LowRankSet load_peft_ia3_adapter(const std::string& dir, const model::LanguageModel& model) {
   const std::string config_path = dir + "/adapter_config.json";
   const auto config = io::read_json_file(config_path);
   const io::JsonFields f(config, config_path);
@@ -74,7 +74,7 @@ model::LowRankSet load_peft_ia3_adapter(const std::string& dir, const t5::T5Mode
   if (!io::file_exists(weights_path)) weights_path = dir + "/adapter_model.bin";
   const io::TensorMap tensors = io::read_tensor_file(weights_path);
   model::LowRankSet set;
-  set.scales.resize(static_cast<size_t>(model.sites().size()));
+  set.scales.resize(static_cast<size_t>(model.projections().size()));
   const std::string suffix = ".ia3_l";
   for (const auto& [key, t] : tensors) {
     auto fail = [&](const std::string& what) { return std::runtime_error(weights_path + ": tensor '" + key + "': " + what); };
@@ -83,7 +83,7 @@ model::LowRankSet load_peft_ia3_adapter(const std::string& dir, const t5::T5Mode
       throw fail("not an IA3 vector (expected base_model.model.<module>.ia3_l)");
     }
     const std::string module = key.substr(kPrefix.size(), key.size() - kPrefix.size() - suffix.size());
-    const int site = model.site_index(module);
+    const int site = model.projections().find(module);
     if (site < 0) throw fail("'" + module + "' is not a projection of the base model");
     const at::Tensor& w = model.weights().tensors().at(module + ".weight");
     const bool on_input = feedforward.count(tail(module)) > 0;

@@ -9,19 +9,19 @@
 
 #include <string>
 
-namespace lorahub::t5 {
-class T5Model;
+namespace lorahub::model {
+class LanguageModel;
 }
 
 namespace lorahub::lora {
 
 // adapter_config.json + adapter_model.safetensors for the scales of `ia3`
 // (written atomically; the directory is created if needed).
-void write_peft_ia3_adapter(const std::string& dir, const t5::T5Model& model, const model::LowRankSet& ia3,
+void write_peft_ia3_adapter(const std::string& dir, const model::LanguageModel& model, const model::LowRankSet& ia3,
                             const std::string& base_model_name_or_path);
 
 // Reads an IA3 adapter for `model`; errors name the file and the tensor.
-model::LowRankSet load_peft_ia3_adapter(const std::string& dir, const t5::T5Model& model);
+model::LowRankSet load_peft_ia3_adapter(const std::string& dir, const model::LanguageModel& model);
 
 // The "peft_type" of the adapter in `dir` ("LORA" when the key is absent).
 std::string peft_type(const std::string& dir);

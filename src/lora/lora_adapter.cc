@@ -2,7 +2,8 @@
 
 #include "io/json_file.h"
 #include "io/tensor_file.h"
-#include "t5/t5_model.h"
+#include "model/language_model.h"
+#include "model/target_modules.h"
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
@@ -50,14 +51,13 @@ std::string peft_key(const std::string& module, bool is_a) {
 }
 
 bool targets_module(const LoraAdapter& adapter, const std::string& module) {
-  if (adapter.target_is_regex) return std::regex_match(module, std::regex(adapter.target_modules.at(0)));
-  for (const auto& t : adapter.target_modules) {
-    if (module == t || ends_with(module, "." + t)) return true;
-  }
-  return false;
+  const auto rule = adapter.target_is_regex
+                        ? model::TargetModules::from_string(adapter.target_modules.at(0), adapter.path + "/adapter_config.json")
+                        : model::TargetModules::list(adapter.target_modules);
+  return rule.matches(module);
 }
 
-LoraAdapter load_adapter(const std::string& dir, const t5::T5Model& base, const std::string& id) {
+LoraAdapter load_adapter(const std::string& dir, const model::LanguageModel& base, const std::string& id) {
   LoraAdapter ad;
   ad.id = id.empty() ? dir : id;
   ad.path = dir;
@@ -83,15 +83,17 @@ LoraAdapter load_adapter(const std::string& dir, const t5::T5Model& base, const 
   }
   if (!ad.target_is_regex) {  // a name that matches no projection is a typo (PEFT: "not found in the base model")
     for (const auto& t : ad.target_modules) {
-      const auto& sites = base.sites().all();
-      if (std::none_of(sites.begin(), sites.end(),
-                       [&](const model::Projection& p) { return p.module == t || ends_with(p.module, "." + t); })) {
-        f.fail("target_modules", "'" + t + "' names no projection of the base model (T5's are q, k, v, o, wi or wi_0/wi_1, wo)");
+      if (model::TargetModules::list({t}).select(base.projections()).empty()) {
+        f.fail("target_modules", "'" + t + "' names no projection of the base model (" + base.target_modules_hint() + ")");
       }
     }
   }
   ad.base_model_name_or_path = f.get_string("base_model_name_or_path", "");
-  ad.task_type = f.get_string("task_type", "SEQ_2_SEQ_LM");
+  ad.task_type = f.get_string("task_type", base.peft_task_type());
+  if (ad.task_type != base.peft_task_type()) {
+    f.fail("task_type", "expected \"" + base.peft_task_type() + "\" for a " + model::family_name(base.family()) +
+                            " model, found \"" + ad.task_type + "\"");
+  }
   const bool fan_in_fan_out = f.get_bool("fan_in_fan_out", false);
   for (const char* pattern : {"rank_pattern", "alpha_pattern"}) {
     if (f.has(pattern) && !f.at(pattern).empty()) f.fail(pattern, "per-module ranks or alphas are not supported");
@@ -120,7 +122,7 @@ LoraAdapter load_adapter(const std::string& dir, const t5::T5Model& base, const 
     (is_a ? pairs[module].first : pairs[module].second) = v;
   }
   std::set<std::string> sites;
-  for (const auto& p : base.sites().all()) sites.insert(p.module);
+  for (const auto& p : base.projections().all()) sites.insert(p.module);
   for (const auto& [module, ab] : pairs) {
     if (!ab.first.defined()) throw fail("module '" + module + "' has lora_B but no lora_A");
     if (!ab.second.defined()) throw fail("module '" + module + "' has lora_A but no lora_B");

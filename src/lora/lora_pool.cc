@@ -1,6 +1,6 @@
 #include "lora/lora_pool.h"
 
-#include "t5/t5_model.h"
+#include "model/language_model.h"
 
 #include <ATen/ATen.h>
 
@@ -16,8 +16,8 @@ std::string fmt(double v) {
 }
 }  // namespace
 
-LoraPool::LoraPool(const t5::T5Model& base, std::vector<LoraAdapter> adapters, bool check_base)
-    : adapters_(std::move(adapters)), num_sites_(static_cast<int64_t>(base.sites().size())) {
+LoraPool::LoraPool(const model::LanguageModel& base, std::vector<LoraAdapter> adapters, bool check_base)
+    : adapters_(std::move(adapters)), num_sites_(static_cast<int64_t>(base.projections().size())) {
   if (adapters_.empty()) throw std::invalid_argument("LoRA pool: no modules given");
   const LoraAdapter& first = adapters_.front();
   rank_ = first.r;
@@ -49,7 +49,7 @@ LoraPool::LoraPool(const t5::T5Model& base, std::vector<LoraAdapter> adapters, b
   for (const auto& [module, pair] : first.modules) {
     PoolTarget t;
     t.module = module;
-    t.site = base.site_index(module);
+    t.site = base.projections().find(module);
     std::vector<at::Tensor> as, bs;
     for (const auto& ad : adapters_) {
       as.push_back(ad.modules.at(module).a);
@@ -64,7 +64,7 @@ LoraPool::LoraPool(const t5::T5Model& base, std::vector<LoraAdapter> adapters, b
   for (auto& ad : adapters_) ad.modules.clear();
 }
 
-LoraPool LoraPool::load(const t5::T5Model& base, const std::vector<std::string>& dirs, bool check_base) {
+LoraPool LoraPool::load(const model::LanguageModel& base, const std::vector<std::string>& dirs, bool check_base) {
   std::vector<LoraAdapter> adapters;
   for (const auto& d : dirs) adapters.push_back(load_adapter(d, base));
   return LoraPool(base, std::move(adapters), check_base);

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-namespace lorahub::t5 {
-class T5Model;
+namespace lorahub::model {
+class LanguageModel;
 }
 
 namespace lorahub::lora {
@@ -20,7 +20,7 @@ namespace lorahub::lora {
 // One projection that every module of the pool adapts.
 struct PoolTarget {
   std::string module;  // "decoder.block.1.layer.1.EncDecAttention.v"
-  int site = -1;       // T5Model::sites() index
+  int site = -1;       // LanguageModel::projections() index
   at::Tensor a;        // [N, r, in]
   at::Tensor b;        // [N, out, r]
 };
@@ -31,9 +31,9 @@ class LoraPool {
   // same adapted modules, same base_model_name_or_path (unless
   // `check_base` is false). Errors name the odd module and why ("rank 8 but
   // the other modules have rank 4").
-  LoraPool(const t5::T5Model& base, std::vector<LoraAdapter> adapters, bool check_base = true);
+  LoraPool(const model::LanguageModel& base, std::vector<LoraAdapter> adapters, bool check_base = true);
   // Loads every directory (load_adapter) and builds the pool.
-  static LoraPool load(const t5::T5Model& base, const std::vector<std::string>& dirs, bool check_base = true);
+  static LoraPool load(const model::LanguageModel& base, const std::vector<std::string>& dirs, bool check_base = true);
 
   int64_t size() const { return static_cast<int64_t>(adapters_.size()); }
   int64_t rank() const { return rank_; }

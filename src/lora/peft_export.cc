@@ -3,8 +3,7 @@
 #include "io/json_file.h"
 #include "io/safetensors.h"
 #include "io/tensor_file.h"
-#include "t5/checkpoint.h"
-#include "t5/t5_model.h"
+#include "model/language_model.h"
 #include "model/weight_store.h"
 
 #include <ATen/ATen.h>
@@ -25,7 +24,8 @@ void make_dir(const std::string& dir) {
 }  // namespace
 
 void write_peft_adapter(const std::string& dir, const ComposedAdapter& adapter,
-                        const std::vector<std::string>& target_modules, const std::string& base_model_name_or_path) {
+                        const std::vector<std::string>& target_modules, const std::string& base_model_name_or_path,
+                        const std::string& task_type) {
   make_dir(dir);
   // The keys and defaults PEFT 0.7's LoraConfig.save_pretrained writes.
   nlohmann::json config = {
@@ -49,7 +49,7 @@ void write_peft_adapter(const std::string& dir, const ComposedAdapter& adapter,
       {"rank_pattern", nlohmann::json::object()},
       {"revision", nullptr},
       {"target_modules", target_modules},
-      {"task_type", "SEQ_2_SEQ_LM"},
+      {"task_type", task_type},
   };
   if (adapter.lora_alpha == static_cast<double>(static_cast<int64_t>(adapter.lora_alpha))) {
     config["lora_alpha"] = static_cast<int64_t>(adapter.lora_alpha);
@@ -58,19 +58,14 @@ void write_peft_adapter(const std::string& dir, const ComposedAdapter& adapter,
   io::write_json_file(dir + "/adapter_config.json", config);
 }
 
-void write_merged_checkpoint(const std::string& dir, const t5::T5Model& base, const LoraPool& pool,
+void write_merged_checkpoint(const std::string& dir, const model::LanguageModel& base, const LoraPool& pool,
                              const at::Tensor& weights, Method method, const std::string& tokenizer_dir) {
   make_dir(dir);
   const auto merged = merge(base, pool, weights, method);
   io::TensorMap tensors;
   for (const auto& [name, t] : merged->tensors()) tensors[name] = t.to(at::kCPU);
-  t5::save_checkpoint(dir, base.config(), tensors);
-  for (const char* f : {"spiece.model", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"}) {
-    const std::string src = tokenizer_dir + "/" + f;
-    if (io::file_exists(src)) {
-      std::filesystem::copy_file(src, dir + "/" + f, std::filesystem::copy_options::overwrite_existing);
-    }
-  }
+  base.save(dir, tensors);
+  model::copy_tokenizer_files(tokenizer_dir, dir);
 }
 
 }  // namespace lorahub::lora

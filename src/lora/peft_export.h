@@ -9,14 +9,17 @@
 
 namespace lorahub::lora {
 
-// adapter_config.json (PEFT's LoraConfig keys) + adapter_model.safetensors.
-// Files are written atomically; the directory is created if needed.
+// adapter_config.json (PEFT's LoraConfig keys) + adapter_model.safetensors,
+// for a model whose adapters have PEFT task_type `task_type`
+// (LanguageModel::peft_task_type). Files are written atomically; the
+// directory is created if needed.
 void write_peft_adapter(const std::string& dir, const ComposedAdapter& adapter,
-                        const std::vector<std::string>& target_modules, const std::string& base_model_name_or_path);
+                        const std::vector<std::string>& target_modules, const std::string& base_model_name_or_path,
+                        const std::string& task_type);
 
 // config.json + model.safetensors of `base` with the composition folded in,
 // plus the tokenizer files of `tokenizer_dir` when it has them.
-void write_merged_checkpoint(const std::string& dir, const t5::T5Model& base, const LoraPool& pool,
+void write_merged_checkpoint(const std::string& dir, const model::LanguageModel& base, const LoraPool& pool,
                              const at::Tensor& weights, Method method, const std::string& tokenizer_dir);
 
 }  // namespace lorahub::lora

@@ -2,7 +2,7 @@
 // The one model interface (issue 14): what lora/, learn/, run/, tasks/ and
 // cli/ need from a model, for every family. Above src/model no code names a
 // family; a family is chosen once, by model::load_model (model/loader.h).
-// Implementations: t5::T5LanguageModel (src/t5), llama::LlamaModel (src/llama).
+// Implementations: t5::T5Model (src/t5), the Llama family's model (src/llama).
 // Immutable once built; every method is const and may run concurrently.
 
 #include "io/tensor_map.h"

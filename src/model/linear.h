@@ -27,7 +27,7 @@ struct LowRankUpdate {
 };
 
 // Updates for the projections of one model, indexed by site (see
-// T5Model::sites()); an entry with undefined tensors leaves its site as is.
+// LanguageModel::projections()); an entry with undefined tensors leaves its site as is.
 // IA3 (Liu et al., 2022) on a projection: a learned vector that rescales
 // its input (PEFT's feed-forward modules: wo) or its output (k, v).
 struct SiteScale {

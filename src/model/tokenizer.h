@@ -28,3 +28,13 @@ class Tokenizer {
 };
 
 }  // namespace lorahub::model
+
+namespace lorahub::model {
+
+// Copies the tokenizer files of a model directory that exist
+// (spiece.model, tokenizer.model, tokenizer.json, tokenizer_config.json,
+// special_tokens_map.json, generation_config.json) into `to_dir`, so a
+// written checkpoint loads on its own. Throws std::filesystem_error.
+void copy_tokenizer_files(const std::string& from_dir, const std::string& to_dir);
+
+}  // namespace lorahub::model

@@ -1,5 +1,7 @@
 #include "run/config.h"
 
+#include "model/family.h"
+#include "model/loader.h"
 #include "tasks/bbh.h"
 
 #include <yaml-cpp/yaml.h>
@@ -273,6 +275,7 @@ Config parse_yaml(const std::string& text, const std::string& path) {
   // (error_code overloads: a path the OS refuses, e.g. too long, is a missing path, not a crash; found by fuzz_config)
   std::error_code ec;
   if (!fs::exists(c.model + "/config.json", ec)) r.fail(root["model"], "model", c.model + " has no config.json");
+  c.model_family = model::family_name(model::model_family(c.model));
   for (size_t i = 0; i < c.module_ids.size(); ++i) {
     if (!fs::exists(c.module_dir(i) + "/adapter_config.json", ec)) {
       r.fail(modules, "modules", "module '" + c.module_ids[i] + "': " + c.module_dir(i) + " has no adapter_config.json");
@@ -316,7 +319,7 @@ std::string Config::results_hash() const {
       << m.lr << ':' << m.rank << ':' << m.alpha << ':' << m.train_batch_size << ';';
   }
   s << '|' << max_new_tokens << '|' << eval_batch_size << '|' << eval_shard_size << '|' << dtype << '|'
-    << candidates_per_pass;
+    << candidates_per_pass << '|' << model_family;
   char buf[17];
   std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(tasks::stable_hash(s.str())));
   return buf;

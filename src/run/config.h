@@ -39,6 +39,7 @@ struct Config {
   std::string path;  // the file it came from
   std::string text;  // its YAML text (stored in the results)
   std::string model;
+  std::string model_family;  // model::family_name of the model's config.json model_type ("t5", "llama")
   std::string modules_dir;
   std::string modules_list;
   std::vector<std::string> module_ids;  // resolved from modules.ids or modules.list

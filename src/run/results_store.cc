@@ -251,6 +251,7 @@ void write_results_h5(const std::string& path, const RunInfo& info, const std::v
     attr_number(c, file, "format_version", static_cast<int64_t>(kFormatVersion), H5T_NATIVE_INT64);
     attr_string(c, file, "config", info.config_text);
     attr_string(c, file, "config_hash", info.config_hash);
+    attr_string(c, file, "model_family", info.model_family);
     attr_string(c, file, "command_line", info.command_line);
     attr_number(c, file, "world_size", info.world_size, H5T_NATIVE_INT64);
     attr_string(c, file, "created", info.created);
@@ -283,6 +284,7 @@ std::vector<TrialRecord> read_results_h5(const std::string& path, RunInfo* info)
   if (info) {
     info->config_text = read_attr_string(c, file, "config");
     info->config_hash = read_attr_string(c, file, "config_hash");
+    if (H5Aexists(file, "model_family") > 0) info->model_family = read_attr_string(c, file, "model_family");
     info->command_line = read_attr_string(c, file, "command_line");
     info->world_size = read_attr_number<int64_t>(c, file, "world_size", H5T_NATIVE_INT64);
     info->created = read_attr_string(c, file, "created");

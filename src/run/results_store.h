@@ -23,6 +23,7 @@ struct RunInfo {
   std::string command_line;
   int64_t world_size = 1;
   std::string created;  // ISO 8601, UTC
+  std::string model_family;  // "t5", "llama" (Config::model_family); empty in files written before it
 };
 
 class ResultsStore {

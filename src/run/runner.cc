@@ -79,7 +79,7 @@ void say_how_to_resume(const RunOptions& o, const Config& c) {
 
 int coordinate_and_report(const RunOptions& o, const Config& c, Transport& transport, int world_size) {
   const auto plan = expand_plan(c);
-  RunInfo info{c.text, c.results_hash(), o.command_line, world_size, ""};
+  RunInfo info{c.text, c.results_hash(), o.command_line, world_size, "", c.model_family};
   ResultsStore store(c.output, info, o.resume, c.flush_interval_s);
   const RunSummary s = coordinate(c, plan, transport, store, g_stop, o.progress);
   store.flush();

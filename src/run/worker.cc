@@ -1,16 +1,14 @@
 #include "run/worker.h"
 
 #include "learn/objective.h"
-#include "learn/seq2seq.h"
+#include "learn/generation.h"
 #include "learn/trainer.h"
 #include "lora/composition.h"
 #include "lora/lora_adapter.h"
 #include "lora/lora_pool.h"
-#include "t5/checkpoint.h"
-#include "t5/runtime.h"
-#include "t5/t5_model.h"
+#include "model/loader.h"
+#include "model/runtime.h"
 #include "tasks/bbh.h"
-#include "text/tokenizer.h"
 
 #include <ATen/ATen.h>
 
@@ -23,8 +21,8 @@ constexpr size_t kTrialCacheSize = 4;
 struct Worker::State {
   const Config& config;
   c10::Device device;
-  std::unique_ptr<text::T5Tokenizer> tokenizer;
-  std::unique_ptr<t5::T5Model> model;
+  std::shared_ptr<const model::Tokenizer> tokenizer;
+  std::shared_ptr<const model::LanguageModel> model;
   std::map<std::string, lora::LoraAdapter> adapters;  // by directory
   std::map<std::string, tasks::BbhTask> tasks;
 
@@ -33,7 +31,7 @@ struct Worker::State {
     std::unique_ptr<lora::LoraPool> pool;
     std::unique_ptr<learn::FewShotObjective> objective;
     std::vector<double> merged_weights;
-    std::unique_ptr<t5::T5Model> merged;
+    std::shared_ptr<const model::LanguageModel> merged;
   };
   std::list<TrialCache> trials;  // most recent first
 
@@ -41,9 +39,9 @@ struct Worker::State {
 
   void ensure_model() {
     if (model) return;
-    tokenizer = std::make_unique<text::T5Tokenizer>(text::T5Tokenizer::from_dir(config.model));
-    const auto ck = t5::load_checkpoint(config.model, t5::parse_dtype(config.dtype, "runtime.dtype"), device);
-    model = std::make_unique<t5::T5Model>(ck.config, ck.weights);
+    auto loaded = model::load_model(config.model, model::parse_dtype(config.dtype, "runtime.dtype"), device);
+    model = std::move(loaded.model);
+    tokenizer = std::move(loaded.tokenizer);
   }
 
   const tasks::BbhTask& task(const std::string& name) {
@@ -92,8 +90,8 @@ struct Worker::State {
       o.batch_size = unit.at("loss_batch_size");
       o.l1_weight = unit.at("l1");
       o.candidates_per_pass = config.candidates_per_pass;
-      t.objective = std::make_unique<learn::FewShotObjective>(*model, *t.pool, learn::encode_all(*tokenizer, inputs),
-                                                              learn::encode_all(*tokenizer, targets), o);
+      t.objective = std::make_unique<learn::FewShotObjective>(*model, *t.pool, learn::encode_inputs(*tokenizer, inputs),
+                                                              learn::encode_targets(*tokenizer, targets), o);
     }
     const auto rows = unit.at("weights").get<std::vector<std::vector<double>>>();
     at::Tensor w = at::empty({static_cast<int64_t>(rows.size()), t.pool->size()}, at::kDouble);
@@ -128,38 +126,38 @@ struct Worker::State {
     o.alpha = unit.at("alpha");
     o.batch_size = unit.at("batch_size");
     o.seed = unit.at("seed");
-    const auto r = learn::train(*model, learn::encode_all(*tokenizer, prompts(bbh, unit.at("shots"), false)),
-                                learn::encode_all(*tokenizer, targets), o);
-    std::unique_ptr<t5::T5Model> tuned;
-    if (r.weights) tuned = std::make_unique<t5::T5Model>(model->config(), r.weights);
-    const t5::T5Model& m = tuned ? *tuned : *model;
+    const auto r = learn::train(*model, learn::encode_inputs(*tokenizer, prompts(bbh, unit.at("shots"), false)),
+                                learn::encode_targets(*tokenizer, targets), o);
+    std::shared_ptr<const model::LanguageModel> tuned;
+    if (r.weights) tuned = model->with_weights(r.weights);
+    const model::LanguageModel& m = tuned ? *tuned : *model;
     const model::LowRankSet* adaptation = tuned ? nullptr : &r.adaptation;
     return {{"predictions", learn::generate(m, *tokenizer, prompts(bbh, unit.at("indices"), false),
-                                            {config.max_new_tokens, config.eval_batch_size}, adaptation)},
+                                            {config.max_new_tokens, config.eval_batch_size, {}}, adaptation)},
             {"train_losses", r.step_losses}};
   }
 
   nlohmann::json evaluate(const nlohmann::json& unit) {
     const auto& bbh = task(unit.at("task"));
     const auto weights = unit.at("weights").get<std::vector<double>>();
-    const t5::T5Model* m = model.get();
+    const model::LanguageModel* m = model.get();
     if (!weights.empty()) {
       TrialCache& t = trial(unit);
       if (!t.merged || t.merged_weights != weights) {
         // As the reference evaluates: the composition merged into the weights.
         const auto method = lora::parse_method(unit.at("composition"), "composition");
-        t.merged = std::make_unique<t5::T5Model>(model->config(), lora::merge(*model, *t.pool, at::tensor(weights, at::kDouble), method));
+        t.merged = model->with_weights(lora::merge(*model, *t.pool, at::tensor(weights, at::kDouble), method));
         t.merged_weights = weights;
       }
       m = t.merged.get();
     }
     return {{"predictions", learn::generate(*m, *tokenizer, prompts(bbh, unit.at("indices"), unit.at("prompt") == "icl"),
-                                            {config.max_new_tokens, config.eval_batch_size})}};
+                                            {config.max_new_tokens, config.eval_batch_size, {}})}};
   }
 };
 
 Worker::Worker(const Config& config, c10::Device device, int threads) : state_(std::make_unique<State>(config, device)) {
-  t5::set_threads(threads);
+  model::set_threads(threads);
 }
 
 Worker::~Worker() = default;

@@ -28,7 +28,7 @@ TEST(PeftExport, ExportedCompositionReloadsWithTheSameNumbers) {
   const at::Tensor w = at::tensor(golden()["lorahub_composition"]["weights"].get<std::vector<double>>(), at::kDouble);
   for (Method m : {Method::kLoraHub, Method::kCat}) {
     const std::string dir = testing::temp_dir("export-" + method_name(m));
-    write_peft_adapter(dir, composed_adapter(tiny_pool(), w, m), tiny_pool().target_modules(), "base");
+    write_peft_adapter(dir, composed_adapter(tiny_pool(), w, m), tiny_pool().target_modules(), "base", "SEQ_2_SEQ_LM");
     const auto original = compose(tiny_pool(), w, m);
     const LoraPool reloaded = LoraPool::load(tiny_model(), {dir});
     EXPECT_EQ(reloaded.rank(), m == Method::kLoraHub ? 4 : 20);
