@@ -120,6 +120,30 @@ TEST_F(LlamaParity, GreedyLeftPaddedBatchTokenForToken) {
   EXPECT_TRUE(at::equal(out.new_ids, testing::long_tensor(g["new_ids"])));
 }
 
+// No bfloat16 golden exists: a smoke check that the bf16 path runs end to end
+// (weights, activations and cache in bf16; norms, softmax and losses in
+// float32) and stays near float32. bf16 keeps 8 significant bits (unit
+// roundoff 2^-9); the bound below is a loose sanity bound, not parity.
+TEST_F(LlamaParity, Bfloat16RunsNearFloat32) {
+  const Checkpoint bf = load_checkpoint(testing::llama_dir() + "/base", at::kBFloat16);
+  const LlamaModel m(bf.config, bf.weights);
+  EXPECT_EQ(m.weights().tensors().at("lm_head.weight").scalar_type(), at::kBFloat16);
+  const model::PairBatch b = make_causal_pairs(testing::llama_prompts(), testing::llama_targets());
+  const at::Tensor losses = m.token_losses(b);
+  EXPECT_EQ(losses.scalar_type(), at::kFloat);
+  EXPECT_TRUE(losses.isfinite().all().item<bool>());
+  const double loss = m.loss(b).item<double>(), f32 = llama_model().loss(b).item<double>();
+  std::printf("bf16 batch loss %.6g vs float32 %.6g\n", loss, f32);
+  EXPECT_LT(rel_diff(loss, f32), 0.05);
+  GreedyOptions opts;
+  opts.max_new_tokens = 4;
+  opts.record_step_logits = true;
+  auto [x, mask] = left_pad(testing::llama_prompts());
+  const GreedyOutput out = m.greedy(x, mask, opts);
+  EXPECT_EQ(out.step_logits.scalar_type(), at::kFloat);
+  EXPECT_EQ(out.new_ids.size(0), 6);
+}
+
 TEST_F(LlamaParity, LanguageModelInterfaceGeneratesNewTokensUpToEos) {
   const model::LanguageModel& lm = llama_model();
   EXPECT_EQ(lm.family(), model::Family::kLlama);

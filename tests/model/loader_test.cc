@@ -101,7 +101,13 @@ std::string error_of(const std::string& dir) {
   return "no error";
 }
 
-TEST(LoadModel, RefusesUnknownModelTypesNamingFileAndField) {
+TEST(LoadModel, DispatchesOrRefusesModelTypesByName) {
+  // llama and mistral go to the Llama engine (tests/llama/loader_test.cc): a
+  // config alone then lacks its weights.
+  const std::string llama = model_dir_with("llama", R"({"model_type": "llama"})");
+  EXPECT_EQ(error_of(llama), llama + ": no weights (model.safetensors, pytorch_model.bin or a sharded *.index.json)");
+  const std::string mistral = model_dir_with("mistral", R"({"model_type": "mistral"})");
+  EXPECT_EQ(error_of(mistral), mistral + ": no weights (model.safetensors, pytorch_model.bin or a sharded *.index.json)");
   const std::string bert = model_dir_with("bert", R"({"model_type": "bert"})");
   EXPECT_EQ(error_of(bert), bert + "/config.json: field 'model_type': expected one of t5, llama, mistral, found 'bert'");
   EXPECT_EQ(error_of("/nonexistent/model"), "/nonexistent/model: model directory does not exist");
