@@ -27,7 +27,6 @@ struct SpmApi {
   lh_spm_decode_fn decode;
   lh_spm_id_to_piece_fn id_to_piece;
   lh_spm_piece_to_id_fn piece_to_id;
-  lh_spm_load_bytes_fn load_bytes;
   lh_spm_decode_pieces_fn decode_pieces;
 };
 
@@ -77,7 +76,6 @@ const SpmApi& api() {
     api.decode = reinterpret_cast<lh_spm_decode_fn>(sym("lh_spm_decode"));
     api.id_to_piece = reinterpret_cast<lh_spm_id_to_piece_fn>(sym("lh_spm_id_to_piece"));
     api.piece_to_id = reinterpret_cast<lh_spm_piece_to_id_fn>(sym("lh_spm_piece_to_id"));
-    api.load_bytes = reinterpret_cast<lh_spm_load_bytes_fn>(sym("lh_spm_load_bytes"));
     api.decode_pieces = reinterpret_cast<lh_spm_decode_pieces_fn>(sym("lh_spm_decode_pieces"));
   });
   return api;
