@@ -10,6 +10,7 @@
 #include "t5/t5_model.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <boost/program_options.hpp>
 
 #include <iostream>

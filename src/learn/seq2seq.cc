@@ -3,6 +3,7 @@
 #include "t5/batch.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 namespace lorahub::learn {
 

@@ -13,6 +13,7 @@
 #include "text/tokenizer.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 namespace lorahub::run {
 
