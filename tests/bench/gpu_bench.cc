@@ -12,6 +12,7 @@
 //   LORAHUB_BENCH_DTYPE   bfloat16 (default) or float32
 //   LORAHUB_PEAK_TFLOPS   the card's dense peak in that dtype (default 790:
 //                         H200 SXM bf16)
+//   LORAHUB_BENCH_THREADS CPU threads (default 1)
 //
 // Every timed call ends with the losses copied to the host (objectives()
 // returns them), so wall time is device time. Figures are medians of N runs
@@ -112,7 +113,10 @@ int main(int argc, char** argv) try {
   const at::ScalarType dtype = bench_dtype();
   const char* peak_env = std::getenv("LORAHUB_PEAK_TFLOPS");
   const double peak = peak_env ? std::atof(peak_env) : 790.0;
-  t5::set_threads(0);
+  // CPU threads only build the weights and drive the GPU; several OpenMP
+  // threads on a busy host cost more than they give.
+  const char* threads = std::getenv("LORAHUB_BENCH_THREADS");
+  t5::set_threads(threads ? std::atoi(threads) : 1);
   at::NoGradGuard no_grad;
 
   // The model and pool live on `device` in `dtype`; the pool is built from
