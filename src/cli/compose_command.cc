@@ -9,6 +9,7 @@
 #include "model/loader.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <nlohmann/json.hpp>
 #include <boost/program_options.hpp>
 

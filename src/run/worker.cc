@@ -11,6 +11,7 @@
 #include "tasks/bbh.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 namespace lorahub::run {
 

@@ -18,6 +18,7 @@
 // Every shape evaluates 5 examples with the token lengths of the fixture's
 // first five BBH examples (inputs 82, 37, 140, 89, 101; targets 4, 2, 2, 4, 2).
 
+#include "bench/bench_shapes.h"
 #include "learn/objective.h"
 #include "lora/composition.h"
 #include "lora/tiny_pool.h"
@@ -31,6 +32,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <benchmark/benchmark.h>
 #include <nlohmann/json.hpp>
@@ -47,34 +49,7 @@
 namespace {
 
 using namespace lorahub;
-
-// One model shape with its examples and a pool of modules.
-struct Shape {
-  std::string name;
-  const t5::T5Model* model = nullptr;
-  const lora::LoraPool* pool = nullptr;
-  std::vector<t5::TokenIds> inputs, targets;
-};
-
-std::vector<t5::TokenIds> golden_field(const char* name, int n) {
-  std::vector<t5::TokenIds> out;
-  for (int i = 0; i < n; ++i) out.push_back(testing::ids(testing::golden()["examples"][i][name]));
-  return out;
-}
-
-// Token ids drawn uniformly from the vocabulary (no pad, no </s>), with the
-// lengths of `like`; targets end with </s> as the tokenizer makes them.
-std::vector<t5::TokenIds> random_ids(const std::vector<t5::TokenIds>& like, int64_t vocab, uint64_t seed, bool eos) {
-  at::manual_seed(static_cast<int64_t>(seed));
-  std::vector<t5::TokenIds> out;
-  for (const auto& l : like) {
-    const at::Tensor r = at::randint(2, vocab, {static_cast<int64_t>(l.size())}, at::kLong);
-    t5::TokenIds ids(r.data_ptr<int64_t>(), r.data_ptr<int64_t>() + r.numel());
-    if (eos) ids.back() = 1;
-    out.push_back(ids);
-  }
-  return out;
-}
+using namespace lorahub::bench;
 
 const Shape& fixture_shape() {
   static const Shape s{"fixture", &testing::tiny_model(), &testing::tiny_pool(), golden_field("input_ids", 5),
@@ -82,54 +57,10 @@ const Shape& fixture_shape() {
   return s;
 }
 
-t5::T5Config large_config() {
-  t5::T5Config c;
-  c.vocab_size = 32128;
-  c.d_model = 1024;
-  c.d_kv = 64;
-  c.d_ff = 2816;
-  c.num_layers = 24;
-  c.num_decoder_layers = 24;
-  c.num_heads = 16;
-  c.feed_forward_proj = "gated-gelu";
-  c.tie_word_embeddings = false;
-  c.resolve_activation("flan-t5-large shape");
-  return c;
-}
-
-// `n` random modules, r = 16 on every q and v projection of `model`, PEFT
-// initialisation scales (A ~ U(-1/sqrt(in), 1/sqrt(in)), B small).
-std::vector<lora::LoraAdapter> random_adapters(const t5::T5Model& model, int n, uint64_t seed) {
-  std::vector<lora::LoraAdapter> out;
-  at::manual_seed(static_cast<int64_t>(seed));
-  for (int i = 0; i < n; ++i) {
-    lora::LoraAdapter a;
-    a.id = a.path = "random" + std::to_string(i);
-    a.r = 16;
-    a.lora_alpha = 32;
-    a.target_modules = {"q", "v"};
-    for (const auto& proj : model.sites().all()) {
-      const std::string& site = proj.module;
-      const std::string tail = proj.leaf();
-      if (tail != "q" && tail != "v") continue;
-      const at::Tensor w = model.weights().tensors().at(site + ".weight");
-      const double bound = 1.0 / std::sqrt(static_cast<double>(w.size(1)));
-      a.modules[site] = {at::rand({16, w.size(1)}) * (2 * bound) - bound, at::randn({w.size(0), 16}) * 0.01};
-    }
-    out.push_back(std::move(a));
-  }
-  return out;
-}
-
 const t5::T5Model& large_model(at::ScalarType dtype) {
   static std::map<at::ScalarType, std::unique_ptr<t5::T5Model>> models;
   auto& m = models[dtype];
-  if (!m) {
-    const auto config = large_config();
-    auto store = std::make_shared<model::WeightStore>(t5::random_t5_weights(config, 0), std::map<std::string, std::string>{},
-                                                   "random flan-t5-large shape", dtype, at::kCPU);
-    m = std::make_unique<t5::T5Model>(config, store);
-  }
+  if (!m) m = bench::make_large_model(dtype, at::kCPU);
   return *m;
 }
 
@@ -145,24 +76,6 @@ const Shape& large_shape() {
     return l;
   }();
   return s;
-}
-
-// Useful multiply-adds x2 of one teacher-forced forward pass over the
-// shape's 5 examples: matmuls and attention products on real tokens only
-// (padding, norms, softmax and the LoRA products are left out), so a path
-// that skips padding is not credited with work it did not do.
-double forward_flops(const Shape& sh) {
-  const t5::T5Config& c = sh.model->config();
-  const double d = static_cast<double>(c.d_model), inner = static_cast<double>(c.inner_dim());
-  const double ff = 2.0 * d * static_cast<double>(c.d_ff) * (c.is_gated ? 3 : 2);
-  double flops = 0;
-  for (size_t e = 0; e < sh.inputs.size(); ++e) {
-    const auto s = static_cast<double>(sh.inputs[e].size()), t = static_cast<double>(sh.targets[e].size());
-    flops += static_cast<double>(c.num_layers) * s * (8 * d * inner + ff + 4.0 * s * inner);
-    flops += static_cast<double>(c.num_decoder_layers) * (t * (12 * d * inner + ff + 4.0 * (t + s) * inner) + s * 4 * d * inner);
-    flops += 2.0 * t * d * static_cast<double>(c.vocab_size);
-  }
-  return flops;
 }
 
 learn::FewShotObjective objective(const Shape& s, int64_t per_pass) {

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <unistd.h>
 
 namespace lorahub::testing {
@@ -22,6 +23,17 @@ std::string shared_dir() {
 std::string tiny_dir() { return shared_dir() + "/fixtures/tiny-t5"; }
 
 std::string binary_dir() { return LORAHUB_BINARY_DIR; }
+
+c10::Device test_device() {
+  const char* env = std::getenv("LORAHUB_TEST_DEVICE");
+  const std::string name = env && *env ? env : "cpu";
+  if (name != "cpu" && name != "cuda" && name.rfind("cuda:", 0) != 0) {
+    throw std::invalid_argument("LORAHUB_TEST_DEVICE: expected cpu, cuda or cuda:N, found '" + name + "'");
+  }
+  return c10::Device(name);
+}
+
+at::Tensor on_test_device(const at::Tensor& t) { return t.to(test_device()); }
 
 const nlohmann::json& golden() {
   static const nlohmann::json doc = io::read_json_file(tiny_dir() + "/golden.json");

@@ -2,6 +2,7 @@
 // Access to ../shared fixtures and golden numbers for tests.
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -18,6 +19,11 @@ const nlohmann::json& golden();
 // A fresh empty temporary directory (removed at exit).
 std::string temp_dir(const std::string& tag);
 std::string binary_dir();
+// The device the model tests run on: $LORAHUB_TEST_DEVICE (cpu, cuda,
+// cuda:N; default cpu). std::invalid_argument for another value.
+c10::Device test_device();
+// `t` on test_device().
+at::Tensor on_test_device(const at::Tensor& t);
 
 // Nested JSON arrays of numbers -> float32 tensor; of ints -> int64 tensor.
 at::Tensor float_tensor(const nlohmann::json& nested);

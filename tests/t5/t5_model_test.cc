@@ -6,6 +6,7 @@
 #include "t5/tiny_model.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
 namespace lorahub::t5 {
@@ -17,12 +18,16 @@ using testing::ids;
 using testing::rel_diff;
 using testing::tiny_model;
 
+// The model runs on testing::test_device() ($LORAHUB_TEST_DEVICE: the GPU
+// check kit runs these tests on cuda); golden tensors are on the CPU.
 double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
   EXPECT_EQ(a.sizes(), b.sizes());
-  return (a.to(at::kFloat) - b.to(at::kFloat)).abs().max().item<double>();
+  return (a.cpu().to(at::kFloat) - b.cpu().to(at::kFloat)).abs().max().item<double>();
 }
 
-at::Tensor row(const std::vector<int64_t>& v) { return at::tensor(v, at::kLong).unsqueeze(0); }
+bool equal_ids(const at::Tensor& a, const at::Tensor& b) { return at::equal(a.cpu(), b.cpu()); }
+
+at::Tensor row(const std::vector<int64_t>& v) { return testing::on_test_device(at::tensor(v, at::kLong).unsqueeze(0)); }
 
 class T5Parity : public ::testing::Test {
  protected:
@@ -40,7 +45,7 @@ TEST_F(T5Parity, TeacherForcedLogitsAndLossMatch) {
   const auto& g = golden()["base"];
   const auto x = row(ids(golden()["examples"][0]["input_ids"]));
   const auto labels = row(ids(golden()["examples"][0]["label_ids"]));
-  EXPECT_TRUE(at::equal(shift_right(labels, 0, 0), row(ids(g["decoder_input_ids_input0"]))));
+  EXPECT_TRUE(equal_ids(shift_right(labels, 0, 0), row(ids(g["decoder_input_ids_input0"]))));
   const auto logits = tiny_model().logits(x, at::ones_like(x), row(ids(g["decoder_input_ids_input0"])));
   EXPECT_LT(max_abs_diff(logits[0], testing::float_tensor(g["logits_input0"])), 1e-4);
   const double loss = tiny_model().loss(x, at::ones_like(x), labels).item<double>();
@@ -50,9 +55,9 @@ TEST_F(T5Parity, TeacherForcedLogitsAndLossMatch) {
 TEST_F(T5Parity, PaddedBatchLossesMatch) {
   const auto& g = golden()["base"];
   const auto batch = golden_batch();
-  EXPECT_TRUE(at::equal(batch.input_ids, testing::long_tensor(golden()["batch"]["input_ids"])));
-  EXPECT_TRUE(at::equal(batch.attention_mask, testing::long_tensor(golden()["batch"]["attention_mask"])));
-  EXPECT_TRUE(at::equal(batch.labels, testing::long_tensor(golden()["batch"]["labels"])));
+  EXPECT_TRUE(equal_ids(batch.input_ids, testing::long_tensor(golden()["batch"]["input_ids"])));
+  EXPECT_TRUE(equal_ids(batch.attention_mask, testing::long_tensor(golden()["batch"]["attention_mask"])));
+  EXPECT_TRUE(equal_ids(batch.labels, testing::long_tensor(golden()["batch"]["labels"])));
   const double loss = tiny_model().loss(batch.input_ids, batch.attention_mask, batch.labels).item<double>();
   EXPECT_LT(rel_diff(loss, g["hf_batch_loss"].get<double>()), 1e-5);
   // lorahub's default_get_loss: one batch, divided by the number of examples.
@@ -63,6 +68,7 @@ TEST_F(T5Parity, PackedEncoderEqualsThePaddedPathOnRealTokens) {
   // The golden batch's rows, repeated three times as candidates repeat the
   // examples: the encoder on packed rows (padding taken out) against the
   // padded, masked path on every real position, and on the loss.
+  if (!testing::test_device().is_cpu()) GTEST_SKIP() << "the packed encoder is a CPU path";
   const auto batch = golden_batch();
   const at::Tensor x = batch.input_ids.repeat({3, 1}), mask = batch.attention_mask.repeat({3, 1});
   const at::Tensor labels = batch.labels.repeat({3, 1});
@@ -93,7 +99,7 @@ TEST_F(T5Parity, GreedySingleOutputsAndStepLogitsMatch) {
   for (size_t k = 0; k < examples.size(); ++k) {
     const auto x = row(ids(examples[k]["input_ids"]));
     const auto out = tiny_model().greedy(x, at::ones_like(x), {12, k == 0});
-    EXPECT_TRUE(at::equal(out.ids, row(ids(g["single"][k]["ids"])))) << "example " << k << ": " << out.ids;
+    EXPECT_TRUE(equal_ids(out.ids, row(ids(g["single"][k]["ids"])))) << "example " << k << ": " << out.ids;
     if (k == 0) {
       EXPECT_LT(max_abs_diff(out.step_logits.select(1, 0), testing::float_tensor(g["step_logits_input0"])), 1e-4);
     }
@@ -103,7 +109,7 @@ TEST_F(T5Parity, GreedySingleOutputsAndStepLogitsMatch) {
 TEST_F(T5Parity, GreedyBatchedWithPaddingMatches) {
   const auto batch = golden_batch();
   const auto out = tiny_model().greedy(batch.input_ids, batch.attention_mask, {12, false});
-  EXPECT_TRUE(at::equal(out.ids, testing::long_tensor(golden()["base"]["greedy"]["batched"]["ids"]))) << out.ids;
+  EXPECT_TRUE(equal_ids(out.ids, testing::long_tensor(golden()["base"]["greedy"]["batched"]["ids"]))) << out.ids;
 }
 
 TEST_F(T5Parity, CachedStepLogitsEqualTeacherForcedLogitsOfTheOutput) {
@@ -120,7 +126,7 @@ TEST_F(T5Parity, StopsAtEosForEveryRow) {
   // With a large budget every row ends with </s> followed only by padding.
   const auto batch = golden_batch();
   const auto out = tiny_model().greedy(batch.input_ids, batch.attention_mask, {64, false});
-  for (const auto& r : rows_to_ids(out.ids, true)) {
+  for (const auto& r : rows_to_ids(out.ids.cpu(), true)) {
     const auto eos = std::find(r.begin(), r.end(), 1);
     if (eos == r.end()) {
       EXPECT_EQ(static_cast<int64_t>(r.size()), 64);
@@ -131,7 +137,7 @@ TEST_F(T5Parity, StopsAtEosForEveryRow) {
 }
 
 TEST_F(T5Parity, Bfloat16RunsCloseToFloat32) {
-  const auto ck = load_checkpoint(testing::tiny_dir() + "/base", at::kBFloat16);
+  const auto ck = load_checkpoint(testing::tiny_dir() + "/base", at::kBFloat16, testing::test_device());
   const T5Model bf16(ck.config, ck.weights);
   EXPECT_EQ(bf16.weights().dtype(), at::kBFloat16);
   const auto batch = golden_batch();

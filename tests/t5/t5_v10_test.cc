@@ -13,6 +13,7 @@
 #include "support/fixtures.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
 #include <array>

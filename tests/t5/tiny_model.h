@@ -8,8 +8,9 @@
 
 namespace lorahub::testing {
 
+// On test_device() ($LORAHUB_TEST_DEVICE), float32.
 inline const t5::Checkpoint& tiny_checkpoint() {
-  static const t5::Checkpoint ck = t5::load_checkpoint(tiny_dir() + "/base");
+  static const t5::Checkpoint ck = t5::load_checkpoint(tiny_dir() + "/base", at::kFloat, test_device());
   return ck;
 }
 
@@ -18,7 +19,8 @@ inline const t5::T5Model& tiny_model() {
   return model;
 }
 
-// The fixture's examples as lorahub's padded batch (first `n`, all when -1).
+// The fixture's examples as lorahub's padded batch (first `n`, all when -1),
+// on test_device().
 inline t5::Seq2SeqBatch golden_batch(int n = -1) {
   std::vector<t5::TokenIds> in, out;
   const auto& ex = golden()["examples"];
@@ -26,7 +28,9 @@ inline t5::Seq2SeqBatch golden_batch(int n = -1) {
     in.push_back(ids(ex[i]["input_ids"]));
     out.push_back(ids(ex[i]["label_ids"]));
   }
-  return t5::make_batch(in, out, 0);
+  t5::Seq2SeqBatch b = t5::make_batch(in, out, 0);
+  for (at::Tensor* t : {&b.input_ids, &b.attention_mask, &b.labels}) *t = on_test_device(*t);
+  return b;
 }
 
 }  // namespace lorahub::testing
