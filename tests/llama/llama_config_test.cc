@@ -10,6 +10,8 @@
 
 #include <filesystem>
 
+#include <ATen/core/grad_mode.h>
+
 namespace lorahub::llama {
 namespace {
 
