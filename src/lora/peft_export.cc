@@ -3,6 +3,7 @@
 #include "io/json_file.h"
 #include "io/safetensors.h"
 #include "io/tensor_file.h"
+#include "lora/merge_methods.h"
 #include "t5/checkpoint.h"
 #include "t5/t5_model.h"
 #include "model/weight_store.h"
@@ -58,12 +59,12 @@ void write_peft_adapter(const std::string& dir, const ComposedAdapter& adapter,
   io::write_json_file(dir + "/adapter_config.json", config);
 }
 
-void write_merged_checkpoint(const std::string& dir, const t5::T5Model& base, const LoraPool& pool,
-                             const at::Tensor& weights, Method method, const std::string& tokenizer_dir) {
+namespace {
+void write_checkpoint(const std::string& dir, const t5::T5Model& base, const model::WeightStore& merged,
+                      const std::string& tokenizer_dir) {
   make_dir(dir);
-  const auto merged = merge(base, pool, weights, method);
   io::TensorMap tensors;
-  for (const auto& [name, t] : merged->tensors()) tensors[name] = t.to(at::kCPU);
+  for (const auto& [name, t] : merged.tensors()) tensors[name] = t.to(at::kCPU);
   t5::save_checkpoint(dir, base.config(), tensors);
   for (const char* f : {"spiece.model", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"}) {
     const std::string src = tokenizer_dir + "/" + f;
@@ -71,6 +72,17 @@ void write_merged_checkpoint(const std::string& dir, const t5::T5Model& base, co
       std::filesystem::copy_file(src, dir + "/" + f, std::filesystem::copy_options::overwrite_existing);
     }
   }
+}
+}  // namespace
+
+void write_merged_checkpoint(const std::string& dir, const t5::T5Model& base, const LoraPool& pool,
+                             const at::Tensor& weights, Method method, const std::string& tokenizer_dir) {
+  write_checkpoint(dir, base, *merge(base, pool, weights, method), tokenizer_dir);
+}
+
+void write_merged_checkpoint(const std::string& dir, const t5::T5Model& base, const ComposedAdapter& adapter,
+                             const std::string& tokenizer_dir) {
+  write_checkpoint(dir, base, *merged_weights(base.weights(), adapter), tokenizer_dir);
 }
 
 }  // namespace lorahub::lora

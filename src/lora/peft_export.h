@@ -18,5 +18,8 @@ void write_peft_adapter(const std::string& dir, const ComposedAdapter& adapter,
 // plus the tokenizer files of `tokenizer_dir` when it has them.
 void write_merged_checkpoint(const std::string& dir, const t5::T5Model& base, const LoraPool& pool,
                              const at::Tensor& weights, Method method, const std::string& tokenizer_dir);
+// The same for an adapter made by a merge method (lora/merge_methods.h).
+void write_merged_checkpoint(const std::string& dir, const t5::T5Model& base, const ComposedAdapter& adapter,
+                             const std::string& tokenizer_dir);
 
 }  // namespace lorahub::lora

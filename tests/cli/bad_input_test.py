@@ -140,6 +140,30 @@ def add_gate_pair(h, d):
 
 adapter_with("adapter_unknown_tensor", edit_tensors=add_gate_pair)
 
+
+def rank2_adapter(name):
+    """lora0 cut to r = 2 (the first rows of every A, columns of every B), lora_alpha 4."""
+    import array
+    d = copy_dir(lora0, name, skip=("adapter_model.bin", "adapter_model.safetensors"))
+    c = json.load(open(os.path.join(lora0, "adapter_config.json")))
+    json.dump(dict(c, r=2, lora_alpha=4), open(os.path.join(d, "adapter_config.json"), "w"))
+    header, data = read_safetensors(os.path.join(lora0, "adapter_model.safetensors"))
+    out, blob = {"__metadata__": header["__metadata__"]}, b""
+    for key in sorted(k for k in header if k != "__metadata__"):
+        lo, hi = header[key]["data_offsets"]
+        rows, cols = header[key]["shape"]
+        x = array.array("f", data[lo:hi])
+        is_a = "lora_A" in key
+        y = x[:2 * cols] if is_a else array.array("f", [x[i * cols + j] for i in range(rows) for j in range(2)])
+        out[key] = dict(header[key], shape=[2, cols] if is_a else [rows, 2],
+                        data_offsets=[len(blob), len(blob) + len(y.tobytes())])
+        blob += y.tobytes()
+    write_safetensors(os.path.join(d, "adapter_model.safetensors"), out, blob)
+    return d
+
+
+rank2 = rank2_adapter("adapter_rank2")
+
 for name, text in [("bbh_not_json", "examples: none"), ("bbh_missing_keys", '{"examples": [{"input": "x"}]}'),
                    ("bbh_empty", '{"examples": []}')]:
     os.makedirs(os.path.join(name, "bbh"))
@@ -179,6 +203,11 @@ def with_adapter(a):
     return ["compose", "--model", base, "--modules", a, "--weights=0.5", "--out", "composed"]
 
 
+def with_method(*flags, modules=(lora0,)):
+    return ["compose", "--model", base, "--modules", *modules, "--weights=" + ",".join(["0.5"] * len(modules)),
+            "--out", "composed", *flags]
+
+
 def with_bbh(b):
     return ["eval", "--model", base, "--bbh", b, "--tasks", "t", "--predictions", preds]
 
@@ -214,6 +243,21 @@ cases = [
      "lorahub compose: error: st_offsets_past_eof/model.safetensors: invalid safetensors file: tensor 'shared.weight': data_offsets end at 1073741824, past the end of the data (995328 bytes)"),
     ('safetensors: unknown dtype', with_model("st_dtype"), 1,
      "lorahub compose: error: st_dtype/model.safetensors: invalid safetensors file: tensor 'shared.weight': unknown dtype 'F12'"),
+    ('merge: unknown method', with_method("--method", "dare"), 2,
+     'lorahub compose: error: --method: expected one of lorahub, cat, linear, svd, ties, ties_svd, dare_linear, '
+     'dare_ties, dare_linear_svd, dare_ties_svd, magnitude_prune, magnitude_prune_svd, found "dare" '
+     '(see lorahub compose --help)'),
+    ('merge: density 0', with_method("--method", "ties", "--density", "0"), 2,
+     'lorahub compose: error: --density: expected a number in (0, 1], found 0 (see lorahub compose --help)'),
+    ('merge: density above 1', with_method("--method", "dare_linear", "--density", "1.5"), 2,
+     'lorahub compose: error: --density: expected a number in (0, 1], found 1.5 (see lorahub compose --help)'),
+    ('merge: density for a method without pruning', with_method("--method", "linear", "--density", "0.5"), 2,
+     'lorahub compose: error: --density: not used by --method linear (see lorahub compose --help)'),
+    ('merge: majority sign', with_method("--method", "ties", "--majority-sign", "mean"), 2,
+     'lorahub compose: error: --majority-sign: expected total or frequency, found "mean" (see lorahub compose --help)'),
+    ('merge: different ranks', with_method("--method", "ties", "--density", "0.5", modules=(lora0, rank2)), 2,
+     f"lorahub compose: error: --method ties: ties needs modules of equal rank: '{rank2}' has r = 2 but '{lora0}' "
+     "has r = 4 (cat and the svd methods accept different ranks) (see lorahub compose --help)"),
     ('safetensors: shape x dtype != bytes', with_model("st_shape"), 1,
      "lorahub compose: error: st_shape/model.safetensors: invalid safetensors file: tensor 'shared.weight': shape and dtype need 104000 bytes but data_offsets span 102400"),
     ('.bin: truncated zip', with_model("bin_truncated"), 1,
