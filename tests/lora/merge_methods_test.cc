@@ -8,6 +8,7 @@
 #include "io/json_file.h"
 #include "io/safetensors.h"
 #include "lora/composition.h"
+#include "lora/peft_export.h"
 #include "lora/tiny_pool.h"
 #include "model/weight_store.h"
 #include "t5/t5_model.h"
@@ -327,6 +328,41 @@ TEST_F(MergedT5, CatAndFullRankSvdEqualTheCatCompositionAndTheFloat64Delta) {
   std::printf("cat %.9f, svd(r=20) %.9f, cat composition %.9f\n", l_cat, l_svd, l_ref);
   EXPECT_LT(testing::rel_diff(l_cat, l_ref), 1e-5);
   EXPECT_LT(testing::rel_diff(l_svd, l_ref), 1e-5);
+}
+
+TEST_F(MergedT5, CatMatchesTheGoldenPeftCatLoss) {
+  const auto& g = testing::golden()["cat_composition"];
+  MergeOptions o;
+  o.method = Method::kCat;
+  const ComposedAdapter cat = merge_adapters(adapters, doubles(g["weights"]), o);
+  const double ours = loss(merged_weights(testing::tiny_model().weights(), cat));
+  const double peft = g["hf_batch_loss"].get<double>();
+  std::printf("cat merged %.9f, PEFT cat adapter %.9f\n", ours, peft);
+  EXPECT_LT(testing::rel_diff(ours, peft), 1e-5);
+}
+
+TEST_F(MergedT5, ExportedMergeReloadsAsTheSameAdapter) {
+  MergeOptions o;
+  o.method = Method::kDareTies;
+  o.density = 0.5;
+  o.seed = 7;
+  const ComposedAdapter merged = merge_adapters(adapters, {0.5, -0.3, 1.2, 0.0, 0.7}, o);
+  const std::string dir = testing::temp_dir("merged-export");
+  write_peft_adapter(dir, merged, adapters[0].target_modules, adapters[0].base_model_name_or_path);
+  const LoraAdapter back = load_adapter(dir, testing::tiny_model());
+  EXPECT_EQ(back.r, merged.r);
+  EXPECT_EQ(back.lora_alpha, merged.lora_alpha);
+  ASSERT_EQ(back.modules.size() * 2, merged.tensors.size());
+  for (const auto& [module, pair] : back.modules) {
+    EXPECT_TRUE(at::equal(pair.a, merged.tensors.at(peft_key(module, true)))) << module;
+    EXPECT_TRUE(at::equal(pair.b, merged.tensors.at(peft_key(module, false)))) << module;
+  }
+  // The same seed draws the same masks; another seed other ones.
+  EXPECT_TRUE(at::equal(merge_adapters(adapters, {0.5, -0.3, 1.2, 0.0, 0.7}, o).tensors.begin()->second,
+                        merged.tensors.begin()->second));
+  o.seed = 8;
+  EXPECT_FALSE(at::equal(merge_adapters(adapters, {0.5, -0.3, 1.2, 0.0, 0.7}, o).tensors.begin()->second,
+                         merged.tensors.begin()->second));
 }
 
 }  // namespace
