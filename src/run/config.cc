@@ -129,6 +129,21 @@ std::string resolve_path(const std::string& base_file, const std::string& p) {
   return (fs::path(base_file).parent_path() / p).lexically_normal().string();
 }
 
+// The keys of the merge and cat_learned methods.
+void parse_soups_keys(const Reader& r, const YAML::Node& m, MethodConfig& mc) {
+  if (m["merge_method"]) mc.merge_method = r.string(m["merge_method"], "sweep.methods.merge_method");
+  require_one_of(r, m["merge_method"] ? m["merge_method"] : m, "sweep.methods.merge_method", mc.merge_method,
+                 {"linear", "svd", "cat", "ties", "ties_svd", "dare_linear", "dare_ties", "dare_linear_svd",
+                  "dare_ties_svd", "magnitude_prune", "magnitude_prune_svd"});
+  if (m["density"]) mc.density = r.number(m["density"], "sweep.methods.density");
+  if (!(mc.density > 0 && mc.density <= 1)) r.fail(m["density"], "sweep.methods.density", "expected a number in (0, 1]");
+  if (m["majority_sign"]) mc.majority_sign = r.string(m["majority_sign"], "sweep.methods.majority_sign");
+  require_one_of(r, m["majority_sign"] ? m["majority_sign"] : m, "sweep.methods.majority_sign", mc.majority_sign,
+                 {"total", "frequency"});
+  if (m["epochs"]) mc.epochs = r.integer(m["epochs"], "sweep.methods.epochs");
+  if (mc.epochs < 1) r.fail(m["epochs"], "sweep.methods.epochs", "expected a positive integer");
+}
+
 }  // namespace
 
 namespace {
@@ -205,12 +220,13 @@ Config parse_yaml(const std::string& text, const std::string& path) {
     } else {
       r.check_keys(m, "sweep.methods", {"name", "label", "composition", "optimizer", "budget", "population", "l1",
                                         "loss", "loss_batch_size", "bound", "train_steps", "lr", "rank", "alpha",
-                                        "train_batch_size"});
+                                        "train_batch_size", "merge_method", "density", "majority_sign", "epochs"});
       if (!m["name"]) r.fail(m, "sweep.methods.name", "missing");
       mc.name = r.string(m["name"], "sweep.methods.name");
     }
     const YAML::Node where = m.IsScalar() ? YAML::Node(m) : YAML::Node(m["name"]);
-    require_one_of(r, where, "sweep.methods.name", mc.name, {"zero_shot", "icl", "lorahub", "lora_tuning", "full_ft", "ia3"});
+    require_one_of(r, where, "sweep.methods.name", mc.name, {"zero_shot", "icl", "lorahub", "lora_tuning", "full_ft", "ia3",
+                                                                    "merge", "cat_learned"});
     if (!m.IsScalar()) {
       if (m["composition"]) mc.composition = r.string(m["composition"], "sweep.methods.composition");
       require_one_of(r, m["composition"] ? m["composition"] : where, "sweep.methods.composition", mc.composition, {"lorahub", "cat"});
@@ -232,12 +248,15 @@ Config parse_yaml(const std::string& text, const std::string& path) {
       if (m["rank"]) mc.rank = r.integer(m["rank"], "sweep.methods.rank");
       if (m["alpha"]) mc.alpha = r.number(m["alpha"], "sweep.methods.alpha");
       if (m["train_batch_size"]) mc.train_batch_size = r.integer(m["train_batch_size"], "sweep.methods.train_batch_size");
+      parse_soups_keys(r, m, mc);
       if (mc.train_steps < 1 || mc.rank < 1 || mc.train_batch_size < 1 || mc.lr < 0) {
         r.fail(m, "sweep.methods", "train_steps, rank and train_batch_size must be positive, lr non-negative");
       }
     }
     if (mc.label.empty()) {
-      mc.label = mc.learns() ? "lorahub-" + mc.optimizer + (mc.composition == "cat" ? "-cat" : "") : mc.name;
+      mc.label = mc.learns()             ? "lorahub-" + mc.optimizer + (mc.composition == "cat" ? "-cat" : "")
+                 : mc.name == "merge" ? "merge-" + mc.merge_method
+                                      : mc.name;
     }
     if (mc.label.find_first_of("./ ") != std::string::npos) r.fail(where, "sweep.methods.label", "must not contain '.', '/' or spaces");
     if (!labels.insert(mc.label).second) {

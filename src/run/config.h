@@ -11,7 +11,7 @@ namespace lorahub::run {
 
 // One arm of the sweep: a baseline or a LoraHub variant.
 struct MethodConfig {
-  std::string name;   // zero_shot | icl | lorahub
+  std::string name;   // zero_shot | icl | lorahub | lora_tuning | full_ft | ia3 | merge | cat_learned
   std::string label;  // unique name in results; default: name, or lorahub-<optimizer>[-cat]
   std::string composition = "lorahub";  // lorahub | cat
   std::string optimizer = "cobyla";     // cobyla | cmaes | random | one_plus_one
@@ -27,11 +27,20 @@ struct MethodConfig {
   int64_t rank = 16;
   double alpha = 32;
   int64_t train_batch_size = 8;
+  // merge: PEFT add_weighted_adapter (lora/merge_methods.h) of the drawn
+  // modules with uniform weights 1/N; cat_learned: global CAT weights by
+  // AdamW on the shots (learn/gradient_weights.h; lr 0 -> 1e-2, epochs,
+  // train_batch_size), evaluated merged.
+  std::string merge_method = "linear";
+  double density = 1.0;
+  std::string majority_sign = "total";
+  int64_t epochs = 10;
   bool learns() const { return name == "lorahub"; }
+  bool draws_modules() const { return learns() || name == "merge" || name == "cat_learned"; }
   bool trains() const { return name == "lora_tuning" || name == "full_ft" || name == "ia3"; }
   double learning_rate() const {
     if (lr > 0) return lr;
-    return name == "full_ft" ? 3e-5 : name == "ia3" ? 3e-3 : 1e-3;
+    return name == "full_ft" ? 3e-5 : name == "ia3" ? 3e-3 : name == "cat_learned" ? 1e-2 : 1e-3;
   }
 };
 

@@ -89,6 +89,10 @@ class Coordinator {
   nlohmann::json unit_base(const TrialState& s, const char* kind) {
     nlohmann::json u = {{"kind", kind}, {"trial", s.trial.id}, {"unit", unit_counter_++}, {"task", s.trial.task},
                         {"modules", s.module_dirs}, {"composition", s.method->composition}};
+    if (s.method->name == "merge") {
+      u["merge"] = {{"method", s.method->merge_method}, {"density", s.method->density},
+                    {"majority_sign", s.method->majority_sign}, {"seed", tasks::stable_hash("merge|" + s.trial.id)}};
+    }
     return u;
   }
 
@@ -105,12 +109,15 @@ class Coordinator {
     s->task = &task(t.task);
     s->split = tasks::split_shots(*s->task, t.n_shots, static_cast<uint64_t>(t.seed), config_.max_eval);
     s->start = Clock::now();
-    if (s->method->learns()) {
+    if (s->method->draws_modules()) {
       for (int64_t i : tasks::draw_modules(static_cast<int64_t>(config_.module_ids.size()), t.n_modules,
                                            static_cast<uint64_t>(t.seed))) {
         s->module_ids.push_back(config_.module_ids[static_cast<size_t>(i)]);
         s->module_dirs.push_back(config_.module_dir(static_cast<size_t>(i)));
       }
+    }
+    if (s->method->name == "merge") s->final_weights.assign(s->module_dirs.size(), 1.0 / static_cast<double>(t.n_modules));
+    if (s->method->learns()) {
       optim::OptimizerOptions o{s->method->optimizer, s->method->budget, tasks::stable_hash("optimizer|" + t.id),
                                 s->method->population};
       s->optimizer = optim::make_optimizer(o, learn::lorahub_box(t.n_modules, s->method->bound));
@@ -119,7 +126,7 @@ class Coordinator {
     active_.emplace(t.id, std::move(s));
     if (ref.optimizer) {
       ask(ref);
-    } else if (ref.method->trains()) {
+    } else if (ref.method->trains() || ref.method->name == "cat_learned") {
       queue_training(ref);
     } else {
       queue_eval(ref);
@@ -169,7 +176,8 @@ class Coordinator {
     nlohmann::json u = unit_base(s, "train");
     u["shots"] = s.split.shots;
     u["indices"] = s.split.eval;
-    u["mode"] = m.name == "lora_tuning" ? "lora" : m.name == "full_ft" ? "full" : "ia3";
+    u["mode"] = m.name == "lora_tuning" ? "lora" : m.name == "full_ft" ? "full" : m.name == "ia3" ? "ia3" : m.name;
+    u["epochs"] = m.epochs;
     u["steps"] = m.train_steps;
     u["lr"] = m.learning_rate();
     u["rank"] = m.rank;
@@ -215,6 +223,7 @@ class Coordinator {
       }
     } else {
       if (result.contains("train_losses")) s.record.history_loss = result["train_losses"].get<std::vector<double>>();
+      if (result.contains("weights")) s.final_weights = result["weights"].get<std::vector<double>>();
       const auto predictions = result.at("predictions").get<std::vector<std::string>>();
       for (size_t i = 0; i < predictions.size(); ++i) s.predictions[offset + i] = predictions[i];
       if (--s.units_pending == 0) finish(s);

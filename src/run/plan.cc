@@ -9,7 +9,7 @@ std::vector<Trial> expand_plan(const Config& c) {
       const auto& method = c.methods[m];
       for (int64_t seed : c.seeds) {
         for (int64_t k : c.n_shots) {
-          const std::vector<int64_t> ns = method.learns() ? c.n_modules : std::vector<int64_t>{0};
+          const std::vector<int64_t> ns = method.draws_modules() ? c.n_modules : std::vector<int64_t>{0};
           for (int64_t n : ns) {
             Trial t{"", task, m, seed, n, k};
             t.id = task + "." + method.label + ".s" + std::to_string(seed) + ".n" + std::to_string(n) + ".k" +

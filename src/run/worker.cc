@@ -6,6 +6,7 @@
 #include "lora/composition.h"
 #include "lora/lora_adapter.h"
 #include "lora/lora_pool.h"
+#include "run/soups_units.h"
 #include "t5/checkpoint.h"
 #include "t5/runtime.h"
 #include "t5/t5_model.h"
@@ -117,6 +118,7 @@ struct Worker::State {
 
   // A gradient baseline: train on the shots, predict the evaluation set.
   nlohmann::json train_and_evaluate(const nlohmann::json& unit) {
+    if (unit.at("mode") == "cat_learned") return learn_and_evaluate(unit);
     const auto& bbh = task(unit.at("task"));
     std::vector<std::string> targets;
     for (int64_t i : unit.at("shots").get<std::vector<int64_t>>()) targets.push_back(bbh.examples.at(static_cast<size_t>(i)).target);
@@ -139,6 +141,24 @@ struct Worker::State {
             {"train_losses", r.step_losses}};
   }
 
+  // cat_learned: CAT weights by AdamW on the shots, then the merged model's predictions.
+  nlohmann::json learn_and_evaluate(const nlohmann::json& unit) {
+    const auto& bbh = task(unit.at("task"));
+    std::vector<std::string> targets;
+    for (int64_t i : unit.at("shots").get<std::vector<int64_t>>()) targets.push_back(bbh.examples.at(static_cast<size_t>(i)).target);
+    TrialCache& t = trial(unit);
+    const auto r = learn_for_unit(*model, *t.pool, learn::encode_all(*tokenizer, prompts(bbh, unit.at("shots"), false)),
+                                  learn::encode_all(*tokenizer, targets), unit);
+    const t5::T5Model merged(model->config(), lora::merge(*model, *t.pool, r.weights, lora::Method::kCat));
+    std::vector<double> losses;
+    for (size_t i = 1; i < r.history.size(); ++i) losses.push_back(r.history[i].train_loss);
+    const at::Tensor w = r.weights.contiguous();
+    return {{"predictions", learn::generate(merged, *tokenizer, prompts(bbh, unit.at("indices"), false),
+                                            {config.max_new_tokens, config.eval_batch_size})},
+            {"train_losses", losses},
+            {"weights", std::vector<double>(w.data_ptr<double>(), w.data_ptr<double>() + w.numel())}};
+  }
+
   nlohmann::json evaluate(const nlohmann::json& unit) {
     const auto& bbh = task(unit.at("task"));
     const auto weights = unit.at("weights").get<std::vector<double>>();
@@ -147,8 +167,14 @@ struct Worker::State {
       TrialCache& t = trial(unit);
       if (!t.merged || t.merged_weights != weights) {
         // As the reference evaluates: the composition merged into the weights.
-        const auto method = lora::parse_method(unit.at("composition"), "composition");
-        t.merged = std::make_unique<t5::T5Model>(model->config(), lora::merge(*model, *t.pool, at::tensor(weights, at::kDouble), method));
+        if (unit.contains("merge")) {
+          std::vector<lora::LoraAdapter> chosen;
+          for (const auto& d : unit.at("modules").get<std::vector<std::string>>()) chosen.push_back(adapters.at(d));
+          t.merged = std::make_unique<t5::T5Model>(model->config(), merged_for_unit(*model, chosen, weights, unit.at("merge")));
+        } else {
+          const auto method = lora::parse_method(unit.at("composition"), "composition");
+          t.merged = std::make_unique<t5::T5Model>(model->config(), lora::merge(*model, *t.pool, at::tensor(weights, at::kDouble), method));
+        }
         t.merged_weights = weights;
       }
       m = t.merged.get();

@@ -42,6 +42,28 @@ TEST(Config, ExpandsTheSweep) {
             c.results_hash());
 }
 
+TEST(Config, SoupsMethodsDrawModulesAndParseTheirKeys) {
+  const Config c = parse_config(
+      base_config("", "[{name: merge, merge_method: dare_ties, density: 0.3, majority_sign: frequency}, "
+                      "{name: cat_learned, epochs: 4}, merge]"),
+      "/cfg/test.yaml");
+  EXPECT_EQ(c.methods[0].label, "merge-dare_ties");
+  EXPECT_EQ(c.methods[0].density, 0.3);
+  EXPECT_EQ(c.methods[0].majority_sign, "frequency");
+  EXPECT_EQ(c.methods[1].label, "cat_learned");
+  EXPECT_EQ(c.methods[1].epochs, 4);
+  EXPECT_EQ(c.methods[1].learning_rate(), 1e-2);
+  EXPECT_EQ(c.methods[2].label, "merge-linear");
+  // every method: 2 tasks x 2 seeds x 2 n_modules
+  EXPECT_EQ(expand_plan(c).size(), 3u * 2 * 2 * 2);
+  EXPECT_NE(error_of(base_config("", "[{name: merge, merge_method: dare}]"))
+                .find("'sweep.methods.merge_method': unknown value 'dare'"),
+            std::string::npos);
+  EXPECT_NE(error_of(base_config("", "[{name: merge, merge_method: ties, density: 0}]"))
+                .find("'sweep.methods.density': expected a number in (0, 1]"),
+            std::string::npos);
+}
+
 TEST(Config, BadConfigsAreOneClearLine) {
   const std::string s = testing::shared_dir();
   EXPECT_NE(error_of(base_config("  budgets: 3\n")).find("/cfg/test.yaml:13: 'sweep.budgets': unknown key"), std::string::npos);

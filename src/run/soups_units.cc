@@ -1,0 +1,34 @@
+#include "run/soups_units.h"
+
+#include "lora/merge_methods.h"
+#include "t5/t5_model.h"
+
+#include <ATen/ATen.h>
+
+namespace lorahub::run {
+
+std::shared_ptr<model::WeightStore> merged_for_unit(const t5::T5Model& model,
+                                                    const std::vector<lora::LoraAdapter>& adapters,
+                                                    const std::vector<double>& weights, const nlohmann::json& merge) {
+  lora::MergeOptions o;
+  o.method = lora::parse_method(merge.at("method"), "sweep.methods.merge_method", true);
+  o.density = merge.at("density");
+  o.majority_sign = lora::parse_majority_sign(merge.at("majority_sign"), "sweep.methods.majority_sign");
+  o.seed = merge.at("seed");
+  return lora::merged_weights(model.weights(), lora::merge_adapters(adapters, weights, o));
+}
+
+learn::GradientResult learn_for_unit(const t5::T5Model& model, const lora::LoraPool& pool,
+                                     const std::vector<t5::TokenIds>& inputs,
+                                     const std::vector<t5::TokenIds>& targets, const nlohmann::json& unit) {
+  learn::GradientOptions o;
+  o.method = lora::Method::kCat;
+  o.lr = unit.at("lr");
+  o.epochs = unit.at("epochs");
+  o.batch_size = unit.at("batch_size");
+  o.seed = unit.at("seed");
+  at::AutoGradMode grad(true);
+  return learn::learn_weights_by_gradient(model, pool, inputs, targets, o);
+}
+
+}  // namespace lorahub::run

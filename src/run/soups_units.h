@@ -1,0 +1,38 @@
+#pragma once
+// The worker's LoRA Soups units (issue 15): "merge" evaluations (the drawn
+// modules merged by a PEFT add_weighted_adapter method, lora/merge_methods.h)
+// and "cat_learned" training (global CAT weights by AdamW on the shots,
+// learn/gradient_weights.h).
+
+#include "learn/gradient_weights.h"
+#include "lora/lora_adapter.h"
+#include "lora/lora_pool.h"
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <vector>
+
+namespace lorahub::model {
+class WeightStore;
+}
+namespace lorahub::t5 {
+class T5Model;
+}
+
+namespace lorahub::run {
+
+// The base weights with the merge of `adapters` (weights one per adapter)
+// folded in; `merge` is the unit's {"method", "density", "majority_sign", "seed"}.
+std::shared_ptr<model::WeightStore> merged_for_unit(const t5::T5Model& model,
+                                                    const std::vector<lora::LoraAdapter>& adapters,
+                                                    const std::vector<double>& weights, const nlohmann::json& merge);
+
+// Global CAT weights learned on (inputs, targets) with the unit's "lr",
+// "epochs", "batch_size" and "seed" (gradients on, whatever the caller's
+// grad mode).
+learn::GradientResult learn_for_unit(const t5::T5Model& model, const lora::LoraPool& pool,
+                                     const std::vector<t5::TokenIds>& inputs,
+                                     const std::vector<t5::TokenIds>& targets, const nlohmann::json& unit);
+
+}  // namespace lorahub::run
