@@ -174,6 +174,7 @@ for name, text in [("bbh_not_json", "examples: none"), ("bbh_missing_keys", '{"e
 open("examples_not_json.jsonl", "w").write('{"input": "a", "target": "b"}\nnot json\n')
 open("examples_no_target.jsonl", "w").write('{"input": "a", "target": "b"}\n{"input": "c"}\n')
 open("examples_empty.jsonl", "w").write("\n")
+open("examples_ok.jsonl", "w").write('{"input": "a", "target": "b"}\n{"input": "c", "target": "d"}\n')
 
 fixture_cfg = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "configs", "fixture.yaml")
 cfg_text = open(fixture_cfg).read()
@@ -288,6 +289,13 @@ cases = [
      "lorahub learn: error: examples_no_target.jsonl:2: field 'target': missing"),
     ('examples JSONL: empty', with_examples("examples_empty.jsonl"), 1,
      'lorahub learn: error: examples_empty.jsonl: no examples'),
+    ('learn adamw: per-target without cat',
+     ["learn", "--model", base, "--modules", lora0, "--examples", "examples_ok.jsonl", "--optimizer", "adamw",
+      "--method", "lorahub", "--per-target", "--export", "composed", "--quiet"], 2,
+     'lorahub learn: error: --per-target: needs --method cat (see lorahub learn --help)'),
+    ('learn: gradient flag without adamw',
+     ["learn", "--model", base, "--modules", lora0, "--examples", "examples_ok.jsonl", "--lr", "0.1", "--quiet"], 2,
+     'lorahub learn: error: --lr: used by --optimizer adamw only (see lorahub learn --help)'),
     ('YAML: syntax', ["run", "yaml_syntax.yaml", "--output", "results.h5", "--resume"], 1,
      'lorahub run: error: yaml_syntax.yaml:14: not valid YAML (end of sequence flow not found)'),
     ('YAML: unknown key', ["run", "yaml_unknown_key.yaml", "--output", "results.h5", "--resume"], 1,
