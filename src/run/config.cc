@@ -226,7 +226,7 @@ Config parse_yaml(const std::string& text, const std::string& path) {
     }
     const YAML::Node where = m.IsScalar() ? YAML::Node(m) : YAML::Node(m["name"]);
     require_one_of(r, where, "sweep.methods.name", mc.name, {"zero_shot", "icl", "lorahub", "lora_tuning", "full_ft", "ia3",
-                                                                    "merge", "cat_learned"});
+                                                                    "merge", "cat_learned", "single"});
     if (!m.IsScalar()) {
       if (m["composition"]) mc.composition = r.string(m["composition"], "sweep.methods.composition");
       require_one_of(r, m["composition"] ? m["composition"] : where, "sweep.methods.composition", mc.composition, {"lorahub", "cat"});

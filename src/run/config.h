@@ -11,7 +11,7 @@ namespace lorahub::run {
 
 // One arm of the sweep: a baseline or a LoraHub variant.
 struct MethodConfig {
-  std::string name;   // zero_shot | icl | lorahub | lora_tuning | full_ft | ia3 | merge | cat_learned
+  std::string name;   // zero_shot | icl | lorahub | lora_tuning | full_ft | ia3 | merge | cat_learned | single
   std::string label;  // unique name in results; default: name, or lorahub-<optimizer>[-cat]
   std::string composition = "lorahub";  // lorahub | cat
   std::string optimizer = "cobyla";     // cobyla | cmaes | random | one_plus_one

@@ -116,6 +116,11 @@ class Coordinator {
         s->module_dirs.push_back(config_.module_dir(static_cast<size_t>(i)));
       }
     }
+    if (t.module >= 0) {  // single: the module alone (LoraHub with w = 1 is s B A)
+      s->module_ids = {config_.module_ids[static_cast<size_t>(t.module)]};
+      s->module_dirs = {config_.module_dir(static_cast<size_t>(t.module))};
+      s->final_weights = {1.0};
+    }
     if (s->method->name == "merge") s->final_weights.assign(s->module_dirs.size(), 1.0 / static_cast<double>(t.n_modules));
     if (s->method->learns()) {
       optim::OptimizerOptions o{s->method->optimizer, s->method->budget, tasks::stable_hash("optimizer|" + t.id),
@@ -234,7 +239,7 @@ class Coordinator {
     TrialRecord& r = s.record;
     r.id = s.trial.id;
     r.task = s.trial.task;
-    r.method = s.method->label;
+    r.method = s.trial.label.empty() ? s.method->label : s.trial.label;
     r.seed = s.trial.seed;
     r.n_modules = s.trial.n_modules;
     r.n_shots = s.trial.n_shots;

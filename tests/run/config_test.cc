@@ -56,6 +56,12 @@ TEST(Config, SoupsMethodsDrawModulesAndParseTheirKeys) {
   EXPECT_EQ(c.methods[2].label, "merge-linear");
   // every method: 2 tasks x 2 seeds x 2 n_modules
   EXPECT_EQ(expand_plan(c).size(), 3u * 2 * 2 * 2);
+  // single: one trial per module of the pool, labelled by it
+  const auto single = expand_plan(parse_config(base_config("", "[single]"), "/cfg/test.yaml"));
+  ASSERT_EQ(single.size(), 2u * 2 * 5);
+  EXPECT_EQ(single[1].id, "navigate.single-lora1.s1.n1.k3");
+  EXPECT_EQ(single[1].label, "single-lora1");
+  EXPECT_EQ(single[1].module, 1);
   EXPECT_NE(error_of(base_config("", "[{name: merge, merge_method: dare}]"))
                 .find("'sweep.methods.merge_method': unknown value 'dare'"),
             std::string::npos);
