@@ -141,6 +141,9 @@ void parse_soups_keys(const Reader& r, const YAML::Node& m, MethodConfig& mc) {
   require_one_of(r, m["majority_sign"] ? m["majority_sign"] : m, "sweep.methods.majority_sign", mc.majority_sign,
                  {"total", "frequency"});
   if (m["epochs"]) mc.epochs = r.integer(m["epochs"], "sweep.methods.epochs");
+  if (m["train_data"]) mc.train_data = r.string(m["train_data"], "sweep.methods.train_data");
+  require_one_of(r, m["train_data"] ? m["train_data"] : m, "sweep.methods.train_data", mc.train_data,
+                 {"shots", "skill_mix"});
   if (mc.epochs < 1) r.fail(m["epochs"], "sweep.methods.epochs", "expected a positive integer");
 }
 
@@ -165,7 +168,8 @@ Config parse_yaml(const std::string& text, const std::string& path) {
 
   const YAML::Node modules = root["modules"];
   if (!modules) r.fail(root, "modules", "missing (dir and list or ids)");
-  r.check_keys(modules, "modules", {"dir", "list", "ids"});
+  r.check_keys(modules, "modules", {"dir", "list", "ids", "skill_data"});
+  if (modules["skill_data"]) c.skill_data_dir = resolve_path(path, r.string(modules["skill_data"], "modules.skill_data"));
   if (modules["dir"]) c.modules_dir = resolve_path(path, r.string(modules["dir"], "modules.dir"));
   if (modules["ids"]) c.module_ids = r.strings(modules["ids"], "modules.ids");
   if (modules["list"]) {
@@ -220,13 +224,14 @@ Config parse_yaml(const std::string& text, const std::string& path) {
     } else {
       r.check_keys(m, "sweep.methods", {"name", "label", "composition", "optimizer", "budget", "population", "l1",
                                         "loss", "loss_batch_size", "bound", "train_steps", "lr", "rank", "alpha",
-                                        "train_batch_size", "merge_method", "density", "majority_sign", "epochs"});
+                                        "train_batch_size", "merge_method", "density", "majority_sign", "epochs",
+                                        "train_data"});
       if (!m["name"]) r.fail(m, "sweep.methods.name", "missing");
       mc.name = r.string(m["name"], "sweep.methods.name");
     }
     const YAML::Node where = m.IsScalar() ? YAML::Node(m) : YAML::Node(m["name"]);
     require_one_of(r, where, "sweep.methods.name", mc.name, {"zero_shot", "icl", "lorahub", "lora_tuning", "full_ft", "ia3",
-                                                                    "merge", "cat_learned", "single"});
+                                                                    "merge", "cat_learned", "single", "data_mix"});
     if (!m.IsScalar()) {
       if (m["composition"]) mc.composition = r.string(m["composition"], "sweep.methods.composition");
       require_one_of(r, m["composition"] ? m["composition"] : where, "sweep.methods.composition", mc.composition, {"lorahub", "cat"});
@@ -256,6 +261,7 @@ Config parse_yaml(const std::string& text, const std::string& path) {
     if (mc.label.empty()) {
       mc.label = mc.learns()             ? "lorahub-" + mc.optimizer + (mc.composition == "cat" ? "-cat" : "")
                  : mc.name == "merge" ? "merge-" + mc.merge_method
+                 : mc.name == "cat_learned" && mc.train_data == "skill_mix" ? "cat_learned-skill_mix"
                                       : mc.name;
     }
     if (mc.label.find_first_of("./ ") != std::string::npos) r.fail(where, "sweep.methods.label", "must not contain '.', '/' or spaces");
@@ -297,6 +303,15 @@ Config parse_yaml(const std::string& text, const std::string& path) {
       r.fail(modules, "modules", "module '" + c.module_ids[i] + "': " + c.module_dir(i) + " has no adapter_config.json");
     }
   }
+  for (const auto& m : c.methods) {
+    if (!m.needs_skill_data()) continue;
+    if (c.skill_data_dir.empty()) r.fail(modules, "modules.skill_data", "missing (method " + m.label + " trains on skill data)");
+    for (size_t i = 0; i < c.module_ids.size(); ++i) {
+      if (!fs::exists(c.skill_data(i), ec)) {
+        r.fail(modules["skill_data"], "modules.skill_data", "module '" + c.module_ids[i] + "': no " + c.skill_data(i));
+      }
+    }
+  }
   return c;
 }
 
@@ -332,7 +347,12 @@ std::string Config::results_hash() const {
   for (const auto& m : methods) {
     s << m.name << ':' << m.label << ':' << m.composition << ':' << m.optimizer << ':' << m.budget << ':' << m.population
       << ':' << m.l1 << ':' << m.loss << ':' << m.loss_batch_size << ':' << m.bound << ':' << m.train_steps << ':'
-      << m.lr << ':' << m.rank << ':' << m.alpha << ':' << m.train_batch_size << ';';
+      << m.lr << ':' << m.rank << ':' << m.alpha << ':' << m.train_batch_size;
+    if (m.draws_modules() && !m.learns()) {  // the LoRA Soups methods (older configs hash as before)
+      s << ':' << m.merge_method << ':' << m.density << ':' << m.majority_sign << ':' << m.epochs << ':' << m.train_data;
+    }
+    if (m.needs_skill_data()) s << ':' << skill_data_dir;
+    s << ';';
   }
   s << '|' << max_new_tokens << '|' << eval_batch_size << '|' << eval_shard_size << '|' << dtype << '|'
     << candidates_per_pass;

@@ -5,6 +5,7 @@
 #include "tasks/bbh.h"
 #include "tasks/scoring.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <deque>
@@ -131,7 +132,7 @@ class Coordinator {
     active_.emplace(t.id, std::move(s));
     if (ref.optimizer) {
       ask(ref);
-    } else if (ref.method->trains() || ref.method->name == "cat_learned") {
+    } else if (ref.method->trains() || ref.method->name == "cat_learned" || ref.method->name == "data_mix") {
       queue_training(ref);
     } else {
       queue_eval(ref);
@@ -183,6 +184,14 @@ class Coordinator {
     u["indices"] = s.split.eval;
     u["mode"] = m.name == "lora_tuning" ? "lora" : m.name == "full_ft" ? "full" : m.name == "ia3" ? "ia3" : m.name;
     u["epochs"] = m.epochs;
+    if (m.needs_skill_data()) {
+      std::vector<std::string> files;
+      for (const auto& id : s.module_ids) {
+        const auto at = std::find(config_.module_ids.begin(), config_.module_ids.end(), id);
+        files.push_back(config_.skill_data(static_cast<size_t>(at - config_.module_ids.begin())));
+      }
+      u["skill_data"] = files;
+    }
     u["steps"] = m.train_steps;
     u["lr"] = m.learning_rate();
     u["rank"] = m.rank;

@@ -2,6 +2,7 @@
 
 #include "lora/merge_methods.h"
 #include "t5/t5_model.h"
+#include "tasks/examples.h"
 
 #include <ATen/ATen.h>
 
@@ -29,6 +30,17 @@ learn::GradientResult learn_for_unit(const t5::T5Model& model, const lora::LoraP
   o.seed = unit.at("seed");
   at::AutoGradMode grad(true);
   return learn::learn_weights_by_gradient(model, pool, inputs, targets, o);
+}
+
+void read_skill_data(const nlohmann::json& files, std::vector<std::string>& inputs, std::vector<std::string>& targets) {
+  inputs.clear();
+  targets.clear();
+  for (const auto& f : files) {
+    for (const auto& e : tasks::read_examples_jsonl(f.get<std::string>())) {
+      inputs.push_back(e.input);
+      targets.push_back(e.target);
+    }
+  }
 }
 
 }  // namespace lorahub::run

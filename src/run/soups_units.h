@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace lorahub::model {
@@ -34,5 +35,9 @@ std::shared_ptr<model::WeightStore> merged_for_unit(const t5::T5Model& model,
 learn::GradientResult learn_for_unit(const t5::T5Model& model, const lora::LoraPool& pool,
                                      const std::vector<t5::TokenIds>& inputs,
                                      const std::vector<t5::TokenIds>& targets, const nlohmann::json& unit);
+
+// The examples of the unit's skill data files (JSONL, input and target), in
+// file order: they replace `inputs` and `targets`.
+void read_skill_data(const nlohmann::json& files, std::vector<std::string>& inputs, std::vector<std::string>& targets);
 
 }  // namespace lorahub::run

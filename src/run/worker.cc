@@ -116,22 +116,22 @@ struct Worker::State {
     return out;
   }
 
-  // A gradient baseline: train on the shots, predict the evaluation set.
+  // A gradient baseline: train on the shots (data_mix: the drawn modules' skill data), predict the evaluation set.
   nlohmann::json train_and_evaluate(const nlohmann::json& unit) {
     if (unit.at("mode") == "cat_learned") return learn_and_evaluate(unit);
     const auto& bbh = task(unit.at("task"));
-    std::vector<std::string> targets;
+    std::vector<std::string> inputs = prompts(bbh, unit.at("shots"), false), targets;
     for (int64_t i : unit.at("shots").get<std::vector<int64_t>>()) targets.push_back(bbh.examples.at(static_cast<size_t>(i)).target);
+    if (unit.contains("skill_data")) read_skill_data(unit.at("skill_data"), inputs, targets);  // data_mix
     learn::TrainOptions o;
-    o.mode = learn::parse_train_mode(unit.at("mode"), "mode");
+    o.mode = learn::parse_train_mode(unit.at("mode") == "data_mix" ? "lora" : unit.at("mode").get<std::string>(), "mode");
     o.steps = unit.at("steps");
     o.lr = unit.at("lr");
     o.rank = unit.at("rank");
     o.alpha = unit.at("alpha");
     o.batch_size = unit.at("batch_size");
     o.seed = unit.at("seed");
-    const auto r = learn::train(*model, learn::encode_all(*tokenizer, prompts(bbh, unit.at("shots"), false)),
-                                learn::encode_all(*tokenizer, targets), o);
+    const auto r = learn::train(*model, learn::encode_all(*tokenizer, inputs), learn::encode_all(*tokenizer, targets), o);
     std::unique_ptr<t5::T5Model> tuned;
     if (r.weights) tuned = std::make_unique<t5::T5Model>(model->config(), r.weights);
     const t5::T5Model& m = tuned ? *tuned : *model;
@@ -141,13 +141,14 @@ struct Worker::State {
             {"train_losses", r.step_losses}};
   }
 
-  // cat_learned: CAT weights by AdamW on the shots, then the merged model's predictions.
+  // cat_learned: CAT weights by AdamW on the shots (or the skill mix), then the merged model's predictions.
   nlohmann::json learn_and_evaluate(const nlohmann::json& unit) {
     const auto& bbh = task(unit.at("task"));
-    std::vector<std::string> targets;
+    std::vector<std::string> inputs = prompts(bbh, unit.at("shots"), false), targets;
     for (int64_t i : unit.at("shots").get<std::vector<int64_t>>()) targets.push_back(bbh.examples.at(static_cast<size_t>(i)).target);
+    if (unit.contains("skill_data")) read_skill_data(unit.at("skill_data"), inputs, targets);  // train_data: skill_mix
     TrialCache& t = trial(unit);
-    const auto r = learn_for_unit(*model, *t.pool, learn::encode_all(*tokenizer, prompts(bbh, unit.at("shots"), false)),
+    const auto r = learn_for_unit(*model, *t.pool, learn::encode_all(*tokenizer, inputs),
                                   learn::encode_all(*tokenizer, targets), unit);
     const t5::T5Model merged(model->config(), lora::merge(*model, *t.pool, r.weights, lora::Method::kCat));
     std::vector<double> losses;

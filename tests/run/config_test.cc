@@ -62,6 +62,19 @@ TEST(Config, SoupsMethodsDrawModulesAndParseTheirKeys) {
   EXPECT_EQ(single[1].id, "navigate.single-lora1.s1.n1.k3");
   EXPECT_EQ(single[1].label, "single-lora1");
   EXPECT_EQ(single[1].module, 1);
+  // data_mix and cat_learned on the skill mix need modules.skill_data with a JSONL per module
+  EXPECT_NE(error_of(base_config("", "[data_mix]")).find("'modules.skill_data': missing (method data_mix trains on skill data)"),
+            std::string::npos);
+  std::string skills = base_config("", "[{name: cat_learned, train_data: skill_mix}]");
+  skills.replace(skills.find("  ids:"), 6, "  skill_data: /nonexistent\n  ids:");
+  const std::string no_file = error_of(skills);
+  EXPECT_NE(no_file.find("'modules.skill_data': module 'lora0': no /nonexistent/lora0.jsonl"), std::string::npos)
+      << no_file;
+  EXPECT_NE(error_of(base_config("", "[{name: cat_learned, train_data: mix}]")).find("unknown value 'mix'"),
+            std::string::npos);
+  // the LoRA Soups keys enter the results hash
+  EXPECT_NE(parse_config(base_config("", "[{name: merge, merge_method: ties, density: 0.5}]"), "/c.yaml").results_hash(),
+            parse_config(base_config("", "[{name: merge, merge_method: ties, density: 0.6}]"), "/c.yaml").results_hash());
   EXPECT_NE(error_of(base_config("", "[{name: merge, merge_method: dare}]"))
                 .find("'sweep.methods.merge_method': unknown value 'dare'"),
             std::string::npos);
