@@ -64,6 +64,14 @@ class Reader {
       fail(n, key, "expected a number");
     }
   }
+  bool boolean(const YAML::Node& n, const std::string& key) const {
+    try {
+      if (!n.IsScalar()) throw YAML::Exception(n.Mark(), "");
+      return n.as<bool>();
+    } catch (const YAML::Exception&) {
+      fail(n, key, "expected true or false");
+    }
+  }
   std::vector<int64_t> integers(const YAML::Node& n, const std::string& key) const {
     if (n.IsScalar()) return {integer(n, key)};
     if (!n.IsSequence() || n.size() == 0) fail(n, key, "expected an integer or a non-empty list of integers");
@@ -141,6 +149,7 @@ void parse_soups_keys(const Reader& r, const YAML::Node& m, MethodConfig& mc) {
   require_one_of(r, m["majority_sign"] ? m["majority_sign"] : m, "sweep.methods.majority_sign", mc.majority_sign,
                  {"total", "frequency"});
   if (m["epochs"]) mc.epochs = r.integer(m["epochs"], "sweep.methods.epochs");
+  if (m["per_target"]) mc.per_target = r.boolean(m["per_target"], "sweep.methods.per_target");
   if (m["train_data"]) mc.train_data = r.string(m["train_data"], "sweep.methods.train_data");
   require_one_of(r, m["train_data"] ? m["train_data"] : m, "sweep.methods.train_data", mc.train_data,
                  {"shots", "skill_mix"});
@@ -225,7 +234,7 @@ Config parse_yaml(const std::string& text, const std::string& path) {
       r.check_keys(m, "sweep.methods", {"name", "label", "composition", "optimizer", "budget", "population", "l1",
                                         "loss", "loss_batch_size", "bound", "train_steps", "lr", "rank", "alpha",
                                         "train_batch_size", "merge_method", "density", "majority_sign", "epochs",
-                                        "train_data"});
+                                        "train_data", "per_target"});
       if (!m["name"]) r.fail(m, "sweep.methods.name", "missing");
       mc.name = r.string(m["name"], "sweep.methods.name");
     }
@@ -349,7 +358,8 @@ std::string Config::results_hash() const {
       << ':' << m.l1 << ':' << m.loss << ':' << m.loss_batch_size << ':' << m.bound << ':' << m.train_steps << ':'
       << m.lr << ':' << m.rank << ':' << m.alpha << ':' << m.train_batch_size;
     if (m.draws_modules() && !m.learns()) {  // the LoRA Soups methods (older configs hash as before)
-      s << ':' << m.merge_method << ':' << m.density << ':' << m.majority_sign << ':' << m.epochs << ':' << m.train_data;
+      s << ':' << m.merge_method << ':' << m.density << ':' << m.majority_sign << ':' << m.epochs << ':' << m.train_data
+        << ':' << m.per_target;
     }
     if (m.needs_skill_data()) s << ':' << skill_data_dir;
     s << ';';

@@ -39,6 +39,7 @@ struct MethodConfig {
   // modules' skill data (modules.skill_data). data_mix: one LoRA trained on
   // that mix (train_steps, lr, rank, alpha, train_batch_size as lora_tuning).
   std::string train_data = "shots";  // shots | skill_mix
+  bool per_target = false;  // cat_learned: one weight per module and target (stored row-major, N x L)
   bool learns() const { return name == "lorahub"; }
   bool draws_modules() const {
     return learns() || name == "merge" || name == "cat_learned" || name == "data_mix";

@@ -184,6 +184,7 @@ class Coordinator {
     u["indices"] = s.split.eval;
     u["mode"] = m.name == "lora_tuning" ? "lora" : m.name == "full_ft" ? "full" : m.name == "ia3" ? "ia3" : m.name;
     u["epochs"] = m.epochs;
+    u["per_target"] = m.per_target;
     if (m.needs_skill_data()) {
       std::vector<std::string> files;
       for (const auto& id : s.module_ids) {

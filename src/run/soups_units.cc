@@ -28,6 +28,7 @@ learn::GradientResult learn_for_unit(const t5::T5Model& model, const lora::LoraP
   o.epochs = unit.at("epochs");
   o.batch_size = unit.at("batch_size");
   o.seed = unit.at("seed");
+  o.per_target = unit.value("per_target", false);
   at::AutoGradMode grad(true);
   return learn::learn_weights_by_gradient(model, pool, inputs, targets, o);
 }

@@ -29,9 +29,9 @@ std::shared_ptr<model::WeightStore> merged_for_unit(const t5::T5Model& model,
                                                     const std::vector<lora::LoraAdapter>& adapters,
                                                     const std::vector<double>& weights, const nlohmann::json& merge);
 
-// Global CAT weights learned on (inputs, targets) with the unit's "lr",
-// "epochs", "batch_size" and "seed" (gradients on, whatever the caller's
-// grad mode).
+// CAT weights learned on (inputs, targets) with the unit's "lr", "epochs",
+// "batch_size", "seed" and "per_target" (gradients on, whatever the
+// caller's grad mode).
 learn::GradientResult learn_for_unit(const t5::T5Model& model, const lora::LoraPool& pool,
                                      const std::vector<t5::TokenIds>& inputs,
                                      const std::vector<t5::TokenIds>& targets, const nlohmann::json& unit);

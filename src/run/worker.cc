@@ -150,7 +150,8 @@ struct Worker::State {
     TrialCache& t = trial(unit);
     const auto r = learn_for_unit(*model, *t.pool, learn::encode_all(*tokenizer, inputs),
                                   learn::encode_all(*tokenizer, targets), unit);
-    const t5::T5Model merged(model->config(), lora::merge(*model, *t.pool, r.weights, lora::Method::kCat));
+    const t5::T5Model merged(model->config(),
+                             lora::merge(*model, *t.pool, r.weights, lora::Method::kCat, unit.value("per_target", false)));
     std::vector<double> losses;
     for (size_t i = 1; i < r.history.size(); ++i) losses.push_back(r.history[i].train_loss);
     const at::Tensor w = r.weights.contiguous();

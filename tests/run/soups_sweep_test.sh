@@ -33,6 +33,7 @@ sweep:
     - {name: merge, merge_method: linear}
     - {name: merge, merge_method: cat}
     - {name: cat_learned, epochs: 2, train_batch_size: 2}
+    - {name: cat_learned, label: cat_learned-per_target, per_target: true, epochs: 1}
     - {name: data_mix, train_steps: 3, rank: 4, alpha: 8, train_batch_size: 2}
 evaluation:
   max_new_tokens: 8
@@ -49,7 +50,7 @@ YAML
 import h5py, sys
 t = h5py.File("soups.h5", "r")["trials"]
 names = sorted(t)
-assert len(names) == 1 + 5 + 2 + 1 + 1, names
+assert len(names) == 1 + 5 + 2 + 2 + 1, names
 pred = lambda k: [p.decode() if isinstance(p, bytes) else p for p in t[k]["eval"]["prediction"][()]]
 mods = lambda k: [m.decode() if isinstance(m, bytes) else m for m in t[k]["modules"][()]]
 lin, cat = "navigate.merge-linear.s1.n1.k3", "navigate.merge-cat.s1.n1.k3"
@@ -60,6 +61,8 @@ assert pred(lin) == pred(single) == pred(cat), (pred(lin), pred(single), pred(ca
 assert pred(single) != pred("navigate.zero_shot.s1.n0.k3"), "the module changes nothing"
 cl = t["navigate.cat_learned.s1.n1.k3"]
 assert cl["weights"].shape == (1,) and len(cl["history"]["loss"]) == 2 * 2, (cl["weights"].shape, len(cl["history"]["loss"]))
+pt = t["navigate.cat_learned-per_target.s1.n1.k3"]
+assert pt["weights"].shape == (12,), pt["weights"].shape  # 1 module x 12 targets: q, v of 2 encoder self-, 2 decoder self- and 2 cross-attentions
 dm = t["navigate.data_mix.s1.n1.k3"]
 assert len(dm["history"]["loss"]) == 3
 print("soups methods: merge-linear = merge-cat = single-%s; cat_learned w = %.4f" % (drawn, cl["weights"][0]))
