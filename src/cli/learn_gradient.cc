@@ -26,7 +26,6 @@ constexpr const char* kGradientFlags[] = {"lr",           "epochs",      "steps"
                                           "weights-out"};
 constexpr const char* kSearchFlags[] = {"budget", "population", "bound", "candidates-per-pass", "exact-batch",
                                         "loss-batch-size"};
-bool given(const po::variables_map& vm, const char* flag) { return vm.count(flag) && !vm[flag].defaulted(); }
 }  // namespace
 
 void add_gradient_options(po::options_description& desc, GradientFlags& f) {
@@ -47,12 +46,12 @@ void add_gradient_options(po::options_description& desc, GradientFlags& f) {
 void check_gradient_flags_unused(const po::variables_map& vm, const std::string& optimizer) {
   if (optimizer == "adamw") {
     for (const char* flag : kSearchFlags) {
-      if (given(vm, flag)) throw UsageError(std::string("--") + flag + ": not used by --optimizer adamw");
+      if (flag_given(vm, flag)) throw UsageError(std::string("--") + flag + ": not used by --optimizer adamw");
     }
     return;
   }
   for (const char* flag : kGradientFlags) {
-    if (given(vm, flag)) throw UsageError(std::string("--") + flag + ": used by --optimizer adamw only");
+    if (flag_given(vm, flag)) throw UsageError(std::string("--") + flag + ": used by --optimizer adamw only");
   }
 }
 

@@ -28,10 +28,6 @@ void add_merge_options(po::options_description& desc, MergeFlags& f) {
       ("dare-no-rescale", "DARE without the 1/density rescaling (PEFT <= 0.18)");
 }
 
-namespace {
-bool given(const po::variables_map& vm, const char* flag) { return vm.count(flag) && !vm[flag].defaulted(); }
-}  // namespace
-
 lora::MergeOptions merge_options(const MergeFlags& f, lora::Method method, const po::variables_map& vm) {
   using lora::Method;
   lora::MergeOptions o;
@@ -45,7 +41,7 @@ lora::MergeOptions merge_options(const MergeFlags& f, lora::Method method, const
       {"density", prunes}, {"majority-sign", elects}, {"svd-rank", lora::is_svd_method(method)},
       {"svd-clamp", lora::is_svd_method(method)}, {"seed", dare}, {"dare-no-rescale", dare}};
   for (const auto& [flag, ok] : used) {
-    if (!ok && given(vm, flag)) throw UsageError(std::string("--") + flag + ": not used by --method " + name);
+    if (!ok && flag_given(vm, flag)) throw UsageError(std::string("--") + flag + ": not used by --method " + name);
   }
   if (!(f.density > 0 && f.density <= 1)) {
     std::ostringstream found;
