@@ -65,6 +65,10 @@ std::vector<std::string> resolve_modules(const ModuleOptions& opts) {
   return dirs;
 }
 
+bool flag_given(const boost::program_options::variables_map& vm, const char* flag) {
+  return vm.count(flag) && !vm[flag].defaulted();
+}
+
 std::vector<double> parse_doubles(const std::string& text, const std::string& what) {
   std::vector<double> out;
   std::stringstream ss(text);

@@ -45,6 +45,9 @@ void add_module_options(boost::program_options::options_description& desc, Modul
 // Module directories in order; errors name the list file and line.
 std::vector<std::string> resolve_modules(const ModuleOptions& opts);
 
+// Whether the user gave `flag` (present and not from its default).
+bool flag_given(const boost::program_options::variables_map& vm, const char* flag);
+
 // "0.5,-0.3,1.2" -> numbers; errors name `what` and the bad item.
 std::vector<double> parse_doubles(const std::string& text, const std::string& what);
 

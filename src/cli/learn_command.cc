@@ -2,6 +2,7 @@
 
 #include "cli/commands.h"
 #include "cli/common_options.h"
+#include "cli/learn_gradient.h"
 #include "io/json_file.h"
 #include "learn/learner.h"
 #include "learn/objective.h"
@@ -54,13 +55,15 @@ int learn_command(const Args& args) {
   learn::GenerateOptions gen;
   ModuleOptions modules;
   RuntimeOptions runtime;
+  GradientFlags gradient;
   double bound = 1.5;
   po::options_description desc(
       "lorahub learn --model DIR --modules DIR... --examples FILE.jsonl [--optimizer cobyla] [--budget 40]");
   desc.add_options()("help,h", "show this help")
       ("model", po::value(&model_dir)->required(), "Hugging Face model directory (T5)")
       ("examples", po::value(&examples_path)->required(), "few-shot examples, JSONL with input and target (or output)")
-      ("optimizer", po::value(&opt_options.name)->default_value("cobyla"), "cobyla, cmaes, random or one_plus_one")
+      ("optimizer", po::value(&opt_options.name)->default_value("cobyla"), "cobyla, cmaes, random or one_plus_one (gradient-free), "
+       "or adamw (gradient descent on the weights, base and modules frozen)")
       ("budget", po::value(&opt_options.budget)->default_value(40), "objective evaluations")
       ("seed", po::value(&opt_options.seed)->default_value(0), "optimizer seed (cmaes, random, one_plus_one)")
       ("population", po::value(&opt_options.population)->default_value(0), "CMA-ES population (0: 4 + 3 ln N)")
@@ -68,7 +71,7 @@ int learn_command(const Args& args) {
       ("method", po::value(&method_name)->default_value("lorahub"), "lorahub or cat")
       ("loss", po::value(&loss_name)->default_value("lorahub"), "lorahub (sum of batch means / examples) or token_mean")
       ("loss-batch-size", po::value(&obj.batch_size)->default_value(0), "examples per loss batch (0: all)")
-      ("l1", po::value(&obj.l1_weight)->default_value(0.05), "weight of the mean |w| regulariser")
+      ("l1", po::value(&obj.l1_weight)->default_value(0.05), "weight of the mean |w| regulariser (adamw: 0 unless given)")
       ("candidates-per-pass", po::value(&obj.candidates_per_pass)->default_value(16), "candidates per forward pass")
       ("exact-batch", "batch candidates over all examples in one padded batch, as the reference does, never in "
                       "length groups (only a GPU uses the groups: on the CPU the model skips padding itself)")
@@ -78,10 +81,19 @@ int learn_command(const Args& args) {
       ("max-new-tokens", po::value(&gen.max_new_tokens)->default_value(256), "decoding limit for --eval")
       ("batch-size", po::value(&gen.batch_size)->default_value(8), "decoding batch for --eval")
       ("quiet", "no progress bar");
+  add_gradient_options(desc, gradient);
   add_module_options(desc, modules);
   add_runtime_options(desc, runtime);
   po::variables_map vm;
   if (!parse_command_line(args, desc, vm)) return 0;
+  check_gradient_flags_unused(vm, opt_options.name);
+  if (opt_options.name == "adamw") {
+    const LearnRequest request{model_dir, method_name, export_dir, history_path, eval_path, resolve_modules(modules),
+                               !modules.ignore_base, tasks::read_examples_jsonl(examples_path),
+                               eval_path.empty() ? std::vector<tasks::Example>{} : tasks::read_examples_jsonl(eval_path),
+                               gen, vm["l1"].defaulted() ? 0.0 : obj.l1_weight, vm.count("quiet") > 0};
+    return learn_with_gradient(request, gradient, runtime, vm);
+  }
   obj.method = lora::parse_method(method_name, "--method");
   obj.normalization = parse_loss(loss_name);
   if (!(bound > 0)) throw UsageError("--bound: expected a positive number");

@@ -23,9 +23,18 @@ class WeightStore;
 
 namespace lorahub::lora {
 
-enum class Method { kLoraHub, kCat };
-Method parse_method(const std::string& name, const std::string& what);
+// kLoraHub and kCat are the compositions applied at run time (compose,
+// merge, composed_adapter); the others are PEFT's add_weighted_adapter
+// combination types (lora/merge_methods.h), one name table for all.
+enum class Method {
+  kLoraHub, kCat, kLinear, kSvd, kTies, kTiesSvd, kDareLinear, kDareTies,
+  kDareLinearSvd, kDareTiesSvd, kMagnitudePrune, kMagnitudePruneSvd,
+};
+// `what` names the flag or key in the error; without `merge_methods` only
+// lorahub and cat are accepted.
+Method parse_method(const std::string& name, const std::string& what, bool merge_methods = false);
 std::string method_name(Method m);
+bool is_runtime_composition(Method m);  // kLoraHub, kCat
 
 // Weights: [N] for one composition or [P, N] for P of them (row p is used
 // by the p-th group of batch rows). With `per_target` (CAT only), [N, L] or

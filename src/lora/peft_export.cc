@@ -3,6 +3,7 @@
 #include "io/json_file.h"
 #include "io/safetensors.h"
 #include "io/tensor_file.h"
+#include "lora/merge_methods.h"
 #include "model/language_model.h"
 #include "model/weight_store.h"
 
@@ -75,15 +76,26 @@ void write_peft_adapter(const std::string& dir, const ComposedAdapter& adapter,
   write_peft_adapter(dir, adapter, targets, base_model_name_or_path, task_type);
 }
 
-void write_merged_checkpoint(const std::string& dir, const model::LanguageModel& base, const LoraPool& pool,
-                             const at::Tensor& weights, Method method, const std::string& tokenizer_dir) {
-  const auto merged = merge(base, pool, weights, method);
+namespace {
+void write_checkpoint(const std::string& dir, const model::LanguageModel& base, const model::WeightStore& merged,
+                      const std::string& tokenizer_dir) {
   io::TensorMap tensors;
-  for (const auto& [name, t] : merged->tensors()) tensors[name] = t.to(at::kCPU);
+  for (const auto& [name, t] : merged.tensors()) tensors[name] = t.to(at::kCPU);
   refuse_non_finite(tensors, dir, "merged checkpoint");
   make_dir(dir);
   base.save(dir, tensors);
   model::copy_tokenizer_files(tokenizer_dir, dir);
+}
+}  // namespace
+
+void write_merged_checkpoint(const std::string& dir, const model::LanguageModel& base, const LoraPool& pool,
+                             const at::Tensor& weights, Method method, const std::string& tokenizer_dir) {
+  write_checkpoint(dir, base, *merge(base, pool, weights, method), tokenizer_dir);
+}
+
+void write_merged_checkpoint(const std::string& dir, const model::LanguageModel& base, const ComposedAdapter& adapter,
+                             const std::string& tokenizer_dir) {
+  write_checkpoint(dir, base, *merged_weights(base.weights(), adapter), tokenizer_dir);
 }
 
 }  // namespace lorahub::lora

@@ -32,5 +32,8 @@ void write_peft_adapter(const std::string& dir, const ComposedAdapter& adapter,
 // std::invalid_argument, writing nothing, when a merged weight is not finite.
 void write_merged_checkpoint(const std::string& dir, const model::LanguageModel& base, const LoraPool& pool,
                              const at::Tensor& weights, Method method, const std::string& tokenizer_dir);
+// The same for an adapter made by a merge method (lora/merge_methods.h).
+void write_merged_checkpoint(const std::string& dir, const model::LanguageModel& base, const ComposedAdapter& adapter,
+                             const std::string& tokenizer_dir);
 
 }  // namespace lorahub::lora

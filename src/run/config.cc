@@ -67,6 +67,14 @@ class Reader {
       fail(n, key, "expected a number");
     }
   }
+  bool boolean(const YAML::Node& n, const std::string& key) const {
+    try {
+      if (!n.IsScalar()) throw YAML::Exception(n.Mark(), "");
+      return n.as<bool>();
+    } catch (const YAML::Exception&) {
+      fail(n, key, "expected true or false");
+    }
+  }
   std::vector<int64_t> integers(const YAML::Node& n, const std::string& key) const {
     if (n.IsScalar()) return {integer(n, key)};
     if (!n.IsSequence() || n.size() == 0) fail(n, key, "expected an integer or a non-empty list of integers");
@@ -132,6 +140,25 @@ std::string resolve_path(const std::string& base_file, const std::string& p) {
   return (fs::path(base_file).parent_path() / p).lexically_normal().string();
 }
 
+// The keys of the merge and cat_learned methods.
+void parse_soups_keys(const Reader& r, const YAML::Node& m, MethodConfig& mc) {
+  if (m["merge_method"]) mc.merge_method = r.string(m["merge_method"], "sweep.methods.merge_method");
+  require_one_of(r, m["merge_method"] ? m["merge_method"] : m, "sweep.methods.merge_method", mc.merge_method,
+                 {"linear", "svd", "cat", "ties", "ties_svd", "dare_linear", "dare_ties", "dare_linear_svd",
+                  "dare_ties_svd", "magnitude_prune", "magnitude_prune_svd"});
+  if (m["density"]) mc.density = r.number(m["density"], "sweep.methods.density");
+  if (!(mc.density > 0 && mc.density <= 1)) r.fail(m["density"], "sweep.methods.density", "expected a number in (0, 1]");
+  if (m["majority_sign"]) mc.majority_sign = r.string(m["majority_sign"], "sweep.methods.majority_sign");
+  require_one_of(r, m["majority_sign"] ? m["majority_sign"] : m, "sweep.methods.majority_sign", mc.majority_sign,
+                 {"total", "frequency"});
+  if (m["epochs"]) mc.epochs = r.integer(m["epochs"], "sweep.methods.epochs");
+  if (m["per_target"]) mc.per_target = r.boolean(m["per_target"], "sweep.methods.per_target");
+  if (m["train_data"]) mc.train_data = r.string(m["train_data"], "sweep.methods.train_data");
+  require_one_of(r, m["train_data"] ? m["train_data"] : m, "sweep.methods.train_data", mc.train_data,
+                 {"shots", "skill_mix"});
+  if (mc.epochs < 1) r.fail(m["epochs"], "sweep.methods.epochs", "expected a positive integer");
+}
+
 }  // namespace
 
 namespace {
@@ -153,7 +180,8 @@ Config parse_yaml(const std::string& text, const std::string& path) {
 
   const YAML::Node modules = root["modules"];
   if (!modules) r.fail(root, "modules", "missing (dir and list or ids)");
-  r.check_keys(modules, "modules", {"dir", "list", "ids"});
+  r.check_keys(modules, "modules", {"dir", "list", "ids", "skill_data"});
+  if (modules["skill_data"]) c.skill_data_dir = resolve_path(path, r.string(modules["skill_data"], "modules.skill_data"));
   if (modules["dir"]) c.modules_dir = resolve_path(path, r.string(modules["dir"], "modules.dir"));
   if (modules["ids"]) c.module_ids = r.strings(modules["ids"], "modules.ids");
   if (modules["list"]) {
@@ -202,12 +230,14 @@ Config parse_yaml(const std::string& text, const std::string& path) {
     } else {
       r.check_keys(m, "sweep.methods", {"name", "label", "composition", "optimizer", "budget", "population", "l1",
                                         "loss", "loss_batch_size", "bound", "train_steps", "lr", "rank", "alpha",
-                                        "train_batch_size"});
+                                        "train_batch_size", "merge_method", "density", "majority_sign", "epochs",
+                                        "train_data", "per_target"});
       if (!m["name"]) r.fail(m, "sweep.methods.name", "missing");
       mc.name = r.string(m["name"], "sweep.methods.name");
     }
     const YAML::Node where = m.IsScalar() ? YAML::Node(m) : YAML::Node(m["name"]);
-    require_one_of(r, where, "sweep.methods.name", mc.name, {"zero_shot", "icl", "lorahub", "lora_tuning", "full_ft", "ia3"});
+    require_one_of(r, where, "sweep.methods.name", mc.name, {"zero_shot", "icl", "lorahub", "lora_tuning", "full_ft", "ia3",
+                                                                    "merge", "cat_learned", "single", "data_mix"});
     if (!m.IsScalar()) {
       if (m["composition"]) mc.composition = r.string(m["composition"], "sweep.methods.composition");
       require_one_of(r, m["composition"] ? m["composition"] : where, "sweep.methods.composition", mc.composition, {"lorahub", "cat"});
@@ -229,12 +259,16 @@ Config parse_yaml(const std::string& text, const std::string& path) {
       if (m["rank"]) mc.rank = r.integer(m["rank"], "sweep.methods.rank");
       if (m["alpha"]) mc.alpha = r.number(m["alpha"], "sweep.methods.alpha");
       if (m["train_batch_size"]) mc.train_batch_size = r.integer(m["train_batch_size"], "sweep.methods.train_batch_size");
+      parse_soups_keys(r, m, mc);
       if (mc.train_steps < 1 || mc.rank < 1 || mc.train_batch_size < 1 || mc.lr < 0) {
         r.fail(m, "sweep.methods", "train_steps, rank and train_batch_size must be positive, lr non-negative");
       }
     }
     if (mc.label.empty()) {
-      mc.label = mc.learns() ? "lorahub-" + mc.optimizer + (mc.composition == "cat" ? "-cat" : "") : mc.name;
+      mc.label = mc.learns()             ? "lorahub-" + mc.optimizer + (mc.composition == "cat" ? "-cat" : "")
+                 : mc.name == "merge" ? "merge-" + mc.merge_method
+                 : mc.name == "cat_learned" && mc.train_data == "skill_mix" ? "cat_learned-skill_mix"
+                                      : mc.name;
     }
     if (mc.label.find_first_of("./ ") != std::string::npos) r.fail(where, "sweep.methods.label", "must not contain '.', '/' or spaces");
     if (!labels.insert(mc.label).second) {
@@ -276,6 +310,15 @@ Config parse_yaml(const std::string& text, const std::string& path) {
       r.fail(modules, "modules", "module '" + c.module_ids[i] + "': " + c.module_dir(i) + " has no adapter_config.json");
     }
   }
+  for (const auto& m : c.methods) {
+    if (!m.needs_skill_data()) continue;
+    if (c.skill_data_dir.empty()) r.fail(modules, "modules.skill_data", "missing (method " + m.label + " trains on skill data)");
+    for (size_t i = 0; i < c.module_ids.size(); ++i) {
+      if (!fs::exists(c.skill_data(i), ec)) {
+        r.fail(modules["skill_data"], "modules.skill_data", "module '" + c.module_ids[i] + "': no " + c.skill_data(i));
+      }
+    }
+  }
   return c;
 }
 
@@ -308,7 +351,13 @@ std::string Config::results_hash() const {
   for (const auto& m : methods) {
     s << m.name << ':' << m.label << ':' << m.composition << ':' << m.optimizer << ':' << m.budget << ':' << m.population
       << ':' << m.l1 << ':' << m.loss << ':' << m.loss_batch_size << ':' << m.bound << ':' << m.train_steps << ':'
-      << m.lr << ':' << m.rank << ':' << m.alpha << ':' << m.train_batch_size << ';';
+      << m.lr << ':' << m.rank << ':' << m.alpha << ':' << m.train_batch_size;
+    if (m.draws_modules() && !m.learns()) {  // the LoRA Soups methods (older configs hash as before)
+      s << ':' << m.merge_method << ':' << m.density << ':' << m.majority_sign << ':' << m.epochs << ':' << m.train_data
+        << ':' << m.per_target;
+    }
+    if (m.needs_skill_data()) s << ':' << skill_data_dir;
+    s << ';';
   }
   s << '|' << max_new_tokens << '|' << eval_batch_size << '|' << eval_shard_size << '|' << dtype << '|'
     << candidates_per_pass << '|' << model_family;

@@ -11,7 +11,7 @@ namespace lorahub::run {
 
 // One arm of the sweep: a baseline or a LoraHub variant.
 struct MethodConfig {
-  std::string name;   // zero_shot | icl | lorahub
+  std::string name;   // zero_shot | icl | lorahub | lora_tuning | full_ft | ia3 | merge | cat_learned | single | data_mix
   std::string label;  // unique name in results; default: name, or lorahub-<optimizer>[-cat]
   std::string composition = "lorahub";  // lorahub | cat
   std::string optimizer = "cobyla";     // cobyla | cmaes | random | one_plus_one
@@ -27,11 +27,28 @@ struct MethodConfig {
   int64_t rank = 16;
   double alpha = 32;
   int64_t train_batch_size = 8;
+  // merge: PEFT add_weighted_adapter (lora/merge_methods.h) of the drawn
+  // modules with uniform weights 1/N; cat_learned: global CAT weights by
+  // AdamW on the shots (learn/gradient_weights.h; lr 0 -> 1e-2, epochs,
+  // train_batch_size), evaluated merged.
+  std::string merge_method = "linear";
+  double density = 1.0;
+  std::string majority_sign = "total";
+  int64_t epochs = 10;
+  // cat_learned's training data: the k shots, or the mix of the drawn
+  // modules' skill data (modules.skill_data). data_mix: one LoRA trained on
+  // that mix (train_steps, lr, rank, alpha, train_batch_size as lora_tuning).
+  std::string train_data = "shots";  // shots | skill_mix
+  bool per_target = false;  // cat_learned: one weight per module and target (stored row-major, N x L)
   bool learns() const { return name == "lorahub"; }
+  bool draws_modules() const {
+    return learns() || name == "merge" || name == "cat_learned" || name == "data_mix";
+  }
+  bool needs_skill_data() const { return name == "data_mix" || (name == "cat_learned" && train_data == "skill_mix"); }
   bool trains() const { return name == "lora_tuning" || name == "full_ft" || name == "ia3"; }
   double learning_rate() const {
     if (lr > 0) return lr;
-    return name == "full_ft" ? 3e-5 : name == "ia3" ? 3e-3 : 1e-3;
+    return name == "full_ft" ? 3e-5 : name == "ia3" ? 3e-3 : name == "cat_learned" ? 1e-2 : 1e-3;
   }
 };
 
@@ -43,6 +60,7 @@ struct Config {
   std::string modules_dir;
   std::string modules_list;
   std::vector<std::string> module_ids;  // resolved from modules.ids or modules.list
+  std::string skill_data_dir;           // modules.skill_data: <dir>/<id>.jsonl is module id's training data
   std::string bbh_dir;
   std::vector<std::string> tasks;  // resolved ("all" expanded)
   int64_t max_eval = 0;
@@ -61,6 +79,7 @@ struct Config {
   double flush_interval_s = 30;
 
   // Module directory of id i.
+  std::string skill_data(size_t i) const { return skill_data_dir + "/" + module_ids[i] + ".jsonl"; }
   std::string module_dir(size_t i) const { return modules_dir.empty() ? module_ids[i] : modules_dir + "/" + module_ids[i]; }
   // A hash of everything that determines results (not output, threads,
   // flush interval): a resumed file must come from the same one.

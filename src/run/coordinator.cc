@@ -5,6 +5,7 @@
 #include "tasks/bbh.h"
 #include "tasks/scoring.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -90,6 +91,10 @@ class Coordinator {
   nlohmann::json unit_base(const TrialState& s, const char* kind) {
     nlohmann::json u = {{"kind", kind}, {"trial", s.trial.id}, {"unit", unit_counter_++}, {"task", s.trial.task},
                         {"modules", s.module_dirs}, {"composition", s.method->composition}};
+    if (s.method->name == "merge") {
+      u["merge"] = {{"method", s.method->merge_method}, {"density", s.method->density},
+                    {"majority_sign", s.method->majority_sign}, {"seed", tasks::stable_hash("merge|" + s.trial.id)}};
+    }
     return u;
   }
 
@@ -106,12 +111,20 @@ class Coordinator {
     s->task = &task(t.task);
     s->split = tasks::split_shots(*s->task, t.n_shots, static_cast<uint64_t>(t.seed), config_.max_eval);
     s->start = Clock::now();
-    if (s->method->learns()) {
+    if (s->method->draws_modules()) {
       for (int64_t i : tasks::draw_modules(static_cast<int64_t>(config_.module_ids.size()), t.n_modules,
                                            static_cast<uint64_t>(t.seed))) {
         s->module_ids.push_back(config_.module_ids[static_cast<size_t>(i)]);
         s->module_dirs.push_back(config_.module_dir(static_cast<size_t>(i)));
       }
+    }
+    if (t.module >= 0) {  // single: the module alone (LoraHub with w = 1 is s B A)
+      s->module_ids = {config_.module_ids[static_cast<size_t>(t.module)]};
+      s->module_dirs = {config_.module_dir(static_cast<size_t>(t.module))};
+      s->final_weights = {1.0};
+    }
+    if (s->method->name == "merge") s->final_weights.assign(s->module_dirs.size(), 1.0 / static_cast<double>(t.n_modules));
+    if (s->method->learns()) {
       optim::OptimizerOptions o{s->method->optimizer, s->method->budget, tasks::stable_hash("optimizer|" + t.id),
                                 s->method->population};
       s->optimizer = optim::make_optimizer(o, learn::lorahub_box(t.n_modules, s->method->bound));
@@ -120,7 +133,7 @@ class Coordinator {
     active_.emplace(t.id, std::move(s));
     if (ref.optimizer) {
       ask(ref);
-    } else if (ref.method->trains()) {
+    } else if (ref.method->trains() || ref.method->name == "cat_learned" || ref.method->name == "data_mix") {
       queue_training(ref);
     } else {
       queue_eval(ref);
@@ -170,7 +183,17 @@ class Coordinator {
     nlohmann::json u = unit_base(s, "train");
     u["shots"] = s.split.shots;
     u["indices"] = s.split.eval;
-    u["mode"] = m.name == "lora_tuning" ? "lora" : m.name == "full_ft" ? "full" : "ia3";
+    u["mode"] = m.name == "lora_tuning" ? "lora" : m.name == "full_ft" ? "full" : m.name == "ia3" ? "ia3" : m.name;
+    u["epochs"] = m.epochs;
+    u["per_target"] = m.per_target;
+    if (m.needs_skill_data()) {
+      std::vector<std::string> files;
+      for (const auto& id : s.module_ids) {
+        const auto at = std::find(config_.module_ids.begin(), config_.module_ids.end(), id);
+        files.push_back(config_.skill_data(static_cast<size_t>(at - config_.module_ids.begin())));
+      }
+      u["skill_data"] = files;
+    }
     u["steps"] = m.train_steps;
     u["lr"] = m.learning_rate();
     u["rank"] = m.rank;
@@ -223,6 +246,7 @@ class Coordinator {
       }
     } else {
       if (result.contains("train_losses")) s.record.history_loss = result["train_losses"].get<std::vector<double>>();
+      if (result.contains("weights")) s.final_weights = result["weights"].get<std::vector<double>>();
       const auto predictions = result.at("predictions").get<std::vector<std::string>>();
       for (size_t i = 0; i < predictions.size(); ++i) s.predictions[offset + i] = predictions[i];
       if (--s.units_pending == 0) finish(s);
@@ -233,7 +257,7 @@ class Coordinator {
     TrialRecord& r = s.record;
     r.id = s.trial.id;
     r.task = s.trial.task;
-    r.method = s.method->label;
+    r.method = s.trial.label.empty() ? s.method->label : s.trial.label;
     r.seed = s.trial.seed;
     r.n_modules = s.trial.n_modules;
     r.n_shots = s.trial.n_shots;

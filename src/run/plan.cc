@@ -1,6 +1,15 @@
 #include "run/plan.h"
 
 namespace lorahub::run {
+namespace {
+// A module id as part of a label ('.', '/' and spaces separate id fields).
+std::string label_part(std::string id) {
+  for (char& ch : id) {
+    if (ch == '.' || ch == '/' || ch == ' ') ch = '_';
+  }
+  return id;
+}
+}  // namespace
 
 std::vector<Trial> expand_plan(const Config& c) {
   std::vector<Trial> out;
@@ -9,9 +18,17 @@ std::vector<Trial> expand_plan(const Config& c) {
       const auto& method = c.methods[m];
       for (int64_t seed : c.seeds) {
         for (int64_t k : c.n_shots) {
-          const std::vector<int64_t> ns = method.learns() ? c.n_modules : std::vector<int64_t>{0};
+          if (method.name == "single") {
+            for (size_t i = 0; i < c.module_ids.size(); ++i) {
+              Trial t{"", task, m, seed, 1, k, static_cast<int64_t>(i), method.label + "-" + label_part(c.module_ids[i])};
+              t.id = task + "." + t.label + ".s" + std::to_string(seed) + ".n1.k" + std::to_string(k);
+              out.push_back(t);
+            }
+            continue;
+          }
+          const std::vector<int64_t> ns = method.draws_modules() ? c.n_modules : std::vector<int64_t>{0};
           for (int64_t n : ns) {
-            Trial t{"", task, m, seed, n, k};
+            Trial t{"", task, m, seed, n, k, -1, method.label};
             t.id = task + "." + method.label + ".s" + std::to_string(seed) + ".n" + std::to_string(n) + ".k" +
                    std::to_string(k);
             out.push_back(t);

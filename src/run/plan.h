@@ -16,11 +16,15 @@ struct Trial {
   int64_t seed = 0;
   int64_t n_modules = 0;  // 0 for baselines
   int64_t n_shots = 0;
+  // single: the pool index of the one module (label "<label>-<module id>"); -1 otherwise.
+  int64_t module = -1;
+  std::string label;  // the method label recorded for this trial
 };
 
 // Order: task, method, seed, n_shots, n_modules. Baselines (zero_shot, icl)
 // get one trial per (task, seed, k): they use the evaluation split of
-// (task, seed, k) so all methods are scored on the same examples.
+// (task, seed, k) so all methods are scored on the same examples. single
+// gets one trial per module of the pool (n1).
 std::vector<Trial> expand_plan(const Config& config);
 
 }  // namespace lorahub::run

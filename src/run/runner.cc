@@ -170,7 +170,7 @@ int print_plan(const std::string& config_path) {
   std::map<std::string, int64_t> per_method;
   for (const auto& t : plan) {
     std::printf("%s\n", t.id.c_str());
-    ++per_method[c.methods[t.method].label];
+    ++per_method[t.label.empty() ? c.methods[t.method].label : t.label];
   }
   std::printf("\n%zu trials (%zu tasks", plan.size(), c.tasks.size());
   for (const auto& [m, n] : per_method) std::printf(", %s %lld", m.c_str(), static_cast<long long>(n));

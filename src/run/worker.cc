@@ -8,6 +8,7 @@
 #include "lora/lora_pool.h"
 #include "model/loader.h"
 #include "model/runtime.h"
+#include "run/soups_units.h"
 #include "tasks/bbh.h"
 
 #include <ATen/ATen.h>
@@ -114,21 +115,22 @@ struct Worker::State {
     return out;
   }
 
-  // A gradient baseline: train on the shots, predict the evaluation set.
+  // A gradient baseline: train on the shots (data_mix: the drawn modules' skill data), predict the evaluation set.
   nlohmann::json train_and_evaluate(const nlohmann::json& unit) {
+    if (unit.at("mode") == "cat_learned") return learn_and_evaluate(unit);
     const auto& bbh = task(unit.at("task"));
-    std::vector<std::string> targets;
+    std::vector<std::string> inputs = prompts(bbh, unit.at("shots"), false), targets;
     for (int64_t i : unit.at("shots").get<std::vector<int64_t>>()) targets.push_back(bbh.examples.at(static_cast<size_t>(i)).target);
+    if (unit.contains("skill_data")) read_skill_data(unit.at("skill_data"), inputs, targets);  // data_mix
     learn::TrainOptions o;
-    o.mode = learn::parse_train_mode(unit.at("mode"), "mode");
+    o.mode = learn::parse_train_mode(unit.at("mode") == "data_mix" ? "lora" : unit.at("mode").get<std::string>(), "mode");
     o.steps = unit.at("steps");
     o.lr = unit.at("lr");
     o.rank = unit.at("rank");
     o.alpha = unit.at("alpha");
     o.batch_size = unit.at("batch_size");
     o.seed = unit.at("seed");
-    const auto r = learn::train(*model, learn::encode_inputs(*tokenizer, prompts(bbh, unit.at("shots"), false)),
-                                learn::encode_targets(*tokenizer, targets), o);
+    const auto r = learn::train(*model, learn::encode_inputs(*tokenizer, inputs), learn::encode_targets(*tokenizer, targets), o);
     std::shared_ptr<const model::LanguageModel> tuned;
     if (r.weights) tuned = model->with_weights(r.weights);
     const model::LanguageModel& m = tuned ? *tuned : *model;
@@ -136,6 +138,26 @@ struct Worker::State {
     return {{"predictions", learn::generate(m, *tokenizer, prompts(bbh, unit.at("indices"), false),
                                             {config.max_new_tokens, config.eval_batch_size, {}}, adaptation)},
             {"train_losses", r.step_losses}};
+  }
+
+  // cat_learned: CAT weights by AdamW on the shots (or the skill mix), then the merged model's predictions.
+  nlohmann::json learn_and_evaluate(const nlohmann::json& unit) {
+    const auto& bbh = task(unit.at("task"));
+    std::vector<std::string> inputs = prompts(bbh, unit.at("shots"), false), targets;
+    for (int64_t i : unit.at("shots").get<std::vector<int64_t>>()) targets.push_back(bbh.examples.at(static_cast<size_t>(i)).target);
+    if (unit.contains("skill_data")) read_skill_data(unit.at("skill_data"), inputs, targets);  // train_data: skill_mix
+    TrialCache& t = trial(unit);
+    const auto r = learn_for_unit(*model, *t.pool, learn::encode_inputs(*tokenizer, inputs),
+                                  learn::encode_targets(*tokenizer, targets), unit);
+    const auto merged =
+        model->with_weights(lora::merge(*model, *t.pool, r.weights, lora::Method::kCat, unit.value("per_target", false)));
+    std::vector<double> losses;
+    for (size_t i = 1; i < r.history.size(); ++i) losses.push_back(r.history[i].train_loss);
+    const at::Tensor w = r.weights.contiguous();
+    return {{"predictions", learn::generate(*merged, *tokenizer, prompts(bbh, unit.at("indices"), false),
+                                            {config.max_new_tokens, config.eval_batch_size, {}})},
+            {"train_losses", losses},
+            {"weights", std::vector<double>(w.data_ptr<double>(), w.data_ptr<double>() + w.numel())}};
   }
 
   nlohmann::json evaluate(const nlohmann::json& unit) {
@@ -150,8 +172,14 @@ struct Worker::State {
       TrialCache& t = trial(unit);
       if (!t.merged || t.merged_weights != weights) {
         // As the reference evaluates: the composition merged into the weights.
-        const auto method = lora::parse_method(unit.at("composition"), "composition");
-        t.merged = model->with_weights(lora::merge(*model, *t.pool, at::tensor(weights, at::kDouble), method));
+        if (unit.contains("merge")) {
+          std::vector<lora::LoraAdapter> chosen;
+          for (const auto& d : unit.at("modules").get<std::vector<std::string>>()) chosen.push_back(adapters.at(d));
+          t.merged = model->with_weights(merged_for_unit(*model, chosen, weights, unit.at("merge")));
+        } else {
+          const auto method = lora::parse_method(unit.at("composition"), "composition");
+          t.merged = model->with_weights(lora::merge(*model, *t.pool, at::tensor(weights, at::kDouble), method));
+        }
         t.merged_weights = weights;
       }
       m = t.merged.get();

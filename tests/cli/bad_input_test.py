@@ -230,6 +230,29 @@ with open("shots_crlf_bom.jsonl", "wb") as f:
 with open("modules_crlf_bom.txt", "wb") as f:
     f.write(b"\xef\xbb\xbf# modules\r\n" + lora0.encode() + b"\r\n")
 
+def rank2_adapter(name):
+    """lora0 cut to r = 2 (the first rows of every A, columns of every B), lora_alpha 4."""
+    import array
+    d = copy_dir(lora0, name, skip=("adapter_model.bin", "adapter_model.safetensors"))
+    c = json.load(open(os.path.join(lora0, "adapter_config.json")))
+    json.dump(dict(c, r=2, lora_alpha=4), open(os.path.join(d, "adapter_config.json"), "w"))
+    header, data = read_safetensors(os.path.join(lora0, "adapter_model.safetensors"))
+    out, blob = {"__metadata__": header["__metadata__"]}, b""
+    for key in sorted(k for k in header if k != "__metadata__"):
+        lo, hi = header[key]["data_offsets"]
+        rows, cols = header[key]["shape"]
+        x = array.array("f", data[lo:hi])
+        is_a = "lora_A" in key
+        y = x[:2 * cols] if is_a else array.array("f", [x[i * cols + j] for i in range(rows) for j in range(2)])
+        out[key] = dict(header[key], shape=[2, cols] if is_a else [rows, 2],
+                        data_offsets=[len(blob), len(blob) + len(y.tobytes())])
+        blob += y.tobytes()
+    write_safetensors(os.path.join(d, "adapter_model.safetensors"), out, blob)
+    return d
+
+
+rank2 = rank2_adapter("adapter_rank2")
+
 for name, text in [("bbh_not_json", "examples: none"), ("bbh_missing_keys", '{"examples": [{"input": "x"}]}'),
                    ("bbh_empty", '{"examples": []}')]:
     os.makedirs(os.path.join(name, "bbh"))
@@ -240,6 +263,7 @@ for name, text in [("bbh_not_json", "examples: none"), ("bbh_missing_keys", '{"e
 open("examples_not_json.jsonl", "w").write('{"input": "a", "target": "b"}\nnot json\n')
 open("examples_no_target.jsonl", "w").write('{"input": "a", "target": "b"}\n{"input": "c"}\n')
 open("examples_empty.jsonl", "w").write("\n")
+open("examples_ok.jsonl", "w").write('{"input": "a", "target": "b"}\n{"input": "c", "target": "d"}\n')
 
 fixture_cfg = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "configs", "fixture.yaml")
 cfg_text = open(fixture_cfg).read()
@@ -267,6 +291,11 @@ def with_model(m):
 
 def with_adapter(a):
     return ["compose", "--model", base, "--modules", a, "--weights=0.5", "--out", "composed"]
+
+
+def with_method(*flags, modules=(lora0,)):
+    return ["compose", "--model", base, "--modules", *modules, "--weights=" + ",".join(["0.5"] * len(modules)),
+            "--out", "composed", *flags]
 
 
 def with_bbh(b):
@@ -309,6 +338,21 @@ cases = [
      "lorahub compose: error: st_offsets_past_eof/model.safetensors: invalid safetensors file: tensor 'shared.weight': data_offsets end at 1073741824, past the end of the data (995328 bytes)"),
     ('safetensors: unknown dtype', with_model("st_dtype"), 1,
      "lorahub compose: error: st_dtype/model.safetensors: invalid safetensors file: tensor 'shared.weight': unknown dtype 'F12'"),
+    ('merge: unknown method', with_method("--method", "dare"), 2,
+     'lorahub compose: error: --method: expected one of lorahub, cat, linear, svd, ties, ties_svd, dare_linear, '
+     'dare_ties, dare_linear_svd, dare_ties_svd, magnitude_prune, magnitude_prune_svd, found "dare" '
+     '(see lorahub compose --help)'),
+    ('merge: density 0', with_method("--method", "ties", "--density", "0"), 2,
+     'lorahub compose: error: --density: expected a number in (0, 1], found 0 (see lorahub compose --help)'),
+    ('merge: density above 1', with_method("--method", "dare_linear", "--density", "1.5"), 2,
+     'lorahub compose: error: --density: expected a number in (0, 1], found 1.5 (see lorahub compose --help)'),
+    ('merge: density for a method without pruning', with_method("--method", "linear", "--density", "0.5"), 2,
+     'lorahub compose: error: --density: not used by --method linear (see lorahub compose --help)'),
+    ('merge: majority sign', with_method("--method", "ties", "--majority-sign", "mean"), 2,
+     'lorahub compose: error: --majority-sign: expected total or frequency, found "mean" (see lorahub compose --help)'),
+    ('merge: different ranks', with_method("--method", "ties", "--density", "0.5", modules=(lora0, rank2)), 2,
+     f"lorahub compose: error: --method ties: ties needs modules of equal rank: '{rank2}' has r = 2 but '{lora0}' "
+     "has r = 4 (cat and the svd methods accept different ranks) (see lorahub compose --help)"),
     ('safetensors: shape x dtype != bytes', with_model("st_shape"), 1,
      "lorahub compose: error: st_shape/model.safetensors: invalid safetensors file: tensor 'shared.weight': shape and dtype need 104000 bytes but data_offsets span 102400"),
     ('.bin: truncated zip', with_model("bin_truncated"), 1,
@@ -394,6 +438,13 @@ cases = [
      "lorahub learn: error: examples_no_target.jsonl:2: field 'target': missing"),
     ('examples JSONL: empty', with_examples("examples_empty.jsonl"), 1,
      'lorahub learn: error: examples_empty.jsonl: no examples'),
+    ('learn adamw: per-target without cat',
+     ["learn", "--model", base, "--modules", lora0, "--examples", "examples_ok.jsonl", "--optimizer", "adamw",
+      "--method", "lorahub", "--per-target", "--export", "composed", "--quiet"], 2,
+     'lorahub learn: error: --per-target: needs --method cat (see lorahub learn --help)'),
+    ('learn: gradient flag without adamw',
+     ["learn", "--model", base, "--modules", lora0, "--examples", "examples_ok.jsonl", "--lr", "0.1", "--quiet"], 2,
+     'lorahub learn: error: --lr: used by --optimizer adamw only (see lorahub learn --help)'),
     ('YAML: syntax', ["run", "yaml_syntax.yaml", "--output", "results.h5", "--resume"], 1,
      'lorahub run: error: yaml_syntax.yaml:14: not valid YAML (end of sequence flow not found)'),
     ('YAML: unknown key', ["run", "yaml_unknown_key.yaml", "--output", "results.h5", "--resume"], 1,

@@ -47,3 +47,23 @@ execute_process(COMMAND ${LORAHUB} learn --model ${T}/base --modules ${T}/lora/l
 if(rc EQUAL 0 OR NOT err MATCHES "bad.jsonl:1: field 'target': missing")
   message(FATAL_ERROR "bad examples: rc=${rc} err='${err}'")
 endif()
+# Gradient mode (--optimizer adamw): per-target CAT weights, 5 modules x the
+# adapted projections, exported as a rank 5 * 4 PEFT adapter.
+execute_process(COMMAND ${LORAHUB} learn --model ${T}/base
+                        --modules ${T}/lora/lora0 ${T}/lora/lora1 ${T}/lora/lora2 ${T}/lora/lora3 ${T}/lora/lora4
+                        --examples ${examples} --optimizer adamw --method cat --per-target --epochs 3
+                        --train-batch-size 2 --weights-out ${WORK}/adamw-weights.json
+                        --export ${WORK}/adamw-adapter --threads 1 --quiet
+                OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "adamw: 9 steps, kept step 9")
+  message(FATAL_ERROR "learn --optimizer adamw failed (${rc}): ${out} ${err}")
+endif()
+file(READ "${WORK}/adamw-weights.json" weights)
+string(JSON rows LENGTH "${weights}" weights)
+string(JSON cols LENGTH "${weights}" weights 0)
+string(JSON ntargets LENGTH "${weights}" targets)
+file(READ "${WORK}/adamw-adapter/adapter_config.json" config)
+string(JSON r GET "${config}" r)
+if(NOT rows EQUAL 5 OR NOT cols EQUAL ntargets OR NOT r EQUAL 20)
+  message(FATAL_ERROR "adamw weights ${rows} x ${cols} (${ntargets} targets), exported r = ${r}")
+endif()

@@ -42,6 +42,47 @@ TEST(Config, ExpandsTheSweep) {
             c.results_hash());
 }
 
+TEST(Config, SoupsMethodsDrawModulesAndParseTheirKeys) {
+  const Config c = parse_config(
+      base_config("", "[{name: merge, merge_method: dare_ties, density: 0.3, majority_sign: frequency}, "
+                      "{name: cat_learned, epochs: 4}, merge]"),
+      "/cfg/test.yaml");
+  EXPECT_EQ(c.methods[0].label, "merge-dare_ties");
+  EXPECT_EQ(c.methods[0].density, 0.3);
+  EXPECT_EQ(c.methods[0].majority_sign, "frequency");
+  EXPECT_EQ(c.methods[1].label, "cat_learned");
+  EXPECT_EQ(c.methods[1].epochs, 4);
+  EXPECT_EQ(c.methods[1].learning_rate(), 1e-2);
+  EXPECT_EQ(c.methods[2].label, "merge-linear");
+  // every method: 2 tasks x 2 seeds x 2 n_modules
+  EXPECT_EQ(expand_plan(c).size(), 3u * 2 * 2 * 2);
+  // single: one trial per module of the pool, labelled by it
+  const auto single = expand_plan(parse_config(base_config("", "[single]"), "/cfg/test.yaml"));
+  ASSERT_EQ(single.size(), 2u * 2 * 5);
+  EXPECT_EQ(single[1].id, "navigate.single-lora1.s1.n1.k3");
+  EXPECT_EQ(single[1].label, "single-lora1");
+  EXPECT_EQ(single[1].module, 1);
+  // data_mix and cat_learned on the skill mix need modules.skill_data with a JSONL per module
+  EXPECT_NE(error_of(base_config("", "[data_mix]")).find("'modules.skill_data': missing (method data_mix trains on skill data)"),
+            std::string::npos);
+  std::string skills = base_config("", "[{name: cat_learned, train_data: skill_mix}]");
+  skills.replace(skills.find("  ids:"), 6, "  skill_data: /nonexistent\n  ids:");
+  const std::string no_file = error_of(skills);
+  EXPECT_NE(no_file.find("'modules.skill_data': module 'lora0': no /nonexistent/lora0.jsonl"), std::string::npos)
+      << no_file;
+  EXPECT_NE(error_of(base_config("", "[{name: cat_learned, train_data: mix}]")).find("unknown value 'mix'"),
+            std::string::npos);
+  // the LoRA Soups keys enter the results hash
+  EXPECT_NE(parse_config(base_config("", "[{name: merge, merge_method: ties, density: 0.5}]"), "/c.yaml").results_hash(),
+            parse_config(base_config("", "[{name: merge, merge_method: ties, density: 0.6}]"), "/c.yaml").results_hash());
+  EXPECT_NE(error_of(base_config("", "[{name: merge, merge_method: dare}]"))
+                .find("'sweep.methods.merge_method': unknown value 'dare'"),
+            std::string::npos);
+  EXPECT_NE(error_of(base_config("", "[{name: merge, merge_method: ties, density: 0}]"))
+                .find("'sweep.methods.density': expected a number in (0, 1]"),
+            std::string::npos);
+}
+
 TEST(Config, BadConfigsAreOneClearLine) {
   const std::string s = testing::shared_dir();
   EXPECT_NE(error_of(base_config("  budgets: 3\n")).find("/cfg/test.yaml:13: 'sweep.budgets': unknown key"), std::string::npos);
