@@ -167,7 +167,8 @@ class Coordinator {
       nlohmann::json u = unit_base(s, "eval");
       const size_t end = std::min(s.split.eval.size(), start + per);
       u["prompt"] = s.method->name == "icl" ? "icl" : "zero";
-      if (s.optimizer) u["weights"] = s.final_weights;  // no weights: the base model
+      // no weights: the base model (single and merge: fixed weights, no optimizer)
+      if (s.optimizer || !s.final_weights.empty()) u["weights"] = s.final_weights;
       u["indices"] = std::vector<int64_t>(s.split.eval.begin() + static_cast<long>(start),
                                           s.split.eval.begin() + static_cast<long>(end));
       offsets_[u["unit"].get<int64_t>()] = start;
