@@ -1,0 +1,149 @@
+"""Every adapter and checkpoint the product writes, loaded by PEFT / transformers themselves.
+
+The oracle is the Hugging Face stack the fixtures' golden numbers came from (transformers 4.36.2 + PEFT 0.7.1 on
+Debian's torch, scripts/hf_venv.sh): for each export of `lorahub` on tiny-t5 and tiny-llama (LoraHub and CAT
+compositions, every merge method, per-layer CAT learned with AdamW, a trained LoRA and IA3 adapter, a composition
+merged into a checkpoint), PEFT loads the files and computes the loss of each golden example; `lorahub eval
+--examples` computes them on the same files. They must agree within 1e-5 relative, the float32 tolerance the
+fixtures' READMEs use. The LoraHub composition's PEFT loss is also checked against golden.json, which holds the
+Python loss definition used here to the one the fixtures were made with.
+
+  python peft_load_test.py LORAHUB SHARED_DIR WORK_DIR    (run by ctest with the venv's python)
+"""
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+
+import torch
+import transformers
+from peft import PeftModel
+
+LORAHUB, SHARED, WORK = sys.argv[1:4]
+TOL = 1e-5
+failures = []
+
+
+def lorahub(*args):
+    r = subprocess.run([LORAHUB, *args, "--threads", "1"], capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"lorahub {' '.join(args)} failed ({r.returncode}): {r.stderr.strip()}")
+    return r.stdout
+
+
+def examples(fixture):
+    return json.load(open(os.path.join(fixture, "golden.json")))["examples"]
+
+
+def hf_losses(model, tok, family, exs):
+    """Per-example mean token cross-entropy and the batch loss (mean over every target token) by the fixture README's
+    definitions: T5 labels = tokenizer(target); Llama prompt = tokenizer(input), target = tokenizer(target without
+    specials) + EOS, loss on the target positions only."""
+    per, total, count = [], 0.0, 0
+    with torch.no_grad():
+        for e in exs:
+            if family == "t5":
+                enc = tok(e["input"], return_tensors="pt")
+                labels = tok(e["target"], return_tensors="pt").input_ids
+                logits = model(**enc, labels=labels).logits[0]
+                tgt = labels[0]
+            else:
+                prompt = tok(e["input"]).input_ids
+                target = tok(e["target"], add_special_tokens=False).input_ids + [tok.eos_token_id]
+                ids = torch.tensor([prompt + target])
+                logits = model(input_ids=ids).logits[0, len(prompt) - 1:-1]
+                tgt = torch.tensor(target)
+            ce = torch.nn.functional.cross_entropy(logits.double(), tgt, reduction="none")
+            per.append(ce.mean().item())
+            total += ce.sum().item()
+            count += len(tgt)
+    return per, total / count
+
+
+def check(what, ours, theirs):
+    worst = max(abs(a - b) / abs(b) for a, b in zip(ours["per_example_loss"] + [ours["batch_loss"]], theirs[0] + [theirs[1]]))
+    ok = worst <= TOL
+    print(f"{'ok  ' if ok else 'FAIL'} {what}: batch loss ours {ours['batch_loss']:.7f} PEFT {theirs[1]:.7f}, "
+          f"largest relative difference {worst:.2e}")
+    if not ok:
+        failures.append(what)
+
+
+def run_family(name, family):
+    fixture = os.path.join(SHARED, "fixtures", name)
+    base, lora = os.path.join(fixture, "base"), os.path.join(fixture, "lora")
+    golden = json.load(open(os.path.join(fixture, "golden.json")))
+    exs = examples(fixture)
+    work = os.path.join(WORK, name)
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    shots = os.path.join(work, "shots.jsonl")
+    with open(shots, "w") as f:
+        for e in exs:
+            f.write(json.dumps({"input": e["input"], "target": e["target"]}) + "\n")
+    modules = [os.path.join(lora, f"lora{i}") for i in range(5)]
+    weights = "--weights=" + ",".join(str(w) for w in golden["lorahub_composition"]["weights"])
+
+    # The exports: (name, directory, is_adapter).
+    exports = []
+    def compose(tag, *extra):
+        out = os.path.join(work, tag)
+        lorahub("compose", "--model", base, "--modules", *modules, weights, "--out", out, *extra)
+        exports.append((tag, out, "--merge" not in extra))
+    compose("lorahub", "--method", "lorahub")
+    compose("cat", "--method", "cat")
+    compose("linear", "--method", "linear")
+    compose("svd", "--method", "svd", "--svd-rank", "3")
+    compose("ties", "--method", "ties", "--density", "0.5")
+    compose("dare_ties", "--method", "dare_ties", "--density", "0.7", "--seed", "3")
+    compose("magnitude_prune", "--method", "magnitude_prune", "--density", "0.5")
+    compose("lorahub_merged", "--method", "lorahub", "--merge")
+    out = os.path.join(work, "cat_per_layer")
+    lorahub("learn", "--model", base, "--modules", *modules[:3], "--examples", shots, "--optimizer", "adamw",
+            "--method", "cat", "--per-target", "--steps", "3", "--lr", "0.05", "--export", out, "--quiet")
+    exports.append(("cat_per_layer (adamw)", out, True))
+    for mode in ("lora", "ia3"):
+        out = os.path.join(work, "trained_" + mode)
+        lorahub("train-lora", "--model", base, "--data", shots, "--out", out, "--mode", mode, "--steps", "3",
+                "--lr", "0.05")
+        exports.append((f"train-lora --mode {mode}", out, True))
+
+    auto = transformers.AutoModelForSeq2SeqLM if family == "t5" else transformers.AutoModelForCausalLM
+    tok_class = transformers.T5Tokenizer if family == "t5" else transformers.LlamaTokenizer
+    tok = tok_class.from_pretrained(base)
+    results = {}
+    for tag, path, is_adapter in exports:
+        if is_adapter:
+            model = PeftModel.from_pretrained(auto.from_pretrained(base), path).eval()
+            ours = json.loads(lorahub("eval", "--model", base, "--adapter", path, "--examples", shots))
+        else:
+            model = auto.from_pretrained(path).eval()
+            ours = json.loads(lorahub("eval", "--model", path, "--examples", shots))
+        theirs = hf_losses(model, tok, family, exs)
+        check(f"{name} {tag}", ours, theirs)
+        results[tag] = ours, theirs
+        if tag == "lorahub":
+            key = "hf_batch_loss" if family == "t5" else "batch_loss"
+            want = golden["lorahub_composition"][key]
+            # golden's batch loss is over one padded batch; ours per example then pooled: equal up to float32 rounding.
+            rel = abs(theirs[1] - want) / abs(want)
+            print(f"{'ok  ' if rel <= TOL else 'FAIL'} {name} lorahub: PEFT on our export {theirs[1]:.7f}, "
+                  f"golden {want:.7f} ({rel:.1e})")
+            if rel > TOL:
+                failures.append(f"{name} lorahub vs golden")
+    # The check can fail: our losses of one export against PEFT's of another differ by far more than TOL.
+    crossed = max(abs(a - b) / abs(b) for a, b in zip(results["lorahub"][0]["per_example_loss"], results["cat"][1][0]))
+    print(f"{'ok  ' if crossed > 100 * TOL else 'FAIL'} {name}: lorahub's losses against PEFT's for cat differ by "
+          f"{crossed:.1e} (the check discriminates)")
+    if crossed <= 100 * TOL:
+        failures.append(f"{name} negative control")
+
+
+torch.set_num_threads(1)
+run_family("tiny-t5", "t5")
+run_family("tiny-llama", "llama")
+if failures:
+    sys.exit("PEFT disagrees with lorahub on: " + ", ".join(failures))
+print("every export loads in PEFT / transformers with the same losses")
