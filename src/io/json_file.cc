@@ -1,5 +1,6 @@
 #include "io/json_file.h"
 
+#include "io/atomic_file.h"
 #include "io/text_file.h"
 
 #include <algorithm>
@@ -46,17 +47,7 @@ std::vector<nlohmann::json> parse_jsonl_text(const std::string& text, const std:
 }
 
 void write_json_file(const std::string& path, const nlohmann::json& doc) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error(tmp + ": cannot open file for writing");
-    out << doc.dump(2) << "\n";
-    out.flush();
-    if (!out) throw std::runtime_error(tmp + ": write error");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    throw std::runtime_error(path + ": cannot replace file with " + tmp);
-  }
+  write_atomically(path, [&](std::ostream& out) { out << doc.dump(2) << "\n"; });
 }
 
 JsonFields::JsonFields(const nlohmann::json& obj, std::string file, std::string scope)

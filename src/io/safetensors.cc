@@ -1,5 +1,7 @@
 #include "io/safetensors.h"
 
+#include "io/atomic_file.h"
+
 #include <ATen/ATen.h>
 
 #include <algorithm>
@@ -233,25 +235,16 @@ void write_safetensors(const std::string& path, const TensorMap& tensors,
   std::string text = header.dump();
   while (text.size() % 8 != 0) text.push_back(' ');  // keeps the buffer 8-byte aligned
 
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error(tmp + ": cannot open file for writing");
+  write_atomically(path, [&](std::ostream& out) {
     uint64_t n = text.size();
     unsigned char len_bytes[8];
     for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<unsigned char>((n >> (8 * i)) & 0xff);
     out.write(reinterpret_cast<const char*>(len_bytes), 8);
     out.write(text.data(), static_cast<std::streamsize>(text.size()));
     for (const auto& t : data) {
-      out.write(static_cast<const char*>(t.data_ptr()),
-                static_cast<std::streamsize>(t.numel() * t.element_size()));
+      out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * t.element_size()));
     }
-    out.flush();
-    if (!out) throw std::runtime_error(tmp + ": write error");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    throw std::runtime_error(path + ": cannot replace file with " + tmp);
-  }
+  });
 }
 
 }  // namespace lorahub::io

@@ -2,6 +2,9 @@
 
 #include <mpi.h>
 
+#include <cstdint>
+#include <limits>
+#include <string>
 #include <stdexcept>
 
 namespace lorahub::run {
@@ -13,6 +16,16 @@ void check(int rc, const char* what) {
   int len = 0;
   MPI_Error_string(rc, msg, &len);
   throw std::runtime_error(std::string("MPI ") + what + ": " + std::string(msg, static_cast<size_t>(len)));
+}
+
+// MPI counts are int: a message longer than INT_MAX bytes is refused, never
+// truncated by the cast (as Conduit guards its counts).
+int byte_count(uint64_t n, const char* what) {
+  if (n > static_cast<uint64_t>(std::numeric_limits<int>::max())) {
+    throw std::length_error(std::string("MPI ") + what + ": a message of " + std::to_string(n) +
+                            " bytes, more than an MPI count (int) can hold");
+  }
+  return static_cast<int>(n);
 }
 
 MPI_Comm to_comm(int handle) { return MPI_Comm_f2c(handle); }
@@ -49,12 +62,12 @@ Comm Comm::world() {
   int is_root = c.rank_ == 0 ? 1 : 0, root_here = 0;
   check(MPI_Allreduce(&is_root, &root_here, 1, MPI_INT, MPI_MAX, node), "find the root's node");
   c.node_hosts_root_ = root_here != 0;
-  MPI_Comm_free(&node);
+  check(MPI_Comm_free(&node), "free the node communicator");
   return c;
 }
 
 void Comm::send(int dest, Tag tag, const std::vector<uint8_t>& bytes) const {
-  check(MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, dest, static_cast<int>(tag), to_comm(handle_)),
+  check(MPI_Send(bytes.data(), byte_count(bytes.size(), "send"), MPI_BYTE, dest, static_cast<int>(tag), to_comm(handle_)),
         "send");
 }
 
@@ -75,9 +88,10 @@ std::vector<uint8_t> Comm::receive(int source, Tag tag, bool any_tag, int* from,
 
 std::vector<uint8_t> Comm::broadcast(const std::vector<uint8_t>& bytes) const {
   uint64_t n = bytes.size();
+  if (rank_ == 0) byte_count(n, "broadcast");  // before the size goes out: the other ranks never wait on a failed root
   check(MPI_Bcast(&n, 1, MPI_UINT64_T, 0, to_comm(handle_)), "broadcast size");
   std::vector<uint8_t> out = rank_ == 0 ? bytes : std::vector<uint8_t>(n);
-  check(MPI_Bcast(out.data(), static_cast<int>(n), MPI_BYTE, 0, to_comm(handle_)), "broadcast");
+  check(MPI_Bcast(out.data(), byte_count(n, "broadcast"), MPI_BYTE, 0, to_comm(handle_)), "broadcast");
   return out;
 }
 

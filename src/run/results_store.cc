@@ -1,5 +1,7 @@
 #include "run/results_store.h"
 
+#include "io/atomic_file.h"
+
 #include <hdf5.h>
 #include <nlohmann/json.hpp>
 
@@ -198,8 +200,9 @@ std::vector<T> read_numbers(const Ctx& c, hid_t loc, const char* name, hid_t typ
   H5 d(H5Dopen2(loc, name, H5P_DEFAULT), H5Dclose, c.file, std::string("open dataset ") + name);
   H5 space(H5Dget_space(d), H5Sclose, c.file, "dataspace");
   const int rank = H5Sget_simple_extent_ndims(space);
-  std::vector<hsize_t> dims(static_cast<size_t>(std::max(rank, 0)));
-  H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+  c.check(rank, std::string("rank of dataset ") + name);
+  std::vector<hsize_t> dims(static_cast<size_t>(rank));
+  c.check(H5Sget_simple_extent_dims(space, dims.data(), nullptr), std::string("extent of dataset ") + name);
   size_t n = 1;
   for (auto v : dims) n *= v;
   std::vector<T> out(n);
@@ -212,6 +215,7 @@ std::vector<std::string> read_strings(const Ctx& c, hid_t loc, const char* name)
   H5 d(H5Dopen2(loc, name, H5P_DEFAULT), H5Dclose, c.file, std::string("open dataset ") + name);
   H5 space(H5Dget_space(d), H5Sclose, c.file, "dataspace");
   const hssize_t n = H5Sget_simple_extent_npoints(space);
+  c.check(n < 0 ? -1 : 0, std::string("size of dataset ") + name);
   std::vector<char*> ptrs(static_cast<size_t>(n), nullptr);
   H5 type = vlen_string_type(c);
   if (n > 0) c.check(H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), std::string("read dataset ") + name);
@@ -219,6 +223,12 @@ std::vector<std::string> read_strings(const Ctx& c, hid_t loc, const char* name)
   for (char* p : ptrs) out.emplace_back(p ? p : "");
   if (n > 0) c.check(H5Dvlen_reclaim(type, space, H5P_DEFAULT, ptrs.data()), "reclaim strings");
   return out;
+}
+
+bool attr_exists(const Ctx& c, hid_t loc, const char* name) {
+  const htri_t has = H5Aexists(loc, name);
+  c.check(has < 0 ? -1 : 0, std::string("look up attribute ") + name);
+  return has > 0;
 }
 
 herr_t collect_name(hid_t, const char* name, const H5L_info_t*, void* data) {
@@ -233,13 +243,23 @@ std::string now_iso() {
   return buf;
 }
 
-void fsync_path(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
+// HDF5 prints its error stack by default; here errors come back as codes,
+// which Ctx::check turns into exceptions. The caller's handler is restored
+// on the way out, so a program that embeds the store keeps its own.
+class QuietHdf5Errors {
+ public:
+  QuietHdf5Errors() {
+    H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   }
-}
+  ~QuietHdf5Errors() { H5Eset_auto2(H5E_DEFAULT, func_, data_); }
+  QuietHdf5Errors(const QuietHdf5Errors&) = delete;
+  QuietHdf5Errors& operator=(const QuietHdf5Errors&) = delete;
+
+ private:
+  H5E_auto2_t func_ = nullptr;
+  void* data_ = nullptr;
+};
 
 // File access without HDF5's file locks (H5Pset_file_locking): cluster
 // scratch file systems often have no POSIX locks (flock/fcntl fail with
@@ -281,8 +301,8 @@ void write_file(const Ctx& c, const std::string& tmp, const RunInfo& info, const
 }  // namespace
 
 void write_results_h5(const std::string& path, const RunInfo& info, const std::vector<TrialRecord>& records) {
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // errors are reported through exceptions
-  const std::string tmp = path + ".tmp";
+  const QuietHdf5Errors quiet;
+  const std::string tmp = io::temporary_path(path);
   const Ctx c{path};
   try {
     write_file(c, tmp, info, records);
@@ -290,17 +310,12 @@ void write_results_h5(const std::string& path, const RunInfo& info, const std::v
     std::remove(tmp.c_str());  // never leave a partial file behind
     throw;
   }
-  fsync_path(tmp);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    throw std::runtime_error(path + ": cannot replace with " + tmp + ": " + std::strerror(err));
-  }
+  io::commit_temporary(tmp, path);
 }
 
 
 std::vector<TrialRecord> read_results_h5(const std::string& path, RunInfo* info) {
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  const QuietHdf5Errors quiet;
   const Ctx c{path};
   H5 fapl = no_lock_access(path);
   H5 file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl), H5Fclose, path, "open file");
@@ -311,7 +326,7 @@ std::vector<TrialRecord> read_results_h5(const std::string& path, RunInfo* info)
   if (info) {
     info->config_text = read_attr_string(c, file, "config");
     info->config_hash = read_attr_string(c, file, "config_hash");
-    if (H5Aexists(file, "model_family") > 0) info->model_family = read_attr_string(c, file, "model_family");
+    if (attr_exists(c, file, "model_family")) info->model_family = read_attr_string(c, file, "model_family");
     info->command_line = read_attr_string(c, file, "command_line");
     info->world_size = read_attr_number<int64_t>(c, file, "world_size", H5T_NATIVE_INT64);
     info->created = read_attr_string(c, file, "created");
@@ -330,7 +345,7 @@ std::vector<TrialRecord> read_results_h5(const std::string& path, RunInfo* info)
     r.n_modules = read_attr_number<int64_t>(c, g, "n_modules", H5T_NATIVE_INT64);
     r.n_shots = read_attr_number<int64_t>(c, g, "n_shots", H5T_NATIVE_INT64);
     r.status = read_attr_string(c, g, "status");
-    if (H5Aexists(g, "error") > 0) r.error = read_attr_string(c, g, "error");
+    if (attr_exists(c, g, "error")) r.error = read_attr_string(c, g, "error");
     r.accuracy = read_attr_number<double>(c, g, "accuracy", H5T_NATIVE_DOUBLE);
     r.n_correct = read_attr_number<int64_t>(c, g, "n_correct", H5T_NATIVE_INT64);
     r.n_eval = read_attr_number<int64_t>(c, g, "n_eval", H5T_NATIVE_INT64);

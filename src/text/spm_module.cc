@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 
@@ -81,14 +82,27 @@ const SpmApi& api() {
   return api;
 }
 
-template <typename Fn>
-std::string read_string(Fn fn) {
-  std::string out(256, '\0');
-  size_t n = fn(out.data(), out.size());
-  if (n > out.size()) {
-    out.resize(n);
-    n = fn(out.data(), out.size());
+// SentencePiece works in int counts: a longer input is refused, never wrapped.
+int checked_count(size_t n, const char* what) {
+  if (n > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    throw std::length_error(std::string("SentencePiece ") + what + ": " + std::to_string(n) +
+                            " items, more than its int count allows");
   }
+  return static_cast<int>(n);
+}
+
+// Calls fn(out, cap, err, err_cap) with a buffer large enough for its
+// result; a failed Status becomes std::runtime_error naming `what`.
+template <typename Fn>
+std::string read_string(Fn fn, const char* what) {
+  char err[1024] = {0};
+  std::string out(256, '\0');
+  size_t n = fn(out.data(), out.size(), err, sizeof(err));
+  if (n != LH_SPM_FAILED && n > out.size()) {
+    out.resize(n);
+    n = fn(out.data(), out.size(), err, sizeof(err));
+  }
+  if (n == LH_SPM_FAILED) throw std::runtime_error(std::string("SentencePiece ") + what + " failed: " + err);
   out.resize(n);
   return out;
 }
@@ -116,20 +130,24 @@ SpmProcessor::~SpmProcessor() {
 int SpmProcessor::piece_size() const { return api().piece_size(handle_); }
 
 std::vector<int> SpmProcessor::encode(const std::string& text) const {
+  char err[1024] = {0};
   std::vector<int> ids(text.size() + 8);
-  int n = api().encode(handle_, text.data(), text.size(), ids.data(), static_cast<int>(ids.size()));
+  int n = api().encode(handle_, text.data(), text.size(), ids.data(), checked_count(ids.size(), "encode"), err,
+                       sizeof(err));
   if (n > static_cast<int>(ids.size())) {
     ids.resize(static_cast<size_t>(n));
-    n = api().encode(handle_, text.data(), text.size(), ids.data(), n);
+    n = api().encode(handle_, text.data(), text.size(), ids.data(), n, err, sizeof(err));
   }
+  if (n < 0) throw std::runtime_error(std::string("SentencePiece encode failed: ") + err);
   ids.resize(static_cast<size_t>(n));
   return ids;
 }
 
 std::string SpmProcessor::decode(const std::vector<int>& ids) const {
-  return read_string([&](char* out, size_t cap) {
-    return api().decode(handle_, ids.data(), static_cast<int>(ids.size()), out, cap);
-  });
+  const int n = checked_count(ids.size(), "decode");
+  return read_string([&](char* out, size_t cap, char* err, size_t err_cap) {
+    return api().decode(handle_, ids.data(), n, out, cap, err, err_cap);
+  }, "decode");
 }
 
 std::string SpmProcessor::decode_pieces(const std::vector<std::string>& pieces) const {
@@ -139,9 +157,10 @@ std::string SpmProcessor::decode_pieces(const std::vector<std::string>& pieces) 
     joined += p;
     lens.push_back(p.size());
   }
-  return read_string([&](char* out, size_t cap) {
-    return api().decode_pieces(handle_, joined.data(), lens.data(), static_cast<int>(lens.size()), out, cap);
-  });
+  const int n = checked_count(lens.size(), "decode");
+  return read_string([&](char* out, size_t cap, char* err, size_t err_cap) {
+    return api().decode_pieces(handle_, joined.data(), lens.data(), n, out, cap, err, err_cap);
+  }, "decode");
 }
 
 namespace {
@@ -206,7 +225,8 @@ std::string without_dummy_prefix(const std::string& serialized, const std::strin
 }
 
 std::string SpmProcessor::id_to_piece(int id) const {
-  return read_string([&](char* out, size_t cap) { return api().id_to_piece(handle_, id, out, cap); });
+  return read_string([&](char* out, size_t cap, char*, size_t) { return api().id_to_piece(handle_, id, out, cap); },
+                     "id_to_piece");
 }
 
 int SpmProcessor::piece_to_id(const std::string& piece) const {

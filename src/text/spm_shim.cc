@@ -49,14 +49,18 @@ __attribute__((visibility("default"))) void* lh_spm_load_bytes(const char* data,
 
 __attribute__((visibility("default"))) size_t lh_spm_decode_pieces(void* handle, const char* pieces,
                                                                    const size_t* lens, int n, char* out,
-                                                                   size_t cap) {
+                                                                   size_t cap, char* err, size_t err_cap) {
   std::vector<std::string> list;
   for (int i = 0; i < n; ++i) {
     list.emplace_back(pieces, lens[i]);
     pieces += lens[i];
   }
   std::string text;
-  static_cast<sentencepiece::SentencePieceProcessor*>(handle)->Decode(list, &text);
+  const auto status = static_cast<sentencepiece::SentencePieceProcessor*>(handle)->Decode(list, &text);
+  if (!status.ok()) {
+    copy_error(status.ToString(), err, err_cap);
+    return LH_SPM_FAILED;
+  }
   return copy_out(text, out, cap);
 }
 
@@ -69,18 +73,29 @@ __attribute__((visibility("default"))) int lh_spm_piece_size(void* handle) {
 }
 
 __attribute__((visibility("default"))) int lh_spm_encode(void* handle, const char* text,
-                                                         size_t len, int* ids, int cap) {
+                                                         size_t len, int* ids, int cap, char* err,
+                                                         size_t err_cap) {
   std::vector<int> out;
-  static_cast<sentencepiece::SentencePieceProcessor*>(handle)->Encode(std::string(text, len), &out);
+  const auto status =
+      static_cast<sentencepiece::SentencePieceProcessor*>(handle)->Encode(std::string(text, len), &out);
+  if (!status.ok()) {
+    copy_error(status.ToString(), err, err_cap);
+    return -1;
+  }
   for (int i = 0; i < static_cast<int>(out.size()) && i < cap; ++i) ids[i] = out[i];
   return static_cast<int>(out.size());
 }
 
 __attribute__((visibility("default"))) size_t lh_spm_decode(void* handle, const int* ids, int n,
-                                                            char* out, size_t cap) {
+                                                            char* out, size_t cap, char* err,
+                                                            size_t err_cap) {
   std::string text;
-  static_cast<sentencepiece::SentencePieceProcessor*>(handle)->Decode(
+  const auto status = static_cast<sentencepiece::SentencePieceProcessor*>(handle)->Decode(
       std::vector<int>(ids, ids + n), &text);
+  if (!status.ok()) {
+    copy_error(status.ToString(), err, err_cap);
+    return LH_SPM_FAILED;
+  }
   return copy_out(text, out, cap);
 }
 

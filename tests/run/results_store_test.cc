@@ -5,6 +5,7 @@
 #include "support/fixtures.h"
 
 #include <gtest/gtest.h>
+#include <hdf5.h>
 
 #include <cmath>
 #include <filesystem>
@@ -74,6 +75,28 @@ TEST(ResultsStore, RoundTripThroughTheCApiReader) {
   expect_same(records[1], sample("b.lorahub", true));
   EXPECT_EQ(read_info.config_text, "model: x\n");
   EXPECT_EQ(read_info.world_size, 3);
+}
+
+herr_t count_reports(hid_t, void* data) {
+  ++*static_cast<int*>(data);
+  return 0;
+}
+
+// The store silences HDF5's error printing while it works (its errors become
+// exceptions) and gives the caller's handler back, on success and on failure.
+TEST(ResultsStore, RestoresTheCallersHdf5ErrorHandler) {
+  int reports = 0;
+  ASSERT_GE(H5Eset_auto2(H5E_DEFAULT, count_reports, &reports), 0);
+  const std::string dir = testing::temp_dir("store-handler");
+  write_results_h5(dir + "/ok.h5", RunInfo{"model: x\n", "h", "cmd", 1, ""}, {sample("a.zero", false)});
+  EXPECT_THROW(read_results_h5(dir + "/absent.h5", nullptr), std::runtime_error);
+  H5E_auto2_t func = nullptr;
+  void* data = nullptr;
+  ASSERT_GE(H5Eget_auto2(H5E_DEFAULT, &func, &data), 0);
+  EXPECT_EQ(func, &count_reports);
+  EXPECT_EQ(data, &reports);
+  EXPECT_EQ(reports, 0);  // the failed open was reported by exception, not printed through the handler
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
 }
 
 TEST(ResultsStore, RefusesToOverwriteAndChecksTheConfigOnResume) {

@@ -1,0 +1,52 @@
+#include "io/atomic_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+namespace lorahub::io {
+
+std::string temporary_path(const std::string& path) { return path + ".tmp"; }
+
+void fsync_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) throw std::runtime_error(path + ": cannot open to fsync: " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) throw std::runtime_error(path + ": fsync failed: " + std::strerror(err));
+}
+
+void commit_temporary(const std::string& tmp, const std::string& path) {
+  try {
+    fsync_file(tmp);
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+      throw std::runtime_error(path + ": cannot replace with " + tmp + ": " + std::strerror(errno));
+    }
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+}
+
+void write_atomically(const std::string& path, const std::function<void(std::ostream&)>& write) {
+  const std::string tmp = temporary_path(path);
+  try {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error(tmp + ": cannot open file for writing: " + std::strerror(errno));
+    write(out);
+    out.flush();
+    if (!out) throw std::runtime_error(tmp + ": write error");
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+  commit_temporary(tmp, path);
+}
+
+}  // namespace lorahub::io
