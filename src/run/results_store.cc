@@ -14,6 +14,9 @@
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <utility>
+#include <type_traits>
+#include <map>
 
 namespace lorahub::run {
 namespace {
@@ -103,76 +106,101 @@ H5 group(const Ctx& c, hid_t loc, const std::string& name) {
   return H5(H5Gcreate2(loc, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose, c.file, "create group " + name);
 }
 
-// The scalar fields of a trial, as a compound row of /summary.
-struct SummaryRow {
-  const char* id;
-  const char* task;
-  const char* method;
-  int64_t seed, n_modules, n_shots;
-  const char* status;
-  double accuracy;
-  int64_t n_correct, n_eval;
-  double best_objective;
-  int64_t steps;
-  double wall_s;
-};
+// --- one trial field, by type: scalars are attributes, vectors datasets ----
 
-H5 summary_type(const Ctx& c) {
-  H5 str = vlen_string_type(c);
-  H5 t(H5Tcreate(H5T_COMPOUND, sizeof(SummaryRow)), H5Tclose, c.file, "compound type");
-  struct Field {
-    const char* name;
-    size_t offset;
-    hid_t type;
-  };
-  const Field fields[] = {
-      {"id", HOFFSET(SummaryRow, id), str}, {"task", HOFFSET(SummaryRow, task), str},
-      {"method", HOFFSET(SummaryRow, method), str}, {"seed", HOFFSET(SummaryRow, seed), H5T_NATIVE_INT64},
-      {"n_modules", HOFFSET(SummaryRow, n_modules), H5T_NATIVE_INT64},
-      {"n_shots", HOFFSET(SummaryRow, n_shots), H5T_NATIVE_INT64}, {"status", HOFFSET(SummaryRow, status), str},
-      {"accuracy", HOFFSET(SummaryRow, accuracy), H5T_NATIVE_DOUBLE},
-      {"n_correct", HOFFSET(SummaryRow, n_correct), H5T_NATIVE_INT64},
-      {"n_eval", HOFFSET(SummaryRow, n_eval), H5T_NATIVE_INT64},
-      {"best_objective", HOFFSET(SummaryRow, best_objective), H5T_NATIVE_DOUBLE},
-      {"steps", HOFFSET(SummaryRow, steps), H5T_NATIVE_INT64}, {"wall_s", HOFFSET(SummaryRow, wall_s), H5T_NATIVE_DOUBLE},
-  };
-  for (const auto& f : fields) c.check(H5Tinsert(t, f.name, f.offset, f.type), std::string("compound field ") + f.name);
-  return t;
+void put(const Ctx& c, hid_t loc, const char* name, const std::string& v) { attr_string(c, loc, name, v); }
+void put(const Ctx& c, hid_t loc, const char* name, int64_t v) { attr_number(c, loc, name, v, H5T_NATIVE_INT64); }
+void put(const Ctx& c, hid_t loc, const char* name, double v) { attr_number(c, loc, name, v, H5T_NATIVE_DOUBLE); }
+void put(const Ctx& c, hid_t loc, const char* name, const std::vector<std::string>& v) { strings(c, loc, name, v); }
+void put(const Ctx& c, hid_t loc, const char* name, const std::vector<double>& v) {
+  dataset(c, loc, name, H5T_NATIVE_DOUBLE, {v.size()}, v.data());
+}
+void put(const Ctx& c, hid_t loc, const char* name, const std::vector<int64_t>& v) {
+  dataset(c, loc, name, H5T_NATIVE_INT64, {v.size()}, v.data());
+}
+void put(const Ctx& c, hid_t loc, const char* name, const std::vector<int8_t>& v) {
+  dataset(c, loc, name, H5T_NATIVE_INT8, {v.size()}, v.data());
+}
+// Rows of equal length, as a [rows, columns] dataset.
+void put(const Ctx& c, hid_t loc, const char* name, const std::vector<std::vector<double>>& v) {
+  std::vector<double> flat;
+  const hsize_t n = v.empty() ? 0 : v[0].size();
+  for (const auto& row : v) {
+    if (row.size() != n) throw std::invalid_argument(c.file + ": " + name + ": rows of different lengths");
+    flat.insert(flat.end(), row.begin(), row.end());
+  }
+  dataset(c, loc, name, H5T_NATIVE_DOUBLE, {v.size(), n}, flat.data());
+}
+
+// The group that holds field path "a/b" (a, created or opened under the
+// trial's group `g` and kept in `subgroups`; `g` itself for "b") and its leaf name.
+std::pair<hid_t, std::string> place(const Ctx& c, hid_t g, const std::string& path, std::map<std::string, H5>& subgroups,
+                                    bool create) {
+  const auto slash = path.find('/');
+  if (slash == std::string::npos) return {g, path};
+  const std::string parent = path.substr(0, slash);
+  auto it = subgroups.find(parent);
+  if (it == subgroups.end()) {
+    H5 sub = create ? group(c, g, parent) : H5(H5Gopen2(g, parent.c_str(), H5P_DEFAULT), H5Gclose, c.file, "open group " + parent);
+    it = subgroups.emplace(parent, std::move(sub)).first;
+  }
+  return {it->second, path.substr(slash + 1)};
 }
 
 void write_trial(const Ctx& c, hid_t trials, const TrialRecord& r) {
   H5 g = group(c, trials, r.id);
-  attr_string(c, g, "task", r.task);
-  attr_string(c, g, "method", r.method);
-  attr_number(c, g, "seed", r.seed, H5T_NATIVE_INT64);
-  attr_number(c, g, "n_modules", r.n_modules, H5T_NATIVE_INT64);
-  attr_number(c, g, "n_shots", r.n_shots, H5T_NATIVE_INT64);
-  attr_string(c, g, "status", r.status);
-  if (!r.error.empty()) attr_string(c, g, "error", r.error);
-  attr_number(c, g, "accuracy", r.accuracy, H5T_NATIVE_DOUBLE);
-  attr_number(c, g, "n_correct", r.n_correct, H5T_NATIVE_INT64);
-  attr_number(c, g, "n_eval", r.n_eval, H5T_NATIVE_INT64);
-  attr_number(c, g, "best_objective", r.best_objective, H5T_NATIVE_DOUBLE);
-  attr_number(c, g, "steps", r.steps, H5T_NATIVE_INT64);
-  attr_number(c, g, "wall_s", r.wall_s, H5T_NATIVE_DOUBLE);
-  strings(c, g, "modules", r.modules);
-  dataset(c, g, "weights", H5T_NATIVE_DOUBLE, {r.weights.size()}, r.weights.data());
-  dataset(c, g, "shots", H5T_NATIVE_INT64, {r.shots.size()}, r.shots.data());
-  {
-    H5 h = group(c, g, "history");
-    dataset(c, h, "objective", H5T_NATIVE_DOUBLE, {r.history_objective.size()}, r.history_objective.data());
-    dataset(c, h, "loss", H5T_NATIVE_DOUBLE, {r.history_loss.size()}, r.history_loss.data());
-    std::vector<double> flat;
-    for (const auto& w : r.history_weights) flat.insert(flat.end(), w.begin(), w.end());
-    const hsize_t n = r.history_weights.empty() ? 0 : r.history_weights[0].size();
-    dataset(c, h, "weights", H5T_NATIVE_DOUBLE, {r.history_weights.size(), n}, flat.data());
+  std::map<std::string, H5> subgroups;
+  for_each_field(r, [&](const FieldInfo& f, const auto& value) {
+    if (!*f.hdf5) return;  // the id names the group
+    const auto [loc, leaf] = place(c, g, f.hdf5, subgroups, true);
+    put(c, loc, leaf.c_str(), value);
+  });
+}
+
+// /summary: one compound row per trial of the fields marked `summary` (all
+// scalars: strings as variable-length strings, int64, double; 8 bytes each).
+struct SummaryColumn {
+  const char* name;
+  hid_t type;
+};
+std::vector<SummaryColumn> summary_columns(hid_t str) {
+  std::vector<SummaryColumn> cols;
+  const TrialRecord probe;
+  for_each_field(probe, [&](const FieldInfo& f, const auto& value) {
+    using T = std::decay_t<decltype(value)>;
+    if (!f.summary) return;
+    if constexpr (std::is_same_v<T, std::string>) cols.push_back({f.json, str});
+    if constexpr (std::is_same_v<T, int64_t>) cols.push_back({f.json, H5T_NATIVE_INT64});
+    if constexpr (std::is_same_v<T, double>) cols.push_back({f.json, H5T_NATIVE_DOUBLE});
+  });
+  return cols;
+}
+
+void write_summary(const Ctx& c, hid_t file, const std::vector<TrialRecord>& records) {
+  static_assert(sizeof(const char*) == 8 && sizeof(int64_t) == 8 && sizeof(double) == 8, "8-byte summary columns");
+  H5 str = vlen_string_type(c);
+  const auto cols = summary_columns(str);
+  const size_t width = 8 * cols.size();
+  H5 type(H5Tcreate(H5T_COMPOUND, width), H5Tclose, c.file, "compound type");
+  for (size_t i = 0; i < cols.size(); ++i) {
+    c.check(H5Tinsert(type, cols[i].name, 8 * i, cols[i].type), std::string("compound field ") + cols[i].name);
   }
-  {
-    H5 e = group(c, g, "eval");
-    dataset(c, e, "index", H5T_NATIVE_INT64, {r.eval_index.size()}, r.eval_index.data());
-    strings(c, e, "prediction", r.predictions);
-    dataset(c, e, "correct", H5T_NATIVE_INT8, {r.correct.size()}, r.correct.data());
+  std::vector<unsigned char> rows(width * records.size());
+  for (size_t row = 0; row < records.size(); ++row) {
+    unsigned char* p = rows.data() + row * width;
+    for_each_field(records[row], [&](const FieldInfo& f, const auto& value) {
+      using T = std::decay_t<decltype(value)>;
+      if (!f.summary) return;
+      if constexpr (std::is_same_v<T, std::string>) {
+        const char* s = value.c_str();
+        std::memcpy(p, &s, 8);
+      } else if constexpr (std::is_same_v<T, int64_t> || std::is_same_v<T, double>) {
+        std::memcpy(p, &value, 8);
+      }
+      p += 8;
+    });
   }
+  dataset(c, file, "summary", type, {records.size()}, rows.data());
 }
 
 // --- reading ---------------------------------------------------------------
@@ -231,6 +259,33 @@ bool attr_exists(const Ctx& c, hid_t loc, const char* name) {
   return has > 0;
 }
 
+// An attribute or a link (dataset, group) of that name.
+bool field_exists(const Ctx& c, hid_t loc, const char* name) {
+  if (attr_exists(c, loc, name)) return true;
+  const htri_t has = H5Lexists(loc, name, H5P_DEFAULT);
+  c.check(has < 0 ? -1 : 0, std::string("look up ") + name);
+  return has > 0;
+}
+
+void get(const Ctx& c, hid_t loc, const char* name, std::string& v) { v = read_attr_string(c, loc, name); }
+void get(const Ctx& c, hid_t loc, const char* name, int64_t& v) { v = read_attr_number<int64_t>(c, loc, name, H5T_NATIVE_INT64); }
+void get(const Ctx& c, hid_t loc, const char* name, double& v) { v = read_attr_number<double>(c, loc, name, H5T_NATIVE_DOUBLE); }
+void get(const Ctx& c, hid_t loc, const char* name, std::vector<std::string>& v) { v = read_strings(c, loc, name); }
+void get(const Ctx& c, hid_t loc, const char* name, std::vector<double>& v) { v = read_numbers<double>(c, loc, name, H5T_NATIVE_DOUBLE); }
+void get(const Ctx& c, hid_t loc, const char* name, std::vector<int64_t>& v) {
+  v = read_numbers<int64_t>(c, loc, name, H5T_NATIVE_INT64);
+}
+void get(const Ctx& c, hid_t loc, const char* name, std::vector<int8_t>& v) { v = read_numbers<int8_t>(c, loc, name, H5T_NATIVE_INT8); }
+void get(const Ctx& c, hid_t loc, const char* name, std::vector<std::vector<double>>& v) {
+  std::vector<hsize_t> dims;
+  const auto flat = read_numbers<double>(c, loc, name, H5T_NATIVE_DOUBLE, &dims);
+  if (dims.size() != 2) throw std::runtime_error(c.file + ": dataset " + name + ": expected 2 dimensions");
+  v.clear();
+  for (hsize_t i = 0; i < dims[0]; ++i) {
+    v.emplace_back(flat.begin() + static_cast<long>(i * dims[1]), flat.begin() + static_cast<long>((i + 1) * dims[1]));
+  }
+}
+
 herr_t collect_name(hid_t, const char* name, const H5L_info_t*, void* data) {
   static_cast<std::vector<std::string>*>(data)->push_back(name);
   return 0;
@@ -285,13 +340,7 @@ void write_file(const Ctx& c, const std::string& tmp, const RunInfo& info, const
     attr_number(c, file, "world_size", info.world_size, H5T_NATIVE_INT64);
     attr_string(c, file, "created", info.created);
     attr_string(c, file, "updated", now_iso());
-    std::vector<SummaryRow> rows;
-    for (const auto& r : records) {
-      rows.push_back({r.id.c_str(), r.task.c_str(), r.method.c_str(), r.seed, r.n_modules, r.n_shots, r.status.c_str(),
-                      r.accuracy, r.n_correct, r.n_eval, r.best_objective, r.steps, r.wall_s});
-    }
-    H5 type = summary_type(c);
-    dataset(c, file, "summary", type, {rows.size()}, rows.data());
+    write_summary(c, file, records);
     H5 trials = group(c, file, "trials");
     for (const auto& r : records) write_trial(c, trials, r);
     c.check(H5Fflush(file, H5F_SCOPE_GLOBAL), "flush");
@@ -339,34 +388,13 @@ std::vector<TrialRecord> read_results_h5(const std::string& path, RunInfo* info)
     H5 g(H5Gopen2(trials, id.c_str(), H5P_DEFAULT), H5Gclose, path, "open trial " + id);
     TrialRecord r;
     r.id = id;
-    r.task = read_attr_string(c, g, "task");
-    r.method = read_attr_string(c, g, "method");
-    r.seed = read_attr_number<int64_t>(c, g, "seed", H5T_NATIVE_INT64);
-    r.n_modules = read_attr_number<int64_t>(c, g, "n_modules", H5T_NATIVE_INT64);
-    r.n_shots = read_attr_number<int64_t>(c, g, "n_shots", H5T_NATIVE_INT64);
-    r.status = read_attr_string(c, g, "status");
-    if (attr_exists(c, g, "error")) r.error = read_attr_string(c, g, "error");
-    r.accuracy = read_attr_number<double>(c, g, "accuracy", H5T_NATIVE_DOUBLE);
-    r.n_correct = read_attr_number<int64_t>(c, g, "n_correct", H5T_NATIVE_INT64);
-    r.n_eval = read_attr_number<int64_t>(c, g, "n_eval", H5T_NATIVE_INT64);
-    r.best_objective = read_attr_number<double>(c, g, "best_objective", H5T_NATIVE_DOUBLE);
-    r.steps = read_attr_number<int64_t>(c, g, "steps", H5T_NATIVE_INT64);
-    r.wall_s = read_attr_number<double>(c, g, "wall_s", H5T_NATIVE_DOUBLE);
-    r.modules = read_strings(c, g, "modules");
-    r.weights = read_numbers<double>(c, g, "weights", H5T_NATIVE_DOUBLE);
-    r.shots = read_numbers<int64_t>(c, g, "shots", H5T_NATIVE_INT64);
-    H5 h(H5Gopen2(g, "history", H5P_DEFAULT), H5Gclose, path, "open history of " + id);
-    r.history_objective = read_numbers<double>(c, h, "objective", H5T_NATIVE_DOUBLE);
-    r.history_loss = read_numbers<double>(c, h, "loss", H5T_NATIVE_DOUBLE);
-    std::vector<hsize_t> dims;
-    const auto flat = read_numbers<double>(c, h, "weights", H5T_NATIVE_DOUBLE, &dims);
-    for (hsize_t i = 0; dims.size() == 2 && i < dims[0]; ++i) {
-      r.history_weights.emplace_back(flat.begin() + static_cast<long>(i * dims[1]), flat.begin() + static_cast<long>((i + 1) * dims[1]));
-    }
-    H5 e(H5Gopen2(g, "eval", H5P_DEFAULT), H5Gclose, path, "open eval of " + id);
-    r.eval_index = read_numbers<int64_t>(c, e, "index", H5T_NATIVE_INT64);
-    r.predictions = read_strings(c, e, "prediction");
-    r.correct = read_numbers<int8_t>(c, e, "correct", H5T_NATIVE_INT8);
+    std::map<std::string, H5> subgroups;
+    for_each_field(r, [&](const FieldInfo& f, auto& value) {
+      if (!*f.hdf5) return;
+      const auto [loc, leaf] = place(c, g, f.hdf5, subgroups, false);
+      if (f.optional && !field_exists(c, loc, leaf.c_str())) return;
+      get(c, loc, leaf.c_str(), value);
+    });
     out.push_back(std::move(r));
   }
   return out;

@@ -1,11 +1,13 @@
 // The results file: written by the store, read back through the HDF5 C API.
 
 #include "run/results_store.h"
+#include "run/trial_record.h"
 
 #include "support/fixtures.h"
 
 #include <gtest/gtest.h>
 #include <hdf5.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <filesystem>
@@ -42,22 +44,89 @@ TrialRecord sample(const std::string& id, bool learned) {
   return r;
 }
 
-void expect_same(const TrialRecord& a, const TrialRecord& b) {
-  EXPECT_EQ(a.id, b.id);
-  EXPECT_EQ(a.task, b.task);
-  EXPECT_EQ(a.method, b.method);
-  EXPECT_EQ(a.seed, b.seed);
-  EXPECT_EQ(a.n_modules, b.n_modules);
-  EXPECT_EQ(a.accuracy, b.accuracy);
-  EXPECT_TRUE(a.best_objective == b.best_objective || (std::isnan(a.best_objective) && std::isnan(b.best_objective)));
-  EXPECT_EQ(a.modules, b.modules);
-  EXPECT_EQ(a.weights, b.weights);
-  EXPECT_EQ(a.history_objective, b.history_objective);
-  EXPECT_EQ(a.history_weights, b.history_weights);
-  EXPECT_EQ(a.shots, b.shots);
-  EXPECT_EQ(a.eval_index, b.eval_index);
-  EXPECT_EQ(a.predictions, b.predictions);
-  EXPECT_EQ(a.correct, b.correct);
+template <typename T>
+bool same(const T& a, const T& b) {
+  return a == b;
+}
+bool same(const double& a, const double& b) { return a == b || (std::isnan(a) && std::isnan(b)); }
+template <typename T>
+bool same(const std::vector<T>& a, const std::vector<T>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!same(a[i], b[i])) return false;
+  }
+  return true;
+}
+
+// b's member at the place of a's member `va` (both TrialRecords).
+template <typename T>
+const T& member_of(const TrialRecord& b, const TrialRecord& a, const T& va) {
+  const auto offset = reinterpret_cast<const char*>(&va) - reinterpret_cast<const char*>(&a);
+  return *reinterpret_cast<const T*>(reinterpret_cast<const char*>(&b) + offset);
+}
+
+// Every field of the table (run/trial_record.h), compared; returns how many.
+int expect_same(const TrialRecord& a, const TrialRecord& b) {
+  int compared = 0;
+  for_each_field(a, [&](const FieldInfo& f, const auto& va) {
+    EXPECT_TRUE(same(va, member_of(b, a, va))) << "field " << f.json << " of " << a.id;
+    ++compared;
+  });
+  return compared;
+}
+
+// A record whose every field differs from a default-constructed one.
+TrialRecord filled(const std::string& id) {
+  TrialRecord r = sample(id, true);
+  r.status = "failed";
+  r.error = "worker 2: out of memory";
+  r.history_loss = {1.5, std::nan("")};
+  return r;
+}
+
+TEST(TrialRecord, EveryFieldRoundTripsThroughTheJournalAndTheResultsFile) {
+  const TrialRecord r = filled("x.lorahub");
+  const TrialRecord empty;
+  int fields = 0;
+  for_each_field(r, [&](const FieldInfo& f, const auto& v) {
+    EXPECT_FALSE(same(v, member_of(empty, r, v))) << "the sample leaves field " << f.json << " at its default";
+    ++fields;
+  });
+  EXPECT_EQ(expect_same(r, record_from_json(nlohmann::json::parse(to_json(r).dump()))), fields);
+  const std::string path = testing::temp_dir("record") + "/r.h5";
+  write_results_h5(path, RunInfo{"model: x\n", "h", "cmd", 1, "", "t5"}, {r});
+  const auto back = read_results_h5(path, nullptr);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(expect_same(r, back[0]), fields);
+}
+
+TEST(TrialRecord, AJournalLineIsValidatedOnRead) {
+  auto j = to_json(filled("x"));
+  j["status"] = "maybe";
+  EXPECT_THROW(
+      {
+        try {
+          record_from_json(j);
+        } catch (const std::invalid_argument& e) {
+          EXPECT_STREQ(e.what(), "trial record x: field 'status': expected done or failed, found 'maybe'");
+          throw;
+        }
+      },
+      std::invalid_argument);
+  j = to_json(filled("x"));
+  j.erase("shots");
+  EXPECT_THROW(record_from_json(j), std::invalid_argument);
+  j = to_json(filled("x"));
+  j["seed"] = "three";
+  try {
+    record_from_json(j);
+    FAIL() << "a string seed was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("field 'seed': expected an integer, found string"), std::string::npos) << e.what();
+  }
+  j = to_json(filled("x"));
+  j.erase("error");  // journals written before the field
+  EXPECT_EQ(record_from_json(j).error, "");
 }
 
 TEST(ResultsStore, RoundTripThroughTheCApiReader) {
