@@ -1,11 +1,13 @@
 #include "io/checkpoint_files.h"
 
 #include "io/json_file.h"
+#include "io/safetensors.h"
 #include "io/tensor_file.h"
 
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <set>
 #include <stdexcept>
 
@@ -44,6 +46,14 @@ void require_directory(const std::string& dir, const std::string& what) {
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     throw std::runtime_error(dir + ": " + what + " directory does not exist");
   }
+}
+
+void write_checkpoint_dir(const std::string& dir, const std::string& config_json, const TensorMap& tensors) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw std::runtime_error(dir + ": cannot create output directory: " + ec.message());
+  write_safetensors(dir + "/model.safetensors", tensors, {{"format", "pt"}});
+  write_json_file(dir + "/config.json", parse_json_text(config_json, dir + "/config.json"));
 }
 
 CheckpointTensors read_checkpoint_dir(const std::string& dir) {

@@ -25,4 +25,9 @@ CheckpointTensors read_checkpoint_dir(const std::string& dir);
 // Throws std::runtime_error naming `dir` unless it is a directory.
 void require_directory(const std::string& dir, const std::string& what);
 
+// Writes a Hugging Face checkpoint directory (created if missing): `config_json`
+// as config.json and `tensors` as model.safetensors, each replaced whole
+// (io/atomic_file.h). Throws std::runtime_error naming the directory or file.
+void write_checkpoint_dir(const std::string& dir, const std::string& config_json, const TensorMap& tensors);
+
 }  // namespace lorahub::io

@@ -1,12 +1,7 @@
 #include "llama/checkpoint.h"
 
 #include "io/checkpoint_files.h"
-#include "io/json_file.h"
-#include "io/safetensors.h"
 #include "llama/llama_names.h"
-
-#include <nlohmann/json.hpp>
-#include <sys/stat.h>
 
 #include <stdexcept>
 
@@ -25,10 +20,7 @@ Checkpoint load_checkpoint(const std::string& dir, c10::ScalarType dtype, c10::D
 }
 
 void save_checkpoint(const std::string& dir, const LlamaConfig& config, const io::TensorMap& tensors) {
-  ::mkdir(dir.c_str(), 0755);
-  io::require_directory(dir, "output");
-  io::write_safetensors(dir + "/model.safetensors", tensors, {{"format", "pt"}});
-  io::write_json_file(dir + "/config.json", nlohmann::json::parse(config.to_json()));
+  io::write_checkpoint_dir(dir, config.to_json(), tensors);
 }
 
 }  // namespace lorahub::llama

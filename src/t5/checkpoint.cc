@@ -1,13 +1,9 @@
 #include "t5/checkpoint.h"
 
 #include "io/checkpoint_files.h"
-#include "io/json_file.h"
-#include "io/safetensors.h"
 #include "t5/t5_names.h"
 
 #include <ATen/ATen.h>
-#include <nlohmann/json.hpp>
-#include <sys/stat.h>
 
 #include <stdexcept>
 
@@ -37,13 +33,7 @@ Checkpoint load_checkpoint(const std::string& dir, c10::ScalarType dtype, c10::D
 }
 
 void save_checkpoint(const std::string& dir, const T5Config& config, const io::TensorMap& tensors) {
-  ::mkdir(dir.c_str(), 0755);
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    throw std::runtime_error(dir + ": cannot create output directory");
-  }
-  io::write_safetensors(dir + "/model.safetensors", tensors, {{"format", "pt"}});
-  io::write_json_file(dir + "/config.json", nlohmann::json::parse(config.to_json()));
+  io::write_checkpoint_dir(dir, config.to_json(), tensors);
 }
 
 }  // namespace lorahub::t5
