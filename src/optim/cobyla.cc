@@ -51,87 +51,98 @@ void Cobyla::observe(const std::vector<Vec>& z, const std::vector<double>& value
       x_[0] += sim(0, 0);
       phase_ = Phase::kSimplex;
       return;
-    case Phase::kSimplex: {
-      // Vertex j = xopt + rho e_j was evaluated; keep the better as optimum.
-      const size_t j = next_axis_;
-      if (fopt_ <= f) {
-        fv_[j] = f;
-      } else {
-        const double step = x_[j] - xopt_[j];
-        fv_[j] = fopt_;
-        fopt_ = f;
-        xopt_[j] = x_[j];
-        for (size_t k = 0; k <= j; ++k) {
-          sim(j, k) = -step;
-          double t = 0;
-          for (size_t i = k; i <= j; ++i) t -= simi(i, k);
-          simi(j, k) = t;
-        }
-      }
-      if (++next_axis_ < n_) {
-        x_ = xopt_;
-        x_[next_axis_] += sim(next_axis_, next_axis_);
-        return;
-      }
-      branch_ = true;
-      iterate();
+    case Phase::kSimplex:
+      observe_simplex_vertex(f);
       return;
-    }
     case Phase::kGeometry:
       fv_[next_axis_] = f;  // the replaced vertex (index kept in next_axis_)
       branch_ = true;
       iterate();
       return;
-    case Phase::kTrust: {
-      // Powell's label 440: was the step good, and which vertex does it replace?
-      double trured = fopt_ - f;
-      double prerem = prerem_;
-      if (f == fopt_) {
-        prerem = 0;
-        trured = 0;
-      }
-      double ratio = trured <= 0 ? 1.0 : 0.0;
-      long jdrop = -1;
-      Vec sigbar(n_);
-      for (size_t j = 0; j < n_; ++j) {
-        double t = 0;
-        for (size_t i = 0; i < n_; ++i) t += simi(j, i) * dx_[i];
-        t = std::fabs(t);
-        if (t > ratio) {
-          jdrop = static_cast<long>(j);
-          ratio = t;
-        }
-        sigbar[j] = t * vsig_[j];
-      }
-      double edgmax = kDelta * rho_;
-      long far = -1;
-      for (size_t j = 0; j < n_; ++j) {
-        if (sigbar[j] >= kAlpha * rho_ || sigbar[j] >= vsig_[j]) {
-          double t = veta_[j];
-          if (trured > 0) {
-            t = 0;
-            for (size_t i = 0; i < n_; ++i) t += (dx_[i] - sim(i, j)) * (dx_[i] - sim(i, j));
-            t = std::sqrt(t);
-          }
-          if (t > edgmax) {
-            far = static_cast<long>(j);
-            edgmax = t;
-          }
-        }
-      }
-      if (far >= 0) jdrop = far;
-      if (jdrop < 0) {
-        reduce_or_reshape();
-        return;
-      }
-      replace_vertex(static_cast<size_t>(jdrop), dx_, f);
-      if (trured > 0 && trured >= 0.1 * prerem) {
-        iterate();
-      } else {
-        reduce_or_reshape();
-      }
+    case Phase::kTrust:
+      observe_trust_step(f);
       return;
+  }
+}
+
+void Cobyla::observe_simplex_vertex(double f) {
+  // Vertex j = xopt + rho e_j was evaluated; keep the better as optimum.
+  const size_t j = next_axis_;
+  if (fopt_ <= f) {
+    fv_[j] = f;
+  } else {
+    const double step = x_[j] - xopt_[j];
+    fv_[j] = fopt_;
+    fopt_ = f;
+    xopt_[j] = x_[j];
+    for (size_t k = 0; k <= j; ++k) {
+      sim(j, k) = -step;
+      double t = 0;
+      for (size_t i = k; i <= j; ++i) t -= simi(i, k);
+      simi(j, k) = t;
     }
+  }
+  if (++next_axis_ < n_) {
+    x_ = xopt_;
+    x_[next_axis_] += sim(next_axis_, next_axis_);
+    return;
+  }
+  branch_ = true;
+  iterate();
+}
+
+long Cobyla::vertex_to_drop(double trured) const {
+  double ratio = trured <= 0 ? 1.0 : 0.0;
+  long jdrop = -1;
+  Vec sigbar(n_);
+  for (size_t j = 0; j < n_; ++j) {
+    double t = 0;
+    for (size_t i = 0; i < n_; ++i) t += simi(j, i) * dx_[i];
+    t = std::fabs(t);
+    if (t > ratio) {
+      jdrop = static_cast<long>(j);
+      ratio = t;
+    }
+    sigbar[j] = t * vsig_[j];
+  }
+  // A vertex far from the new point goes first.
+  double edgmax = kDelta * rho_;
+  long far = -1;
+  for (size_t j = 0; j < n_; ++j) {
+    if (sigbar[j] >= kAlpha * rho_ || sigbar[j] >= vsig_[j]) {
+      double t = veta_[j];
+      if (trured > 0) {
+        t = 0;
+        for (size_t i = 0; i < n_; ++i) t += (dx_[i] - sim(i, j)) * (dx_[i] - sim(i, j));
+        t = std::sqrt(t);
+      }
+      if (t > edgmax) {
+        far = static_cast<long>(j);
+        edgmax = t;
+      }
+    }
+  }
+  return far >= 0 ? far : jdrop;
+}
+
+void Cobyla::observe_trust_step(double f) {
+  // Powell's label 440: was the step good, and which vertex does it replace?
+  double trured = fopt_ - f;
+  double prerem = prerem_;
+  if (f == fopt_) {
+    prerem = 0;
+    trured = 0;
+  }
+  const long jdrop = vertex_to_drop(trured);
+  if (jdrop < 0) {
+    reduce_or_reshape();
+    return;
+  }
+  replace_vertex(static_cast<size_t>(jdrop), dx_, f);
+  if (trured > 0 && trured >= 0.1 * prerem) {
+    iterate();
+  } else {
+    reduce_or_reshape();
   }
 }
 
@@ -167,8 +178,7 @@ void Cobyla::reduce_or_reshape() {
   iterate();
 }
 
-void Cobyla::iterate() {
-  // Label 140. Move the best vertex into the optimal position.
+void Cobyla::move_best_to_optimum() {
   size_t best = n_;
   double fmin = fopt_;
   for (size_t j = 0; j < n_; ++j) {
@@ -177,22 +187,22 @@ void Cobyla::iterate() {
       fmin = fv_[j];
     }
   }
-  if (best < n_) {
-    std::swap(fv_[best], fopt_);
-    for (size_t i = 0; i < n_; ++i) {
-      const double t = sim(i, best);
-      sim(i, best) = 0;
-      xopt_[i] += t;
-      double ta = 0;
-      for (size_t k = 0; k < n_; ++k) {
-        sim(i, k) -= t;
-        ta -= simi(k, i);
-      }
-      simi(best, i) = ta;
+  if (best == n_) return;
+  std::swap(fv_[best], fopt_);
+  for (size_t i = 0; i < n_; ++i) {
+    const double t = sim(i, best);
+    sim(i, best) = 0;
+    xopt_[i] += t;
+    double ta = 0;
+    for (size_t k = 0; k < n_; ++k) {
+      sim(i, k) -= t;
+      ta -= simi(k, i);
     }
+    simi(best, i) = ta;
   }
-  // simi must stay the inverse of sim; if rounding spoilt it, start over
-  // from the best point seen (as nevergrad's loop calls scipy again).
+}
+
+double Cobyla::inverse_error() const {
   double error = 0;
   for (size_t i = 0; i < n_; ++i) {
     for (size_t j = 0; j < n_; ++j) {
@@ -203,18 +213,20 @@ void Cobyla::iterate() {
       error = std::max(error, std::fabs(t));
     }
   }
-  if (error > 0.1) {
-    restart(best_z_);
-    return;
-  }
-  // Linear model: a = -grad f.
+  return error;
+}
+
+Vec Cobyla::model_descent() const {
   Vec a(n_);
   for (size_t i = 0; i < n_; ++i) {
     double t = 0;
     for (size_t j = 0; j < n_; ++j) t += (fv_[j] - fopt_) * simi(j, i);
     a[i] = -t;
   }
-  // Is the simplex acceptable?
+  return a;
+}
+
+void Cobyla::assess_simplex() {
   vsig_.assign(n_, 0.0);
   veta_.assign(n_, 0.0);
   acceptable_ = true;
@@ -229,42 +241,45 @@ void Cobyla::iterate() {
     veta_[j] = std::sqrt(weta);
     if (vsig_[j] < parsig || veta_[j] > pareta) acceptable_ = false;
   }
-  if (!branch_ && !acceptable_) {
-    // Geometry step: replace the vertex farthest away, or the flattest one.
-    size_t jdrop = n_;
-    double t = pareta;
-    for (size_t j = 0; j < n_; ++j) {
-      if (veta_[j] > t) {
-        jdrop = j;
-        t = veta_[j];
-      }
+}
+
+void Cobyla::geometry_step(const Vec& a) {
+  // Replace the vertex farthest away, or the flattest one.
+  size_t jdrop = n_;
+  double t = kBeta * rho_;
+  for (size_t j = 0; j < n_; ++j) {
+    if (veta_[j] > t) {
+      jdrop = j;
+      t = veta_[j];
     }
-    if (jdrop == n_) {
-      for (size_t j = 0; j < n_; ++j) {
-        if (vsig_[j] < t) {
-          jdrop = j;
-          t = vsig_[j];
-        }
-      }
-    }
-    const double len = kGamma * rho_ * vsig_[jdrop];
-    Vec dx(n_);
-    double slope = 0;
-    for (size_t i = 0; i < n_; ++i) {
-      dx[i] = len * simi(jdrop, i);
-      slope += a[i] * dx[i];
-    }
-    // Step downhill on the model.
-    if (slope < 0) {
-      for (auto& v : dx) v = -v;
-    }
-    set_vertex(jdrop, dx);
-    for (size_t i = 0; i < n_; ++i) x_[i] = xopt_[i] + dx[i];
-    next_axis_ = jdrop;
-    phase_ = Phase::kGeometry;
-    return;
   }
-  // Trust-region step: minimise the linear model on the ball of radius rho.
+  if (jdrop == n_) {
+    for (size_t j = 0; j < n_; ++j) {
+      if (vsig_[j] < t) {
+        jdrop = j;
+        t = vsig_[j];
+      }
+    }
+  }
+  const double len = kGamma * rho_ * vsig_[jdrop];
+  Vec dx(n_);
+  double slope = 0;
+  for (size_t i = 0; i < n_; ++i) {
+    dx[i] = len * simi(jdrop, i);
+    slope += a[i] * dx[i];
+  }
+  // Step downhill on the model.
+  if (slope < 0) {
+    for (auto& v : dx) v = -v;
+  }
+  set_vertex(jdrop, dx);
+  for (size_t i = 0; i < n_; ++i) x_[i] = xopt_[i] + dx[i];
+  next_axis_ = jdrop;
+  phase_ = Phase::kGeometry;
+}
+
+void Cobyla::trust_region_step(const Vec& a) {
+  // Minimise the linear model on the ball of radius rho.
   double norm = 0;
   for (double v : a) norm += v * v;
   norm = std::sqrt(norm);
@@ -280,6 +295,24 @@ void Cobyla::iterate() {
   }
   for (size_t i = 0; i < n_; ++i) x_[i] = xopt_[i] + dx_[i];
   phase_ = Phase::kTrust;
+}
+
+void Cobyla::iterate() {
+  // Label 140.
+  move_best_to_optimum();
+  // simi must stay the inverse of sim; if rounding spoilt it, start over
+  // from the best point seen (as nevergrad's loop calls scipy again).
+  if (inverse_error() > 0.1) {
+    restart(best_z_);
+    return;
+  }
+  const Vec a = model_descent();
+  assess_simplex();
+  if (!branch_ && !acceptable_) {
+    geometry_step(a);
+  } else {
+    trust_region_step(a);
+  }
 }
 
 }  // namespace lorahub::optim

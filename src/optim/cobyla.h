@@ -33,10 +33,24 @@ class Cobyla : public Optimizer {
   void restart(const Vec& x0);
   void iterate();          // Powell's label 140: next point to evaluate
   void reduce_or_reshape();  // label 550
+  // observe() by phase: a vertex of the initial simplex, then label 440.
+  void observe_simplex_vertex(double f);
+  void observe_trust_step(double f);
+  // The vertex a trust-region step of value f replaces (label 440), or -1.
+  long vertex_to_drop(double trured) const;
+  // Pieces of iterate(), in Powell's order.
+  void move_best_to_optimum();
+  double inverse_error() const;  // max |simi * sim - I|
+  Vec model_descent() const;     // a = -grad of the linear model
+  void assess_simplex();         // vsig_, veta_, acceptable_
+  void geometry_step(const Vec& a);
+  void trust_region_step(const Vec& a);
   void set_vertex(size_t j, const Vec& dx);  // vertex j := xopt + dx
   void replace_vertex(size_t j, const Vec& dx, double f);
   double& sim(size_t i, size_t j) { return sim_[i * n_ + j]; }
   double& simi(size_t i, size_t j) { return simi_[i * n_ + j]; }
+  double sim(size_t i, size_t j) const { return sim_[i * n_ + j]; }
+  double simi(size_t i, size_t j) const { return simi_[i * n_ + j]; }
 
   size_t n_;
   double rhobeg_;
