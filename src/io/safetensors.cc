@@ -4,17 +4,20 @@
 
 #include <ATen/ATen.h>
 
-#include <algorithm>
 #include <fcntl.h>
+#include <nlohmann/json.hpp>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <memory>
 #include <set>
-#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <vector>
 
@@ -59,7 +62,8 @@ struct Entry {
 // The data buffer is covered exactly, in offset order, as the format's own
 // reader insists (safetensors Metadata::validate, and read_metadata's check
 // that the buffer ends with the last tensor): no overlap, no gap, nothing after.
-template <typename Fail>
+using Fail = std::function<std::runtime_error(const std::string&)>;
+
 void check_layout(const std::vector<Entry>& entries, uint64_t data_size, const Fail& fail) {
   std::vector<const Entry*> by_offset;
   for (const auto& e : entries) by_offset.push_back(&e);
@@ -86,26 +90,12 @@ void check_layout(const std::vector<Entry>& entries, uint64_t data_size, const F
   }
 }
 
-}  // namespace
-
-SafetensorsFile parse_safetensors(const void* bytes, uint64_t file_size, const std::string& path) {
-  const auto* data = static_cast<const unsigned char*>(bytes);
-  auto fail = [&](const std::string& what) -> std::runtime_error {
-    return std::runtime_error(path + ": invalid safetensors file: " + what);
-  };
-  if (file_size < 8) {
-    throw fail("shorter than the 8-byte header length (" + std::to_string(file_size) + " bytes)");
-  }
-  uint64_t header_len = 0;
-  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | data[i];
-  if (header_len > file_size - 8) {
-    throw fail("header length " + std::to_string(header_len) + " runs past the end of the file (" +
-               std::to_string(file_size) + " bytes)");
-  }
+// The JSON header: `header_len` bytes after the 8-byte length. Duplicate
+// top-level keys are refused (nlohmann keeps the last; the format forbids them).
+nlohmann::json parse_header(const unsigned char* data, uint64_t header_len, const Fail& fail) {
   nlohmann::json doc;
   std::set<std::string> keys;
   std::string duplicate;
-  // nlohmann keeps the last of two equal keys; the format forbids them.
   const nlohmann::json::parser_callback_t note_keys = [&](int depth, nlohmann::json::parse_event_t event,
                                                           nlohmann::json& parsed) {
     if (event == nlohmann::json::parse_event_t::key && depth == 1 && !keys.insert(parsed.get<std::string>()).second &&
@@ -121,69 +111,96 @@ SafetensorsFile parse_safetensors(const void* bytes, uint64_t file_size, const s
   }
   if (!duplicate.empty()) throw fail("tensor '" + duplicate + "' is named twice in the header (the format forbids duplicate keys)");
   if (!doc.is_object()) throw fail("header is not a JSON object");
+  return doc;
+}
 
+// Element count of a shape, without overflow; a zero dimension makes the
+// tensor empty whatever the others are.
+uint64_t checked_numel(const nlohmann::json& shape, uint64_t data_size, std::vector<int64_t>& dims, const Fail& fail) {
+  if (!shape.is_array()) throw fail("shape is not a list");
+  uint64_t numel = 1;
+  bool overflow = false, empty = false;
+  for (const auto& d : shape) {
+    if (!d.is_number_unsigned()) throw fail("shape has a non-integer or negative entry");
+    const uint64_t n = d.get<uint64_t>();
+    if (n > static_cast<uint64_t>(INT64_MAX)) throw fail("shape entry " + std::to_string(n) + " is too large");
+    dims.push_back(static_cast<int64_t>(n));
+    empty = empty || n == 0;
+    overflow = overflow || __builtin_mul_overflow(numel, n, &numel);
+  }
+  if (empty) return 0;
+  if (overflow || numel > data_size) {
+    throw fail("shape " + shape.dump() + " needs more than the " + std::to_string(data_size) + " bytes of data");
+  }
+  return numel;
+}
+
+// One tensor's header entry, checked against the data buffer's size.
+Entry parse_entry(const std::string& name, const nlohmann::json& v, uint64_t data_size, const Fail& file_fail) {
+  const Fail fail = [&](const std::string& what) { return file_fail("tensor '" + name + "': " + what); };
+  if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets")) {
+    throw fail("expected an object with dtype, shape and data_offsets");
+  }
+  if (!v["dtype"].is_string()) throw fail("dtype is not a string");
+  Entry e;
+  e.name = name;
+  e.dtype = dtype_by_name(v["dtype"].get<std::string>());
+  if (!e.dtype) throw fail("unknown dtype '" + v["dtype"].get<std::string>() + "'");
+  const uint64_t numel = checked_numel(v["shape"], data_size, e.shape, fail);
+  const auto& off = v["data_offsets"];
+  if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned()) {
+    throw fail("data_offsets is not a pair of non-negative integers");
+  }
+  e.begin = off[0].get<uint64_t>();
+  e.end = off[1].get<uint64_t>();
+  if (e.begin > e.end) throw fail("data_offsets begin after they end");
+  if (e.end > data_size) {
+    throw fail("data_offsets end at " + std::to_string(e.end) + ", past the end of the data (" +
+               std::to_string(data_size) + " bytes)");
+  }
+  const uint64_t expected = numel * static_cast<uint64_t>(e.dtype->size);
+  if (e.end - e.begin != expected) {
+    throw fail("shape and dtype need " + std::to_string(expected) + " bytes but data_offsets span " +
+               std::to_string(e.end - e.begin));
+  }
+  return e;
+}
+
+void read_metadata(const nlohmann::json& v, std::map<std::string, std::string>& out, const Fail& fail) {
+  if (!v.is_object()) throw fail("__metadata__ is not an object");
+  for (auto m = v.begin(); m != v.end(); ++m) {
+    if (!m.value().is_string()) throw fail("__metadata__['" + m.key() + "'] is not a string");
+    out[m.key()] = m.value().get<std::string>();
+  }
+}
+
+}  // namespace
+
+SafetensorsFile parse_safetensors(const void* bytes, uint64_t file_size, const std::string& path) {
+  const auto* data = static_cast<const unsigned char*>(bytes);
+  const Fail fail = [&](const std::string& what) {
+    return std::runtime_error(path + ": invalid safetensors file: " + what);
+  };
+  if (file_size < 8) {
+    throw fail("shorter than the 8-byte header length (" + std::to_string(file_size) + " bytes)");
+  }
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | data[i];
+  if (header_len > file_size - 8) {
+    throw fail("header length " + std::to_string(header_len) + " runs past the end of the file (" +
+               std::to_string(file_size) + " bytes)");
+  }
+  const nlohmann::json doc = parse_header(data, header_len, fail);
   const uint64_t data_start = 8 + header_len;
   const uint64_t data_size = file_size - data_start;
   SafetensorsFile out;
   std::vector<Entry> entries;
   for (auto it = doc.begin(); it != doc.end(); ++it) {
-    const std::string& name = it.key();
-    const auto& v = it.value();
-    if (name == "__metadata__") {
-      if (!v.is_object()) throw fail("__metadata__ is not an object");
-      for (auto m = v.begin(); m != v.end(); ++m) {
-        if (!m.value().is_string()) throw fail("__metadata__['" + m.key() + "'] is not a string");
-        out.metadata[m.key()] = m.value().get<std::string>();
-      }
-      continue;
+    if (it.key() == "__metadata__") {
+      read_metadata(it.value(), out.metadata, fail);
+    } else {
+      entries.push_back(parse_entry(it.key(), it.value(), data_size, fail));
     }
-    auto tensor_fail = [&](const std::string& what) {
-      return fail("tensor '" + name + "': " + what);
-    };
-    if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") ||
-        !v.contains("data_offsets")) {
-      throw tensor_fail("expected an object with dtype, shape and data_offsets");
-    }
-    if (!v["dtype"].is_string()) throw tensor_fail("dtype is not a string");
-    Entry e;
-    e.name = name;
-    e.dtype = dtype_by_name(v["dtype"].get<std::string>());
-    if (!e.dtype) throw tensor_fail("unknown dtype '" + v["dtype"].get<std::string>() + "'");
-    if (!v["shape"].is_array()) throw tensor_fail("shape is not a list");
-    // The element count is computed without overflow; a zero dimension makes
-    // the tensor empty whatever the others are.
-    uint64_t numel = 1;
-    bool overflow = false, empty = false;
-    for (const auto& d : v["shape"]) {
-      if (!d.is_number_unsigned()) throw tensor_fail("shape has a non-integer or negative entry");
-      const uint64_t n = d.get<uint64_t>();
-      if (n > static_cast<uint64_t>(INT64_MAX)) throw tensor_fail("shape entry " + std::to_string(n) + " is too large");
-      e.shape.push_back(static_cast<int64_t>(n));
-      empty = empty || n == 0;
-      overflow = overflow || __builtin_mul_overflow(numel, n, &numel);
-    }
-    if (empty) numel = 0;
-    if (!empty && (overflow || numel > data_size)) {
-      throw tensor_fail("shape " + v["shape"].dump() + " needs more than the " + std::to_string(data_size) + " bytes of data");
-    }
-    const auto& off = v["data_offsets"];
-    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
-        !off[1].is_number_unsigned()) {
-      throw tensor_fail("data_offsets is not a pair of non-negative integers");
-    }
-    e.begin = off[0].get<uint64_t>();
-    e.end = off[1].get<uint64_t>();
-    if (e.begin > e.end) throw tensor_fail("data_offsets begin after they end");
-    if (e.end > data_size) {
-      throw tensor_fail("data_offsets end at " + std::to_string(e.end) +
-                        ", past the end of the data (" + std::to_string(data_size) + " bytes)");
-    }
-    const uint64_t expected = numel * static_cast<uint64_t>(e.dtype->size);
-    if (e.end - e.begin != expected) {
-      throw tensor_fail("shape and dtype need " + std::to_string(expected) +
-                        " bytes but data_offsets span " + std::to_string(e.end - e.begin));
-    }
-    entries.push_back(std::move(e));
   }
   check_layout(entries, data_size, fail);
   for (const auto& e : entries) {
