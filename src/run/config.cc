@@ -182,6 +182,11 @@ void parse_task_modules(const Reader& r, const YAML::Node& key, const YAML::Node
   c.per_task[task] = std::move(indices);
 }
 
+// Whether a task lacks modules.per_task, so that methods draw sweep.n_modules modules for it.
+bool some_task_draws(const Config& c) {
+  return std::any_of(c.tasks.begin(), c.tasks.end(), [&](const std::string& t) { return !c.task_modules(t); });
+}
+
 // LoraHub, CAT (cat_learned) and the merges that combine A's and B's need
 // modules of one rank: a mix of ranks among the modules a method may use (a
 // modules.per_task list, or the pool when modules are drawn) is refused here,
@@ -190,8 +195,7 @@ void parse_task_modules(const Reader& r, const YAML::Node& key, const YAML::Node
 void check_equal_ranks(const Reader& r, const Config& c, const std::vector<YAML::Node>& method_nodes) {
   std::vector<std::vector<size_t>> sets;
   for (const auto& [task, indices] : c.per_task) sets.push_back(indices);
-  const bool draws = std::any_of(c.tasks.begin(), c.tasks.end(), [&](const std::string& t) { return !c.task_modules(t); }) &&
-                     *std::max_element(c.n_modules.begin(), c.n_modules.end()) > 1;
+  const bool draws = some_task_draws(c) && *std::max_element(c.n_modules.begin(), c.n_modules.end()) > 1;
   if (draws) {
     sets.emplace_back(c.module_ids.size());
     for (size_t i = 0; i < c.module_ids.size(); ++i) sets.back()[i] = i;
@@ -288,8 +292,8 @@ Config parse_yaml(const std::string& text, const std::string& path) {
   if (sweep["seeds"]) c.seeds = r.integers(sweep["seeds"], "sweep.seeds");
   if (sweep["n_modules"]) c.n_modules = r.integers(sweep["n_modules"], "sweep.n_modules");
   if (sweep["n_shots"]) c.n_shots = r.integers(sweep["n_shots"], "sweep.n_shots");
-  for (int64_t n : c.n_modules) {
-    if (n < 1 || n > static_cast<int64_t>(c.module_ids.size())) {
+  for (int64_t n : c.n_modules) {  // (unused when every task has modules.per_task)
+    if (n < 1 || (some_task_draws(c) && n > static_cast<int64_t>(c.module_ids.size()))) {
       r.fail(sweep["n_modules"], "sweep.n_modules",
              std::to_string(n) + " modules requested but the pool has " + std::to_string(c.module_ids.size()));
     }

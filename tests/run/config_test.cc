@@ -108,6 +108,15 @@ TEST(Config, PerTaskModulesReplaceTheDraw) {
   EXPECT_NE(c.results_hash(), parse_config(with_per_task("{navigate: [lora1, lora3]}",
                                                          "[single, {name: merge, merge_method: ties}, lorahub]"),
                                            "/cfg/test.yaml").results_hash());
+  // sweep.n_modules is unused (not checked against the pool) when every task has its modules
+  auto nine = [](std::string y) { return y.replace(y.find("n_modules: [2, 5]"), 17, "n_modules: [2, 9]"); };
+  EXPECT_EQ(expand_plan(parse_config(nine(with_per_task("{navigate: [lora0], snarks: [lora1, lora2]}", "[merge]")),
+                                     "/cfg/test.yaml"))
+                .size(),
+            2u * 2);
+  EXPECT_NE(error_of(nine(with_per_task("{navigate: [lora0]}", "[merge]")))
+                .find("'sweep.n_modules': 9 modules requested but the pool has 5"),
+            std::string::npos);
   // refused: a task outside bbh.tasks, an id outside the pool, a repeated id, not a mapping
   EXPECT_NE(error_of(with_per_task("{chess: [lora0]}", "[single]"))
                 .find("/cfg/test.yaml:5: 'modules.per_task.chess': 'chess' is not one of bbh.tasks"),
