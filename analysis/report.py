@@ -8,7 +8,10 @@ methods also the best seed), then the average over tasks, as Markdown (or
 LaTeX); then each method's accuracy per (N, k) and its best setting. With
 --world (the demo world's world.json), also each same-skill held-out task at
 every LoraHub method's best setting against the accuracy of its skill's
-upstream module alone on that module's own task. Reads /summary with h5py; needs python3-h5py and python3-numpy
+upstream module alone on that module's own task. When the file holds LoRA
+Soups methods (labels single-*, data_mix*, merge-*, cat_learned*), also the
+LoRA Soups-style table: one row per method, one column per task they ran on
+(the composed tasks), and the mean over those tasks. Reads /summary with h5py; needs python3-h5py and python3-numpy
 (Debian packages, installed by scripts/setup.sh).
 """
 import argparse
@@ -124,6 +127,48 @@ def same_skill(rows, world):
     return "\n".join(lines)
 
 
+SOUPS_PREFIXES = ("single-", "data_mix", "merge-", "cat_learned")
+
+
+def is_soups(method):
+    return method.startswith(SOUPS_PREFIXES)
+
+
+def soups_table(rows):
+    """LoRA Soups-style table: method x task (the tasks the soups methods ran on), mean over seeds, plus the mean
+    over tasks. The modules alone (single-<module>) differ per task, so they are two rows: per task, the module of
+    the higher and of the lower mean accuracy (named below the table). Returns (text, {(row, task): mean})."""
+    tasks = sorted({r["task"] for r in rows if is_soups(r["method"])})
+    groups = collections.defaultdict(list)
+    for r in rows:
+        if r["task"] in tasks:
+            groups[(r["task"], r["method"])].append(r["accuracy"])
+    cells, notes = {}, []
+    for t in tasks:
+        single = sorted(((float(np.mean(v)), m[len("single-"):]) for (tt, m), v in groups.items()
+                         if tt == t and m.startswith("single-")), key=lambda x: (-x[0], x[1]))
+        if single:
+            cells[("single (better module)", t)] = single[0][0]
+            cells[("single (worse module)", t)] = single[-1][0]
+            notes.append(f"{t}: " + ", ".join(f"{m} {100 * v:.1f}" for v, m in single))
+    for (t, m), v in groups.items():
+        if not m.startswith("single-"):
+            cells[(m, t)] = float(np.mean(v))
+    def order(m):
+        rank = ["zero_shot", "icl", "single (better module)", "single (worse module)", "data_mix", "merge-",
+                "cat_learned", "lorahub"]
+        return next((i for i, p in enumerate(rank) if m.startswith(p)), len(rank)), m
+    methods = sorted({m for m, _ in cells}, key=order)
+    lines = ["| method | " + " | ".join(tasks) + " | mean |", "|---" * (len(tasks) + 2) + "|"]
+    for m in methods:
+        values = [cells.get((m, t), float("nan")) for t in tasks]
+        mean = float(np.mean(values))  # NaN when the method misses a task
+        lines.append(f"| {m} | " + " | ".join(f"{100 * v:.1f}" for v in values) + f" | {100 * mean:.1f} |")
+    if notes:
+        lines += ["", "modules alone (mean over seeds): " + "; ".join(notes)]
+    return "\n".join(lines), cells
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("results")
@@ -141,6 +186,10 @@ def main():
             world = json.load(f)
         print()
         print(same_skill(rows, world))
+    if not a.latex and any(is_soups(r["method"]) for r in rows):
+        print()
+        print("LoRA Soups-style table: accuracy (mean over seeds) per task the soups methods ran on")
+        print(soups_table(rows)[0])
     print(f"\n{len(rows)} trials from {a.results}")
 
 

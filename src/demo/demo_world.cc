@@ -81,6 +81,7 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
   w.model_dir = o.out + "/model";
   w.lora_dir = o.out + "/lora";
   w.bbh_dir = o.out + "/bbh";
+  w.skill_data_dir = o.out + "/skill_data";
   const auto upstream = upstream_tasks();
   for (const auto& t : upstream) w.module_ids.push_back(t.name);
   const std::string stamp = o.out + "/world.json";
@@ -94,7 +95,9 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
     }
   }
   fs::remove(stamp);
-  for (const auto& d : {w.model_dir, w.lora_dir, w.bbh_dir + "/bbh", w.bbh_dir + "/cot-prompts"}) fs::create_directories(d);
+  for (const auto& d : {w.model_dir, w.lora_dir, w.bbh_dir + "/bbh", w.bbh_dir + "/cot-prompts", w.skill_data_dir}) {
+    fs::create_directories(d);
+  }
   t5::set_threads(o.threads);
 
   // 1. Data.
@@ -193,13 +196,16 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
     const auto& t = upstream[i];
     optim::Rng rng(tasks::stable_hash("module|" + t.name + "|" + std::to_string(o.seed)));
     std::vector<model::TokenIds> in, out;
+    std::vector<tasks::Example> skill_data;  // what the module is trained on, as the runner's skill data
     for (const auto& e : upstream_data[t.name]) {
       // Half under random word-salad instructions, half under another task's.
       const std::string instruction =
           rng.next() % 2 ? filler_instruction(rng) : upstream[rng.next() % upstream.size()].instruction;
-      in.push_back(tokenizer.encode(prompt(instruction, e.input)));
+      skill_data.push_back({prompt(instruction, e.input), e.target});
+      in.push_back(tokenizer.encode(skill_data.back().input));
       out.push_back(tokenizer.encode(e.target));
     }
+    tasks::write_examples_jsonl(w.skill_data_dir + "/" + t.name + ".jsonl", skill_data);
     learn::TrainOptions lo;
     lo.mode = learn::TrainMode::kLora;
     lo.rank = 8;
@@ -227,8 +233,13 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
     log(line);
   }
   fs::remove(corpus);
+  nlohmann::json composed = nlohmann::json::object();
+  for (const auto& h : heldout_tasks()) {
+    if (const auto modules = composing_modules(h); !modules.empty()) composed[h.name] = modules;
+  }
   io::write_json_file(stamp, {{"version", kGeneratorVersion}, {"seed", o.seed}, {"quick", o.quick}, {"modules", w.module_ids},
                               {"module_accuracy", module_accuracy}, {"same_skill", same_skill},
+                              {"composed", composed}, {"skill_data", "skill_data"},
                               {"heldout", [&] {
                                  std::vector<std::string> names;
                                  for (const auto& t : heldout_tasks()) names.push_back(t.name);

@@ -17,7 +17,19 @@ const std::vector<std::string>& lexicon() {
   return words;
 }
 
-bool is_animal(const std::string& w) { return w == "cat" || w == "dog" || w == "fox" || w == "owl" || w == "bee" || w == "cow"; }
+const std::vector<std::string>& animals() {
+  static const std::vector<std::string> a = {"cat", "dog", "fox", "owl", "bee", "cow"};
+  return a;
+}
+
+bool is_animal(const std::string& w) { return std::find(animals().begin(), animals().end(), w) != animals().end(); }
+
+// Inserts a random animal at a random position of `w`; returns it.
+std::string insert_animal(optim::Rng& rng, std::vector<std::string>& w) {
+  const std::string a = animals()[rng.next() % animals().size()];
+  w.insert(w.begin() + static_cast<long>(rng.next() % (w.size() + 1)), a);
+  return a;
+}
 
 std::vector<std::string> distinct_words(optim::Rng& rng, size_t n, bool allow_animals = true) {
   std::vector<std::string> out;
@@ -80,7 +92,6 @@ std::map<std::string, Make> skills() {
     for (const auto& x : w) letters.push_back(x.substr(0, 1));
     return join(letters);
   });
-  s["sort+first"] = words_task([](auto w) { return *std::min_element(w.begin(), w.end()); });
   s["max"] = numbers_task(0, [](auto v) { return std::to_string(*std::max_element(v.begin(), v.end())); });
   s["min"] = numbers_task(0, [](auto v) { return std::to_string(*std::min_element(v.begin(), v.end())); });
   s["add"] = numbers_task(2, [](auto v) { return std::to_string(v[0] + v[1]); });
@@ -96,10 +107,21 @@ std::map<std::string, Make> skills() {
   };
   s["animal"] = [](optim::Rng& rng) {
     auto w = distinct_words(rng, list_length(rng) - 1, false);
-    static const std::vector<std::string> animals = {"cat", "dog", "fox", "owl", "bee", "cow"};
-    const auto& a = animals[rng.next() % animals.size()];
-    w.insert(w.begin() + static_cast<long>(rng.next() % (w.size() + 1)), a);
+    const std::string a = insert_animal(rng, w);
     return tasks::Example{"List: " + join(w), a};
+  };
+  // Compositions of two skills (held-out only; no module is trained on them).
+  s["sort+first"] = words_task([](auto w) { return *std::min_element(w.begin(), w.end()); });
+  s["max+min"] = numbers_task(0, [](auto v) {
+    return std::to_string(*std::max_element(v.begin(), v.end())) + " " + std::to_string(*std::min_element(v.begin(), v.end()));
+  });
+  // find_animal's recognition with word_in_list's yes/no answer: half the
+  // lists hold one animal, half none.
+  s["member+animal"] = [](optim::Rng& rng) {
+    const bool in = rng.next() % 2 == 0;
+    auto w = distinct_words(rng, list_length(rng) - (in ? 1 : 0), false);
+    if (in) insert_animal(rng, w);
+    return tasks::Example{"List: " + join(w), in ? "yes" : "no"};
   };
   return s;
 }
@@ -135,7 +157,23 @@ std::vector<SyntheticTask> heldout_tasks() {
       task("backwards_list", "Write this list backwards, end to start.", "reverse"),
       task("lowest_value", "Find the lowest value here.", "min"),
       task("alphabetically_first", "Which item would a dictionary list before all others?", "sort+first"),
+      task("largest_and_smallest", "Name the biggest value, then the lowest one.", "max+min"),
+      task("animal_in_list", "Does this list name any animal? Say yes or no.", "member+animal"),
   };
+}
+
+std::vector<std::string> composing_modules(const SyntheticTask& task) {
+  if (task.skill.find('+') == std::string::npos) return {};
+  std::vector<std::string> out;
+  for (size_t start = 0; start <= task.skill.size();) {
+    const size_t end = std::min(task.skill.find('+', start), task.skill.size());
+    const std::string part = task.skill.substr(start, end - start);
+    for (const auto& u : upstream_tasks()) {
+      if (u.skill == part) out.push_back(u.name);
+    }
+    start = end + 1;
+  }
+  return out;
 }
 
 std::string filler_instruction(optim::Rng& rng) {

@@ -23,6 +23,11 @@ struct SyntheticTask {
 std::vector<SyntheticTask> upstream_tasks();
 std::vector<SyntheticTask> heldout_tasks();
 
+// The upstream tasks (= module ids) whose skills a composed held-out task
+// combines, in the order its skill names them ("sort+first" -> sort_words,
+// first_word); empty for a single-skill task.
+std::vector<std::string> composing_modules(const SyntheticTask& task);
+
 // An instruction of 3-7 words drawn from all instructions of the world and a
 // few fillers, in random order ("Order the write list these?"): one the base
 // model has never seen, as a held-out task's is.

@@ -1,15 +1,20 @@
 #include "run/config.h"
 
+#include "io/json_file.h"
 #include "io/text_file.h"
+#include "lora/merge_methods.h"
 #include "model/family.h"
 #include "model/loader.h"
 #include "tasks/bbh.h"
 
+#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -159,6 +164,77 @@ void parse_soups_keys(const Reader& r, const YAML::Node& m, MethodConfig& mc) {
   if (mc.epochs < 1) r.fail(m["epochs"], "sweep.methods.epochs", "expected a positive integer");
 }
 
+// One entry of modules.per_task: a task of bbh.tasks and distinct ids of the pool.
+void parse_task_modules(const Reader& r, const YAML::Node& key, const YAML::Node& value, Config& c) {
+  const std::string task = r.string(key, "modules.per_task");
+  const std::string where = "modules.per_task." + task;
+  if (std::find(c.tasks.begin(), c.tasks.end(), task) == c.tasks.end()) {
+    r.fail(key, where, "'" + task + "' is not one of bbh.tasks");
+  }
+  std::vector<size_t> indices;
+  for (const auto& id : r.strings(value, where)) {
+    const auto at = std::find(c.module_ids.begin(), c.module_ids.end(), id);
+    if (at == c.module_ids.end()) r.fail(value, where, "module '" + id + "' is not in the pool (modules.ids or modules.list)");
+    const size_t i = static_cast<size_t>(at - c.module_ids.begin());
+    if (std::find(indices.begin(), indices.end(), i) != indices.end()) r.fail(value, where, "module '" + id + "' is listed twice");
+    indices.push_back(i);
+  }
+  c.per_task[task] = std::move(indices);
+}
+
+// Whether a task lacks modules.per_task, so that methods draw sweep.n_modules modules for it.
+bool some_task_draws(const Config& c) {
+  return std::any_of(c.tasks.begin(), c.tasks.end(), [&](const std::string& t) { return !c.task_modules(t); });
+}
+
+// LoraHub, CAT (cat_learned) and the merges that combine A's and B's need
+// modules of one rank: a mix of ranks among the modules a method may use (a
+// modules.per_task list, or the pool when modules are drawn) is refused here,
+// by its key, rather than by a worker mid-run. The rank is adapter_config.json's
+// "r"; a file without a valid one is left to the adapter loader's errors.
+void check_equal_ranks(const Reader& r, const Config& c, const std::vector<YAML::Node>& method_nodes) {
+  std::vector<std::vector<size_t>> sets;
+  for (const auto& [task, indices] : c.per_task) sets.push_back(indices);
+  const bool draws = some_task_draws(c) && *std::max_element(c.n_modules.begin(), c.n_modules.end()) > 1;
+  if (draws) {
+    sets.emplace_back(c.module_ids.size());
+    for (size_t i = 0; i < c.module_ids.size(); ++i) sets.back()[i] = i;
+  }
+  std::map<size_t, int64_t> ranks;
+  auto rank = [&](size_t i) {
+    if (!ranks.count(i)) {
+      int64_t value = -1;
+      try {
+        const auto j = io::read_json_file(c.module_dir(i) + "/adapter_config.json");
+        if (j.is_object() && j.contains("r") && j["r"].is_number_integer()) value = j["r"].get<int64_t>();
+      } catch (const std::exception&) {  // the loader names what is wrong with the file
+      }
+      ranks[i] = value;
+    }
+    return ranks[i];
+  };
+  for (size_t k = 0; k < c.methods.size(); ++k) {
+    const MethodConfig& m = c.methods[k];
+    const bool merge = m.name == "merge";
+    if (!(m.learns() || m.name == "cat_learned" ||
+          (merge && lora::needs_equal_ranks(lora::parse_method(m.merge_method, "sweep.methods.merge_method", true))))) {
+      continue;
+    }
+    for (const auto& set : sets) {
+      for (size_t i : set) {
+        if (rank(i) < 0 || rank(set.front()) < 0 || rank(i) == rank(set.front())) continue;
+        const YAML::Node& n = method_nodes[k];
+        const char* field = merge ? "merge_method" : "name";
+        r.fail(n.IsMap() && n[field] ? n[field] : n, std::string("sweep.methods.") + field,
+               (merge ? m.merge_method : m.name) + " needs modules of equal rank: '" + c.module_ids[i] + "' has r = " +
+                   std::to_string(rank(i)) + " but '" + c.module_ids[set.front()] + "' has r = " +
+                   std::to_string(rank(set.front())) +
+                   (merge ? " (cat and the svd methods accept different ranks)" : ""));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 namespace {
@@ -180,7 +256,7 @@ Config parse_yaml(const std::string& text, const std::string& path) {
 
   const YAML::Node modules = root["modules"];
   if (!modules) r.fail(root, "modules", "missing (dir and list or ids)");
-  r.check_keys(modules, "modules", {"dir", "list", "ids", "skill_data"});
+  r.check_keys(modules, "modules", {"dir", "list", "ids", "skill_data", "per_task"});
   if (modules["skill_data"]) c.skill_data_dir = resolve_path(path, r.string(modules["skill_data"], "modules.skill_data"));
   if (modules["dir"]) c.modules_dir = resolve_path(path, r.string(modules["dir"], "modules.dir"));
   if (modules["ids"]) c.module_ids = r.strings(modules["ids"], "modules.ids");
@@ -190,6 +266,8 @@ Config parse_yaml(const std::string& text, const std::string& path) {
     for (auto& id : io::read_list_file(c.modules_list)) c.module_ids.push_back(std::move(id));
   }
   if (c.module_ids.empty()) r.fail(modules, "modules", "no module ids (give modules.ids or modules.list)");
+  const YAML::Node per_task = modules["per_task"];
+  if (per_task && !per_task.IsMap()) r.fail(per_task, "modules.per_task", "expected a mapping of task names to module ids");
 
   const YAML::Node bbh = root["bbh"];
   if (!bbh) r.fail(root, "bbh", "missing (dir and tasks)");
@@ -202,6 +280,9 @@ Config parse_yaml(const std::string& text, const std::string& path) {
   } catch (const std::exception& e) {
     r.fail(bbh["tasks"] ? bbh["tasks"] : bbh, "bbh.tasks", e.what());
   }
+  if (per_task) {
+    for (const auto& kv : per_task) parse_task_modules(r, kv.first, kv.second, c);
+  }
   if (bbh["max_eval"]) c.max_eval = r.integer(bbh["max_eval"], "bbh.max_eval");
   if (c.max_eval < 0) r.fail(bbh["max_eval"], "bbh.max_eval", "expected 0 (all) or a positive integer");
 
@@ -211,8 +292,8 @@ Config parse_yaml(const std::string& text, const std::string& path) {
   if (sweep["seeds"]) c.seeds = r.integers(sweep["seeds"], "sweep.seeds");
   if (sweep["n_modules"]) c.n_modules = r.integers(sweep["n_modules"], "sweep.n_modules");
   if (sweep["n_shots"]) c.n_shots = r.integers(sweep["n_shots"], "sweep.n_shots");
-  for (int64_t n : c.n_modules) {
-    if (n < 1 || n > static_cast<int64_t>(c.module_ids.size())) {
+  for (int64_t n : c.n_modules) {  // (unused when every task has modules.per_task)
+    if (n < 1 || (some_task_draws(c) && n > static_cast<int64_t>(c.module_ids.size()))) {
       r.fail(sweep["n_modules"], "sweep.n_modules",
              std::to_string(n) + " modules requested but the pool has " + std::to_string(c.module_ids.size()));
     }
@@ -223,7 +304,9 @@ Config parse_yaml(const std::string& text, const std::string& path) {
   const YAML::Node methods = sweep["methods"];
   if (!methods || !methods.IsSequence() || methods.size() == 0) r.fail(sweep, "sweep.methods", "expected a non-empty list");
   std::set<std::string> labels;
+  std::vector<YAML::Node> method_nodes;  // for errors found after parsing
   for (const auto& m : methods) {
+    method_nodes.push_back(m);
     MethodConfig mc;
     if (m.IsScalar()) {
       mc.name = r.string(m, "sweep.methods.name");
@@ -231,7 +314,7 @@ Config parse_yaml(const std::string& text, const std::string& path) {
       r.check_keys(m, "sweep.methods", {"name", "label", "composition", "optimizer", "budget", "population", "l1",
                                         "loss", "loss_batch_size", "bound", "train_steps", "lr", "rank", "alpha",
                                         "train_batch_size", "merge_method", "density", "majority_sign", "epochs",
-                                        "train_data", "per_target"});
+                                        "train_data", "per_target", "targets"});
       if (!m["name"]) r.fail(m, "sweep.methods.name", "missing");
       mc.name = r.string(m["name"], "sweep.methods.name");
     }
@@ -259,6 +342,12 @@ Config parse_yaml(const std::string& text, const std::string& path) {
       if (m["rank"]) mc.rank = r.integer(m["rank"], "sweep.methods.rank");
       if (m["alpha"]) mc.alpha = r.number(m["alpha"], "sweep.methods.alpha");
       if (m["train_batch_size"]) mc.train_batch_size = r.integer(m["train_batch_size"], "sweep.methods.train_batch_size");
+      if (m["targets"]) {
+        if (mc.name != "lora_tuning" && mc.name != "data_mix") {
+          r.fail(m["targets"], "sweep.methods.targets", "used by lora_tuning and data_mix only, not " + mc.name);
+        }
+        mc.targets = r.strings(m["targets"], "sweep.methods.targets");
+      }
       parse_soups_keys(r, m, mc);
       if (mc.train_steps < 1 || mc.rank < 1 || mc.train_batch_size < 1 || mc.lr < 0) {
         r.fail(m, "sweep.methods", "train_steps, rank and train_batch_size must be positive, lr non-negative");
@@ -310,6 +399,7 @@ Config parse_yaml(const std::string& text, const std::string& path) {
       r.fail(modules, "modules", "module '" + c.module_ids[i] + "': " + c.module_dir(i) + " has no adapter_config.json");
     }
   }
+  check_equal_ranks(r, c, method_nodes);
   for (const auto& m : c.methods) {
     if (!m.needs_skill_data()) continue;
     if (c.skill_data_dir.empty()) r.fail(modules, "modules.skill_data", "missing (method " + m.label + " trains on skill data)");
@@ -357,7 +447,12 @@ std::string Config::results_hash() const {
         << ':' << m.per_target;
     }
     if (m.needs_skill_data()) s << ':' << skill_data_dir;
+    for (const auto& t : m.targets) s << ":t=" << t;
     s << ';';
+  }
+  for (const auto& [task, indices] : per_task) {  // absent from older configs: they hash as before
+    s << "|per_task:" << task;
+    for (size_t i : indices) s << ',' << module_ids[i];
   }
   s << '|' << max_new_tokens << '|' << eval_batch_size << '|' << eval_shard_size << '|' << dtype << '|'
     << candidates_per_pass << '|' << model_family;

@@ -4,6 +4,7 @@
 // name the file, the key path and its line.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,8 @@ struct MethodConfig {
   // that mix (train_steps, lr, rank, alpha, train_batch_size as lora_tuning).
   std::string train_data = "shots";  // shots | skill_mix
   bool per_target = false;  // cat_learned: one weight per module and target (stored row-major, N x L)
+  // lora_tuning, data_mix: the LoRA's target_modules (empty: the trainer's default, q and v).
+  std::vector<std::string> targets;
   bool learns() const { return name == "lorahub"; }
   bool draws_modules() const {
     return learns() || name == "merge" || name == "cat_learned" || name == "data_mix";
@@ -61,6 +64,11 @@ struct Config {
   std::string modules_list;
   std::vector<std::string> module_ids;  // resolved from modules.ids or modules.list
   std::string skill_data_dir;           // modules.skill_data: <dir>/<id>.jsonl is module id's training data
+  // modules.per_task: task -> the pool indices of its own modules (e.g. the
+  // modules of the skills a task composes). For such a task the methods that
+  // draw modules use exactly these (N = their number; sweep.n_modules is not
+  // expanded for it) and single runs each of them alone.
+  std::map<std::string, std::vector<size_t>> per_task;
   std::string bbh_dir;
   std::vector<std::string> tasks;  // resolved ("all" expanded)
   int64_t max_eval = 0;
@@ -81,6 +89,11 @@ struct Config {
   // Module directory of id i.
   std::string skill_data(size_t i) const { return skill_data_dir + "/" + module_ids[i] + ".jsonl"; }
   std::string module_dir(size_t i) const { return modules_dir.empty() ? module_ids[i] : modules_dir + "/" + module_ids[i]; }
+  // The pool indices modules.per_task gives `task`; null when it gives none.
+  const std::vector<size_t>* task_modules(const std::string& task) const {
+    const auto it = per_task.find(task);
+    return it == per_task.end() ? nullptr : &it->second;
+  }
   // A hash of everything that determines results (not output, threads,
   // flush interval): a resumed file must come from the same one.
   std::string results_hash() const;

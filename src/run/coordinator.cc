@@ -112,8 +112,14 @@ class Coordinator {
     s->split = tasks::split_shots(*s->task, t.n_shots, static_cast<uint64_t>(t.seed), config_.max_eval);
     s->start = Clock::now();
     if (s->method->draws_modules()) {
-      for (int64_t i : tasks::draw_modules(static_cast<int64_t>(config_.module_ids.size()), t.n_modules,
-                                           static_cast<uint64_t>(t.seed))) {
+      std::vector<int64_t> chosen;
+      if (const auto* own = config_.task_modules(t.task)) {  // modules.per_task: the task's own modules
+        chosen.assign(own->begin(), own->end());
+      } else {
+        chosen = tasks::draw_modules(static_cast<int64_t>(config_.module_ids.size()), t.n_modules,
+                                     static_cast<uint64_t>(t.seed));
+      }
+      for (int64_t i : chosen) {
         s->module_ids.push_back(config_.module_ids[static_cast<size_t>(i)]);
         s->module_dirs.push_back(config_.module_dir(static_cast<size_t>(i)));
       }
@@ -200,6 +206,7 @@ class Coordinator {
     u["rank"] = m.rank;
     u["alpha"] = m.alpha;
     u["batch_size"] = m.train_batch_size;
+    if (!m.targets.empty()) u["targets"] = m.targets;
     u["seed"] = tasks::stable_hash("train|" + s.trial.id);
     s.predictions.assign(s.split.eval.size(), "");
     offsets_[u["unit"].get<int64_t>()] = 0;

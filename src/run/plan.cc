@@ -18,15 +18,20 @@ std::vector<Trial> expand_plan(const Config& c) {
       const auto& method = c.methods[m];
       for (int64_t seed : c.seeds) {
         for (int64_t k : c.n_shots) {
+          const std::vector<size_t>* own = c.task_modules(task);
           if (method.name == "single") {
-            for (size_t i = 0; i < c.module_ids.size(); ++i) {
+            std::vector<size_t> modules(c.module_ids.size());
+            for (size_t i = 0; i < modules.size(); ++i) modules[i] = i;
+            for (size_t i : own ? *own : modules) {
               Trial t{"", task, m, seed, 1, k, static_cast<int64_t>(i), method.label + "-" + label_part(c.module_ids[i])};
               t.id = task + "." + t.label + ".s" + std::to_string(seed) + ".n1.k" + std::to_string(k);
               out.push_back(t);
             }
             continue;
           }
-          const std::vector<int64_t> ns = method.draws_modules() ? c.n_modules : std::vector<int64_t>{0};
+          const std::vector<int64_t> ns = !method.draws_modules() ? std::vector<int64_t>{0}
+                                          : own ? std::vector<int64_t>{static_cast<int64_t>(own->size())}
+                                                : c.n_modules;
           for (int64_t n : ns) {
             Trial t{"", task, m, seed, n, k, -1, method.label};
             t.id = task + "." + method.label + ".s" + std::to_string(seed) + ".n" + std::to_string(n) + ".k" +

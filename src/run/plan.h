@@ -24,7 +24,9 @@ struct Trial {
 // Order: task, method, seed, n_shots, n_modules. Baselines (zero_shot, icl)
 // get one trial per (task, seed, k): they use the evaluation split of
 // (task, seed, k) so all methods are scored on the same examples. single
-// gets one trial per module of the pool (n1).
+// gets one trial per module of the pool (n1). For a task of
+// modules.per_task, single runs its modules only and the methods that draw
+// modules get one trial per (seed, k) with N = its number of modules.
 std::vector<Trial> expand_plan(const Config& config);
 
 }  // namespace lorahub::run

@@ -64,15 +64,15 @@ struct Worker::State {
     if (trials.size() > kTrialCacheSize) trials.pop_back();
     TrialCache& t = trials.front();
     const auto dirs = unit.at("modules").get<std::vector<std::string>>();
-    if (!dirs.empty()) {
-      std::vector<lora::LoraAdapter> chosen;
-      for (const auto& d : dirs) {
-        auto a = adapters.find(d);
-        if (a == adapters.end()) a = adapters.emplace(d, lora::load_adapter(d, *model)).first;
-        chosen.push_back(a->second);
-      }
-      t.pool = std::make_unique<lora::LoraPool>(*model, std::move(chosen));
+    std::vector<lora::LoraAdapter> chosen;
+    for (const auto& d : dirs) {
+      auto a = adapters.find(d);
+      if (a == adapters.end()) a = adapters.emplace(d, lora::load_adapter(d, *model)).first;
+      chosen.push_back(a->second);
     }
+    // A merge checks its own modules (cat and the svd methods take different
+    // ranks); the compositions need a pool of one rank and scale.
+    if (!chosen.empty() && !unit.contains("merge")) t.pool = std::make_unique<lora::LoraPool>(*model, std::move(chosen));
     return t;
   }
 
@@ -130,6 +130,7 @@ struct Worker::State {
     o.alpha = unit.at("alpha");
     o.batch_size = unit.at("batch_size");
     o.seed = unit.at("seed");
+    if (unit.contains("targets")) o.targets = unit.at("targets").get<std::vector<std::string>>();
     const auto r = learn::train(*model, learn::encode_inputs(*tokenizer, inputs), learn::encode_targets(*tokenizer, targets), o);
     std::shared_ptr<const model::LanguageModel> tuned;
     if (r.weights) tuned = model->with_weights(r.weights);

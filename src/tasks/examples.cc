@@ -3,6 +3,8 @@
 #include "io/json_file.h"
 
 #include <nlohmann/json.hpp>
+
+#include <fstream>
 #include <stdexcept>
 
 namespace lorahub::tasks {
@@ -30,6 +32,13 @@ std::vector<Example> read_examples_jsonl(const std::string& path) {
 
 std::vector<Example> parse_examples_jsonl(const std::string& text, const std::string& source) {
   return examples_from_rows(io::parse_jsonl_text(text, source), source);
+}
+
+void write_examples_jsonl(const std::string& path, const std::vector<Example>& examples) {
+  std::ofstream out(path, std::ios::binary);
+  for (const auto& e : examples) out << nlohmann::json{{"input", e.input}, {"target", e.target}}.dump() << "\n";
+  out.flush();
+  if (!out) throw std::runtime_error(path + ": cannot write examples");
 }
 
 }  // namespace lorahub::tasks

@@ -49,6 +49,7 @@ for line in table[2:]:
         assert abs(float(value) - expected) < 0.051, (task, method, value, expected)
         checked += 1
 assert checked == len(recount), (checked, len(recount))
+assert not any(l.startswith("LoRA Soups-style table") for l in table), "a soups table without soups methods"
 assert any(v > 0 for v in recount.values()), "all accuracies are zero: the recount checks nothing"
 print(f"{checked} table cells equal the recount from eval/correct")
 

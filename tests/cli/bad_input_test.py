@@ -252,6 +252,36 @@ def rank2_adapter(name):
 
 
 rank2 = rank2_adapter("adapter_rank2")
+# A pool of two ranks for the runner: merge ties refuses it at config time
+# (naming the key), merge cat runs on it (checked before the matrix).
+copy_dir(lora0, os.path.join("rank_pool", "lora0"))
+copy_dir(rank2, os.path.join("rank_pool", "lora_r2"))
+
+
+def rank_config(name, merge_method):
+    open(name, "w").write(f"""model: {base}
+modules:
+  dir: rank_pool
+  ids: [lora0, lora_r2]
+bbh:
+  dir: {os.path.join(shared, "data", "bbh")}
+  tasks: [navigate]
+  max_eval: 2
+sweep:
+  seeds: [1]
+  n_modules: [2]
+  n_shots: [3]
+  methods:
+    - {{name: merge, merge_method: {merge_method}}}
+evaluation:
+  max_new_tokens: 4
+runtime:
+  threads: 1
+""")
+
+
+rank_config("rank_ties.yaml", "ties")
+rank_config("rank_cat.yaml", "cat")
 
 for name, text in [("bbh_not_json", "examples: none"), ("bbh_missing_keys", '{"examples": [{"input": "x"}]}'),
                    ("bbh_empty", '{"examples": []}')]:
@@ -277,6 +307,7 @@ open("yaml_other.yaml", "w").write(cfg_text.replace("budget: 6", "budget: 7"))
 
 must(["compose", "--model", base, "--modules", lora0, "--weights=0.5", "--out", "composed"])
 must(["run", "sweep.yaml", "--output", "results.h5", "--no-progress"])
+must(["run", "rank_cat.yaml", "--output", "rank_cat.h5", "--no-progress"])
 preds = "predictions.jsonl"
 open(preds, "w").write('{"earlier": true}\n')
 
@@ -453,6 +484,9 @@ cases = [
      "lorahub run: error: yaml_bad_type.yaml:15: 'sweep.n_shots': expected an integer, found 'five'"),
     ('results: another config on --resume', ["run", "yaml_other.yaml", "--output", "results.h5", "--resume"], 1,
      'lorahub run: error: results.h5: written by another config (hash <h1>, this config <h2>); resume with the same config or choose another --output'),
+    ('YAML: merge of modules of different rank', ["run", "rank_ties.yaml", "--output", "rank.h5"], 1,
+     "lorahub run: error: rank_ties.yaml:14: 'sweep.methods.merge_method': ties needs modules of equal rank: "
+     "'lora_r2' has r = 2 but 'lora0' has r = 4 (cat and the svd methods accept different ranks)"),
     ('results: exists without --resume', ["run", "sweep.yaml", "--output", "results.h5"], 1,
      'lorahub run: error: results.h5: results file exists; pass --resume to continue it or choose another --output'),
 ]

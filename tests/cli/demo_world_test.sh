@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # lorahub demo-world --quick builds every artefact in the real formats; they
-# load back (model, tokenizer, every module, the BBH layout), the demo config
-# expands on them, and a second call reuses the cached world.
+# load back (model, tokenizer, every module, the BBH layout, each module's
+# training data as JSONL), the demo configs expand on them (demo-soups.yaml
+# gives each composed task the modules world.json names), and a second call
+# reuses the cached world.
 # Usage: demo_world_test.sh LORAHUB REPO WORKDIR
 set -euo pipefail
 lorahub=$1 repo=$2 work=$3
@@ -11,20 +13,37 @@ for f in world/model/config.json world/model/model.safetensors world/model/spiec
          world/bbh/bbh/alphabetical_order.json world/bbh/cot-prompts/alphabetical_order.txt; do
   [[ -s $f ]] || { echo "FAIL: missing $f"; exit 1; }
 done
-[[ $(wc -l < world/modules.txt) -eq 12 && $(ls world/bbh/bbh | wc -l) -eq 5 ]]
-# world.json scores each module alone; the four same-skill held-out tasks name theirs.
-/usr/bin/python3 - world/world.json <<'PY'
+[[ $(wc -l < world/modules.txt) -eq 12 && $(ls world/bbh/bbh | wc -l) -eq 7 && $(ls world/skill_data | wc -l) -eq 12 ]]
+# world.json scores each module alone; the four same-skill held-out tasks name
+# theirs, the three composed ones their two skills' modules. Each module's
+# training data: 400 prompts in the held-out tasks' format.
+LORAHUB_DEMO_WORLD=$work/world "$lorahub" plan "$repo/configs/demo-soups.yaml" > plan_soups.txt
+/usr/bin/python3 - world plan_soups.txt <<'PY'
 import json, sys
-w = json.load(open(sys.argv[1]))
+w = json.load(open(sys.argv[1] + "/world.json"))
 assert sorted(w["module_accuracy"]) == sorted(w["modules"]), w["module_accuracy"]
 expected = {"alphabetical_order": "sort_words", "biggest_value": "largest_number",
             "backwards_list": "reverse_words", "lowest_value": "smallest_number"}
 assert {h: s["module"] for h, s in w["same_skill"].items()} == expected, w["same_skill"]
 assert all(0 <= s["module_on_heldout"] <= 1 for s in w["same_skill"].values())
+composed = {"alphabetically_first": ["sort_words", "first_word"],
+            "largest_and_smallest": ["largest_number", "smallest_number"],
+            "animal_in_list": ["word_in_list", "find_animal"]}
+assert w["composed"] == composed, w["composed"]
+for m in w["modules"]:
+    lines = open(f"{sys.argv[1]}/{w['skill_data']}/{m}.jsonl").read().splitlines()
+    rows = [json.loads(l) for l in lines]
+    assert len(rows) == 400 and all(r["input"].endswith("\nA:") and "\n\nQ: " in r["input"] and r["target"] for r in rows), m
+# demo-soups.yaml's modules.per_task = world.json's composed: single runs exactly those modules
+plan = open(sys.argv[2]).read().split()
+for task, modules in composed.items():
+    single = sorted({i.split(".")[1] for i in plan if i.startswith(task + ".single-")})
+    assert single == sorted("single-" + m for m in modules), (task, single)
 PY
+grep -q "^90 trials (3 tasks" plan_soups.txt
 # (outputs are captured before grep: grep -q would cut the pipe under pipefail)
 plan=$(LORAHUB_DEMO_WORLD=$work/world "$lorahub" plan "$repo/configs/demo.yaml")
-grep -q "^450 trials (5 tasks" <<< "$plan"
+grep -q "^630 trials (7 tasks" <<< "$plan"
 # Every module composes with the others (LoraPool checks ranks, targets, base).
 "$lorahub" compose --model world/model --modules-file world/modules.txt --modules-dir world/lora \
   --weights=0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1 --out composed --threads 1

@@ -4,6 +4,7 @@
 
 #include "lora/composition.h"
 #include "lora/lora_pool.h"
+#include "lora/merge_methods.h"
 
 #include "llama/tiny_llama.h"
 
@@ -79,6 +80,57 @@ TEST_F(LlamaLoraParity, CatAndPerModuleCat) {
   }
   const model::LowRankSet per = lora::compose(pool(), w, lora::Method::kCat, /*per_target=*/true);
   EXPECT_LT(rel_diff(batch_loss(llama_model(), &per), pm["batch_loss"].get<double>()), 1e-5);
+}
+
+// PEFT add_weighted_adapter merges (lora/merge_methods.h) folded into the
+// Llama's weights: the losses PEFT recorded for the merged adapters.
+class LlamaMergeLosses : public LlamaLoraParity {
+ protected:
+  static const std::vector<lora::LoraAdapter>& adapters() {  // (a pool keeps only its stacks, not the adapters' tensors)
+    static const std::vector<lora::LoraAdapter> a = [] {
+      std::vector<lora::LoraAdapter> v;
+      for (int i = 0; i < 5; ++i) {
+        v.push_back(lora::load_adapter(testing::llama_dir() + "/lora/lora" + std::to_string(i), llama_model()));
+      }
+      return v;
+    }();
+    return a;
+  }
+  // The model with the merge of every adapter (weights w) folded in: its losses against golden entry g.
+  static void expect_losses(const std::vector<double>& w, const lora::MergeOptions& o, const nlohmann::json& g,
+                            const std::string& what) {
+    const LlamaModel merged(llama_model().config(),
+                            lora::merged_weights(llama_model().weights(), lora::merge_adapters(adapters(), w, o)));
+    const double loss = batch_loss(merged, nullptr);
+    std::printf("%s: batch loss %.9f (PEFT %.9f)\n", what.c_str(), loss, g["batch_loss"].get<double>());
+    EXPECT_LT(rel_diff(loss, g["batch_loss"].get<double>()), 1e-5) << what;
+    EXPECT_LT(rel_diff(loss / 6.0, g["lorahub_loss"].get<double>()), 1e-5) << what;
+  }
+};
+
+TEST_F(LlamaMergeLosses, LinearCatSvdAdaptersOfPeft071) {
+  const auto& g = llama_golden()["peft_add_weighted_adapter"];
+  for (const char* type : {"linear", "cat", "svd"}) {
+    lora::MergeOptions o;
+    o.method = lora::parse_method(type, "type", true);
+    expect_losses(g[type]["weights"].get<std::vector<double>>(), o, g[type], type);
+  }
+}
+
+TEST_F(LlamaMergeLosses, TaskArithmeticTiesMagnitudePruneOnEveryModule) {
+  // merge_utils of PEFT v0.19.1 on every target's A and B (all_modules_v0.19.1):
+  // the weights, density and majority sign of peft_merge_utils.
+  const auto& mu = llama_golden()["peft_merge_utils"];
+  ASSERT_EQ(mu["majority_sign_method"].get<std::string>(), "total");
+  const auto w = mu["weights"].get<std::vector<double>>();
+  for (const auto& [name, method] : std::vector<std::pair<std::string, lora::Method>>{
+           {"task_arithmetic", lora::Method::kLinear}, {"ties", lora::Method::kTies},
+           {"magnitude_prune", lora::Method::kMagnitudePrune}}) {
+    lora::MergeOptions o;
+    o.method = method;
+    o.density = method == lora::Method::kLinear ? 1.0 : mu["density"].get<double>();
+    expect_losses(w, o, mu["all_modules_v0.19.1"][name], name);
+  }
 }
 
 }  // namespace

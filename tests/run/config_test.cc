@@ -83,6 +83,63 @@ TEST(Config, SoupsMethodsDrawModulesAndParseTheirKeys) {
             std::string::npos);
 }
 
+// modules.per_task: a task's own modules replace the draw (N = their
+// number) for every method that draws, and single runs only them.
+TEST(Config, PerTaskModulesReplaceTheDraw) {
+  auto with_per_task = [](const std::string& map, const std::string& methods) {
+    std::string y = base_config("", methods);
+    y.replace(y.find("bbh:"), 4, "  per_task: " + map + "\nbbh:");
+    return y;
+  };
+  const Config c = parse_config(with_per_task("{navigate: [lora3, lora1]}", "[single, {name: merge, merge_method: ties}, lorahub]"),
+                                "/cfg/test.yaml");
+  ASSERT_NE(c.task_modules("navigate"), nullptr);
+  EXPECT_EQ(*c.task_modules("navigate"), (std::vector<size_t>{3, 1}));
+  EXPECT_EQ(c.task_modules("snarks"), nullptr);
+  std::vector<std::string> ids;
+  for (const auto& t : expand_plan(c)) ids.push_back(t.id);
+  // navigate: single of its 2 modules, one trial per seed with N = 2 for merge and lorahub;
+  // snarks: single of all 5, merge and lorahub at both n_modules.
+  EXPECT_EQ(ids.size(), 2u * 2 + 2u + 2u + 2u * 5 + 2u * 2 * 2);
+  EXPECT_EQ(ids[0], "navigate.single-lora3.s1.n1.k3");
+  EXPECT_EQ(ids[1], "navigate.single-lora1.s1.n1.k3");
+  EXPECT_EQ(ids[4], "navigate.merge-ties.s1.n2.k3");
+  EXPECT_EQ(ids[6], "navigate.lorahub-cobyla.s1.n2.k3");
+  EXPECT_NE(c.results_hash(), parse_config(with_per_task("{navigate: [lora1, lora3]}",
+                                                         "[single, {name: merge, merge_method: ties}, lorahub]"),
+                                           "/cfg/test.yaml").results_hash());
+  // sweep.n_modules is unused (not checked against the pool) when every task has its modules
+  auto nine = [](std::string y) { return y.replace(y.find("n_modules: [2, 5]"), 17, "n_modules: [2, 9]"); };
+  EXPECT_EQ(expand_plan(parse_config(nine(with_per_task("{navigate: [lora0], snarks: [lora1, lora2]}", "[merge]")),
+                                     "/cfg/test.yaml"))
+                .size(),
+            2u * 2);
+  EXPECT_NE(error_of(nine(with_per_task("{navigate: [lora0]}", "[merge]")))
+                .find("'sweep.n_modules': 9 modules requested but the pool has 5"),
+            std::string::npos);
+  // refused: a task outside bbh.tasks, an id outside the pool, a repeated id, not a mapping
+  EXPECT_NE(error_of(with_per_task("{chess: [lora0]}", "[single]"))
+                .find("/cfg/test.yaml:5: 'modules.per_task.chess': 'chess' is not one of bbh.tasks"),
+            std::string::npos);
+  EXPECT_NE(error_of(with_per_task("{navigate: [lora0, lora9]}", "[single]"))
+                .find("'modules.per_task.navigate': module 'lora9' is not in the pool (modules.ids or modules.list)"),
+            std::string::npos);
+  EXPECT_NE(error_of(with_per_task("{navigate: [lora0, lora0]}", "[single]"))
+                .find("'modules.per_task.navigate': module 'lora0' is listed twice"),
+            std::string::npos);
+  EXPECT_NE(error_of(with_per_task("[lora0]", "[single]")).find("'modules.per_task': expected a mapping"),
+            std::string::npos);
+  EXPECT_NE(error_of(with_per_task("{navigate: []}", "[single]")).find("'modules.per_task.navigate': expected a string"),
+            std::string::npos);
+  // targets: the LoRA trained by data_mix / lora_tuning; refused elsewhere
+  const Config t = parse_config(base_config("", "[{name: lora_tuning, targets: [q, k, v]}]"), "/cfg/test.yaml");
+  EXPECT_EQ(t.methods[0].targets, (std::vector<std::string>{"q", "k", "v"}));
+  EXPECT_NE(t.results_hash(), parse_config(base_config("", "[lora_tuning]"), "/cfg/test.yaml").results_hash());
+  EXPECT_NE(error_of(base_config("", "[{name: merge, targets: [q]}]"))
+                .find("'sweep.methods.targets': used by lora_tuning and data_mix only, not merge"),
+            std::string::npos);
+}
+
 TEST(Config, BadConfigsAreOneClearLine) {
   const std::string s = testing::shared_dir();
   EXPECT_NE(error_of(base_config("  budgets: 3\n")).find("/cfg/test.yaml:13: 'sweep.budgets': unknown key"), std::string::npos);
