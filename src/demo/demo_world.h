@@ -1,13 +1,21 @@
 #pragma once
 // `lorahub demo-world`: builds, deterministically and with the project's own
-// training code, everything the demo sweep needs, in the real formats:
-//   <out>/model/       HF T5 checkpoint (config.json, model.safetensors) + spiece.model
-//   <out>/lora/<task>/ one PEFT LoRA adapter per upstream task
+// training code, everything the demo sweep needs, in the real formats, for
+// a model family (T5 or Llama):
+//   <out>/model/       HF checkpoint of the family (config.json, model.safetensors)
+//                      and its tokenizer files (T5: spiece.model; Llama:
+//                      tokenizer.model, tokenizer_config.json, special_tokens_map.json)
+//   <out>/lora/<task>/ one PEFT LoRA adapter per upstream task (SEQ_2_SEQ_LM / CAUSAL_LM)
 //   <out>/bbh/         held-out tasks in the BBH layout (bbh/*.json, cot-prompts/*.txt)
 //   <out>/modules.txt  the module ids
-//   <out>/world.json   what was built (generator version, seed), each module's
-//                      accuracy alone on its task and on the held-out tasks of its skill
-// A world already built with the same generator version and seed is reused.
+//   <out>/world.json   what was built (generator version, family, seed), each
+//                      module's accuracy alone on its task and on the held-out
+//                      tasks of its skill, the base model's on each task
+// A world already built with the same generator version, family and seed is
+// reused. Tasks, vocabulary, training and evaluation are the same for every
+// family; only the model's shape and training settings differ (demo_world.cc).
+
+#include "model/family.h"
 
 #include <cstdint>
 #include <string>
@@ -20,6 +28,7 @@ inline constexpr int kGeneratorVersion = 5;
 
 struct DemoWorldOptions {
   std::string out;
+  model::Family family = model::Family::kT5;
   uint64_t seed = 0;
   int threads = 0;
   bool force = false;  // rebuild even if cached
