@@ -5,20 +5,17 @@
 #include "learn/generation.h"
 #include "learn/trainer.h"
 #include "lora/peft_export.h"
-#include "t5/checkpoint.h"
-#include "t5/init.h"
-#include "t5/runtime.h"
-#include "t5/t5_model.h"
+#include "model/factory.h"
 #include "model/loader.h"
+#include "model/runtime.h"
 #include "model/weight_store.h"
 #include "tasks/bbh.h"
 #include "tasks/scoring.h"
-#include "text/spm_module.h"
-#include "text/tokenizer.h"
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -32,6 +29,69 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kUpstreamExamples = 400;  // per upstream task
 constexpr int kHeldoutExamples = 100;   // per held-out task (BBH file)
+
+// The world's one family-specific part: the base model's shape and the
+// training settings, chosen per family for a useful world within the demo's
+// time (README: the demo world). Everything else is the same for every family.
+struct Recipe {
+  int64_t vocab_size = 256;  // SentencePiece pieces, specials (and Llama's 256 byte pieces) included
+  model::ModelShape shape;
+  learn::TrainOptions base;    // full training of the base model from scratch
+  learn::TrainOptions module;  // one LoRA module per upstream task (targets from module_roles)
+  std::vector<model::ProjectionRole> module_roles;
+};
+
+Recipe recipe(model::Family family, bool quick) {
+  using R = model::ProjectionRole;
+  Recipe r;
+  r.base.mode = learn::TrainMode::kFull;
+  r.base.clip_norm = 1.0;
+  r.module.mode = learn::TrainMode::kLora;
+  r.module.clip_norm = 1.0;
+  if (family == model::Family::kT5) {
+    // T5 v1.1, 3+3 layers, d_model 128.
+    r.shape.width = 128;
+    r.shape.heads = 4;
+    r.shape.ffn = 256;
+    r.shape.layers = 3;
+    r.base.lr = 1e-3;
+    r.base.warmup_steps = 200;
+    r.base.steps = 2000;
+    r.base.batch_size = 64;
+    r.module.rank = 8;
+    r.module.alpha = 16;
+    r.module_roles = {R::kAttentionQuery, R::kAttentionKey, R::kAttentionValue, R::kAttentionOutput,
+                      R::kFeedForwardIn, R::kFeedForwardUp, R::kFeedForwardOut};
+    r.module.lr = 3e-3;
+    r.module.warmup_steps = 20;
+    r.module.steps = 200;
+    r.module.batch_size = 32;
+  } else {
+    // A Llama (decoder only); its modules on q_proj and v_proj, as most
+    // Llama LoRA libraries are.
+    r.vocab_size = 512;
+    r.shape.width = 128;
+    r.shape.heads = 4;
+    r.shape.ffn = 344;
+    r.shape.layers = 4;
+    r.base.lr = 1e-3;
+    r.base.warmup_steps = 200;
+    r.base.steps = 2000;
+    r.base.batch_size = 64;
+    r.module.rank = 8;
+    r.module.alpha = 16;
+    r.module_roles = {R::kAttentionQuery, R::kAttentionValue};
+    r.module.lr = 3e-3;
+    r.module.warmup_steps = 20;
+    r.module.steps = 200;
+    r.module.batch_size = 32;
+  }
+  if (quick) {
+    r.base.steps = 20;
+    r.module.steps = 2;
+  }
+  return r;
+}
 
 struct Log {
   bool on;
@@ -61,22 +121,24 @@ void write_bbh_task(const std::string& dir, const SyntheticTask& t, const std::v
   }
 }
 
-// Greedy exact-match accuracy of the base model with `adaptation` applied, on
-// `ex` prompted with `instruction`.
-double accuracy(const model::LanguageModel& model, const model::Tokenizer& tokenizer, const model::LowRankSet& adaptation,
+// Greedy exact-match accuracy of the base model with `adaptation` applied
+// (none when null), on `ex` prompted with `instruction`.
+double accuracy(const model::LanguageModel& model, const model::Tokenizer& tokenizer, const model::LowRankSet* adaptation,
                 const std::string& instruction, const std::vector<tasks::Example>& ex) {
   std::vector<std::string> inputs, targets;
   for (const auto& e : ex) {
     inputs.push_back(prompt(instruction, e.input));
     targets.push_back(e.target);
   }
-  return tasks::score(learn::generate(model, tokenizer, inputs, {16, 50, {}}, &adaptation), targets).accuracy();
+  return tasks::score(learn::generate(model, tokenizer, inputs, {16, 50, {}}, adaptation), targets).accuracy();
 }
 
 }  // namespace
 
 DemoWorld build_demo_world(const DemoWorldOptions& o) {
   const Log log{o.verbose};
+  const std::string family = model::family_name(o.family);
+  const Recipe rc = recipe(o.family, o.quick);
   DemoWorld w;
   w.model_dir = o.out + "/model";
   w.lora_dir = o.out + "/lora";
@@ -87,21 +149,23 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
   const std::string stamp = o.out + "/world.json";
   if (!o.force && fs::exists(stamp)) {
     const auto j = io::read_json_file(stamp);
+    // Worlds written before families were recorded are T5 worlds.
     if (j.value("version", -1) == kGeneratorVersion && j.value("seed", uint64_t{1} << 63) == o.seed &&
-        j.value("quick", false) == o.quick) {
+        j.value("quick", false) == o.quick && j.value("family", std::string("t5")) == family) {
       w.reused = true;
-      log("reusing " + o.out + " (generator version " + std::to_string(kGeneratorVersion) + ", seed " + std::to_string(o.seed) + ")");
+      log("reusing " + o.out + " (" + family + ", generator version " + std::to_string(kGeneratorVersion) + ", seed " +
+          std::to_string(o.seed) + ")");
       return w;
     }
   }
   fs::remove(stamp);
+  fs::remove_all(w.model_dir);  // another family's tokenizer files would be left behind
   for (const auto& d : {w.model_dir, w.lora_dir, w.bbh_dir + "/bbh", w.bbh_dir + "/cot-prompts", w.skill_data_dir}) {
     fs::create_directories(d);
   }
-  t5::set_threads(o.threads);
+  model::set_threads(o.threads);
 
   // 1. Data.
-  std::vector<std::string> train_inputs, train_targets;
   std::map<std::string, std::vector<tasks::Example>> upstream_data;
   for (const auto& t : upstream) upstream_data[t.name] = examples(t, kUpstreamExamples, o.seed);
   std::map<std::string, std::vector<tasks::Example>> heldout_data;  // the BBH files' examples
@@ -116,7 +180,9 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
   }
   log("wrote " + std::to_string(heldout_tasks().size()) + " held-out tasks in the BBH layout");
 
-  // 2. Vocabulary: SentencePiece on every text of the world.
+  // 2. Vocabulary: SentencePiece on every text of the world, with the
+  // family's tokenizer conventions; every lexicon word and number is one
+  // piece (short, learnable sequences).
   const std::string corpus = o.out + "/corpus.txt";
   {
     std::ofstream c(corpus);
@@ -129,57 +195,32 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
     optim::Rng filler(o.seed + 2);
     for (int i = 0; i < 200; ++i) c << filler_instruction(filler) << "\n";
   }
-  text::spm_train({"--input=" + corpus, "--model_prefix=" + w.model_dir + "/spiece", "--model_type=unigram",
-                   "--vocab_size=256", "--hard_vocab_limit=false", "--character_coverage=1.0", "--pad_id=0",
-                   "--eos_id=1", "--unk_id=2", "--bos_id=-1", "--num_threads=1", "--minloglevel=2",
-                   "--random_seed=" + std::to_string(o.seed + 1), "--user_defined_symbols=" + [] {
-                     std::string list;  // every lexicon word and number is one piece: short, learnable sequences
-                     for (const auto& w : lexicon_symbols()) list += (list.empty() ? "" : ",") + w;
-                     return list;
-                   }()});
-  fs::remove(w.model_dir + "/spiece.vocab");
-  io::write_json_file(w.model_dir + "/tokenizer_config.json", {{"extra_ids", 0}, {"model_max_length", 512}});
-  const auto tokenizer = text::T5Tokenizer::from_dir(w.model_dir);
+  const auto tokenizer_ptr = model::train_tokenizer(o.family, {corpus, rc.vocab_size, lexicon_symbols(), o.seed + 1}, w.model_dir);
+  const model::Tokenizer& tokenizer = *tokenizer_ptr;
   log("trained a SentencePiece vocabulary of " + std::to_string(tokenizer.vocab_size()) + " pieces");
 
-  // 3. A small T5 v1.1 trained from scratch on the upstream tasks.
-  t5::T5Config config;
-  config.vocab_size = tokenizer.vocab_size();
-  config.d_model = 128;
-  config.d_kv = 32;
-  config.num_heads = 4;
-  config.d_ff = 256;
-  config.num_layers = 3;
-  config.num_decoder_layers = 3;
-  config.feed_forward_proj = "gated-gelu";
-  config.tie_word_embeddings = false;
-  config.resolve_activation("demo world");
-  std::vector<model::TokenIds> base_in, base_out;
+  // 3. A small model of the family trained from scratch on the upstream tasks.
+  std::vector<std::string> base_prompts, base_targets;
   for (const auto& t : upstream) {
     for (const auto& e : upstream_data[t.name]) {
-      base_in.push_back(tokenizer.encode(prompt(t, e.input)));
-      base_out.push_back(tokenizer.encode(e.target));
+      base_prompts.push_back(prompt(t, e.input));
+      base_targets.push_back(e.target);
     }
   }
-  auto random = std::make_shared<model::WeightStore>(t5::random_t5_weights(config, o.seed), std::map<std::string, std::string>{},
-                                                  "random init", at::kFloat, at::kCPU);
-  const t5::T5Model fresh(config, random);
-  learn::TrainOptions base_options;
-  base_options.mode = learn::TrainMode::kFull;
-  base_options.lr = 1e-3;
-  base_options.warmup_steps = 200;
-  base_options.clip_norm = 1.0;
-  base_options.steps = o.quick ? 20 : 2000;
-  base_options.batch_size = 64;
+  model::ModelShape shape = rc.shape;
+  shape.vocab_size = tokenizer.vocab_size();
+  const auto fresh = model::new_model(o.family, shape, o.seed);
+  learn::TrainOptions base_options = rc.base;
   base_options.seed = o.seed;
   base_options.on_step = [&](int64_t step, double loss) {
     if ((step + 1) % 500 == 0) log("base model step " + std::to_string(step + 1) + ": batch loss " + std::to_string(loss));
   };
-  const auto trained = learn::train(fresh, base_in, base_out, base_options);
+  const auto trained = learn::train(*fresh, learn::encode_inputs(tokenizer, base_prompts),
+                                    learn::encode_targets(tokenizer, base_targets), base_options);
   io::TensorMap base_weights;
   for (const auto& [name, t] : trained.weights->tensors()) base_weights[name] = t.detach();
-  t5::save_checkpoint(w.model_dir, config, base_weights);
-  log("trained the base model (" + std::to_string(base_options.steps) + " steps): loss " +
+  fresh->save(w.model_dir, base_weights);
+  log("trained the " + family + " base model (" + std::to_string(base_options.steps) + " steps): loss " +
       std::to_string(trained.step_losses.front()) + " -> " + std::to_string(trained.step_losses.back()));
 
   // 4. One LoRA module per upstream task. Its prompts carry instructions the
@@ -188,45 +229,47 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
   // knowledge LoraHub must find and compose.
   // Each module is also scored alone (weight 1) on fresh examples of its own
   // task and on the held-out tasks that reuse its skill: the ceiling LoraHub's
-  // same-skill results are read against (analysis/report.py --world).
+  // same-skill results are read against (analysis/report.py --world); the
+  // base model on each task's own instruction is the skill it starts from.
   const model::LoadedModel loaded = model::load_model(w.model_dir);
   const model::LanguageModel& base = *loaded.model;
-  nlohmann::json module_accuracy = nlohmann::json::object(), same_skill = nlohmann::json::object();
+  learn::TrainOptions lo = rc.module;
+  lo.targets = base.projections().leaves(rc.module_roles);
+  const size_t n_scored = o.quick ? 10 : kHeldoutExamples;  // examples per accuracy (--quick: the pipeline only)
+  auto first = [&](const std::vector<tasks::Example>& ex) {
+    return std::vector<tasks::Example>(ex.begin(), ex.begin() + static_cast<long>(std::min(n_scored, ex.size())));
+  };
+  nlohmann::json module_accuracy = nlohmann::json::object(), same_skill = nlohmann::json::object(),
+                 base_accuracy = nlohmann::json::object();
   for (size_t i = 0; i < upstream.size(); ++i) {
     const auto& t = upstream[i];
     optim::Rng rng(tasks::stable_hash("module|" + t.name + "|" + std::to_string(o.seed)));
-    std::vector<model::TokenIds> in, out;
+    std::vector<std::string> prompts, targets;
     std::vector<tasks::Example> skill_data;  // what the module is trained on, as the runner's skill data
     for (const auto& e : upstream_data[t.name]) {
       // Half under random word-salad instructions, half under another task's.
       const std::string instruction =
           rng.next() % 2 ? filler_instruction(rng) : upstream[rng.next() % upstream.size()].instruction;
-      skill_data.push_back({prompt(instruction, e.input), e.target});
-      in.push_back(tokenizer.encode(skill_data.back().input));
-      out.push_back(tokenizer.encode(e.target));
+      prompts.push_back(prompt(instruction, e.input));
+      targets.push_back(e.target);
+      skill_data.push_back({prompts.back(), e.target});
     }
     tasks::write_examples_jsonl(w.skill_data_dir + "/" + t.name + ".jsonl", skill_data);
-    learn::TrainOptions lo;
-    lo.mode = learn::TrainMode::kLora;
-    lo.rank = 8;
-    lo.alpha = 16;
-    lo.targets = {"q", "k", "v", "o", "wi_0", "wi_1", "wo"};
-    lo.lr = 3e-3;
-    lo.warmup_steps = 20;
-    lo.clip_norm = 1.0;
-    lo.steps = o.quick ? 2 : 200;
-    lo.batch_size = 32;
     lo.seed = tasks::stable_hash("lora|" + t.name) ^ o.seed;  // batch order
     lo.init_seed = o.seed;  // one A initialisation for every module (see TrainOptions)
-    const auto r = learn::train(base, in, out, lo);
-    lora::write_peft_adapter(w.lora_dir + "/" + t.name, r.adapter, lo.targets, "demo-t5", base.peft_task_type());
-    const double own = accuracy(base, tokenizer, r.adaptation, t.instruction, examples(t, kHeldoutExamples, o.seed + 3));
+    const auto r = learn::train(base, learn::encode_inputs(*loaded.tokenizer, prompts),
+                                learn::encode_targets(*loaded.tokenizer, targets), lo);
+    lora::write_peft_adapter(w.lora_dir + "/" + t.name, r.adapter, lo.targets, "demo-" + family, base.peft_task_type());
+    const auto eval = first(examples(t, kHeldoutExamples, o.seed + 3));
+    const double own = accuracy(base, *loaded.tokenizer, &r.adaptation, t.instruction, eval);
     module_accuracy[t.name] = own;
+    base_accuracy[t.name] = accuracy(base, *loaded.tokenizer, nullptr, t.instruction, eval);
     std::string line = "module " + t.name + ": loss " + std::to_string(r.step_losses.front()) + " -> " +
-                       std::to_string(r.step_losses.back()) + ", accuracy on its task " + std::to_string(own);
+                       std::to_string(r.step_losses.back()) + ", accuracy on its task " + std::to_string(own) +
+                       " (base model " + std::to_string(base_accuracy[t.name].get<double>()) + ")";
     for (const auto& h : heldout_tasks()) {
       if (h.skill != t.skill) continue;
-      const double on_heldout = accuracy(base, tokenizer, r.adaptation, h.instruction, heldout_data[h.name]);
+      const double on_heldout = accuracy(base, *loaded.tokenizer, &r.adaptation, h.instruction, first(heldout_data[h.name]));
       same_skill[h.name] = {{"module", t.name}, {"module_accuracy", own}, {"module_on_heldout", on_heldout}};
       line += ", on " + h.name + " " + std::to_string(on_heldout);
     }
@@ -237,8 +280,9 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
   for (const auto& h : heldout_tasks()) {
     if (const auto modules = composing_modules(h); !modules.empty()) composed[h.name] = modules;
   }
-  io::write_json_file(stamp, {{"version", kGeneratorVersion}, {"seed", o.seed}, {"quick", o.quick}, {"modules", w.module_ids},
-                              {"module_accuracy", module_accuracy}, {"same_skill", same_skill},
+  io::write_json_file(stamp, {{"version", kGeneratorVersion}, {"family", family}, {"seed", o.seed}, {"quick", o.quick},
+                              {"modules", w.module_ids}, {"module_accuracy", module_accuracy},
+                              {"base_accuracy", base_accuracy}, {"same_skill", same_skill},
                               {"composed", composed}, {"skill_data", "skill_data"},
                               {"heldout", [&] {
                                  std::vector<std::string> names;

@@ -1,5 +1,6 @@
 #include "model/projections.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace lorahub::model {
@@ -33,6 +34,16 @@ int ProjectionRegistry::find(const std::string& module) const {
     if (projections_[i].module == module) return static_cast<int>(i);
   }
   return -1;
+}
+
+std::vector<std::string> ProjectionRegistry::leaves(const std::vector<ProjectionRole>& roles) const {
+  std::vector<std::string> out;
+  for (const auto& p : projections_) {
+    if (std::find(roles.begin(), roles.end(), p.role) == roles.end()) continue;
+    const std::string leaf = p.leaf();
+    if (std::find(out.begin(), out.end(), leaf) == out.end()) out.push_back(leaf);
+  }
+  return out;
 }
 
 }  // namespace lorahub::model

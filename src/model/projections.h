@@ -45,6 +45,10 @@ class ProjectionRegistry {
   const std::vector<Projection>& all() const { return projections_; }
   // Site of `module`, -1 when the model has no such projection.
   int find(const std::string& module) const;
+  // The distinct leaf names (Projection::leaf) of the projections whose role
+  // is one of `roles`, in registry order: a target_modules list naming those
+  // roles in the family's own words (T5 {q, v}, Llama {q_proj, v_proj}).
+  std::vector<std::string> leaves(const std::vector<ProjectionRole>& roles) const;
 
  private:
   std::vector<Projection> projections_;

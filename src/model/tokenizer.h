@@ -31,6 +31,16 @@ class Tokenizer {
 
 namespace lorahub::model {
 
+// What a SentencePiece vocabulary is trained on, whatever the family's
+// conventions (model::train_tokenizer; text::T5Tokenizer::train and
+// text::LlamaTokenizer::train add those).
+struct TokenizerTraining {
+  std::string corpus;                     // a text file, one sentence per line
+  int64_t vocab_size = 256;               // pieces, specials included; a soft limit (hard_vocab_limit false)
+  std::vector<std::string> user_symbols;  // strings kept as one piece each (user_defined_symbols)
+  uint64_t seed = 0;                      // SentencePiece's random_seed
+};
+
 // Copies the tokenizer files of a model directory that exist
 // (spiece.model, tokenizer.model, tokenizer.json, tokenizer_config.json,
 // special_tokens_map.json, generation_config.json) into `to_dir`, so a

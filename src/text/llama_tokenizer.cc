@@ -147,6 +147,32 @@ LlamaTokenizer LlamaTokenizer::from_dir(const std::string& dir) {
   return LlamaTokenizer(model, std::move(o));
 }
 
+LlamaTokenizer LlamaTokenizer::train(const model::TokenizerTraining& training, const std::string& dir) {
+  spm_train(training, dir + "/tokenizer", {"--model_type=bpe", "--unk_id=0", "--bos_id=1", "--eos_id=2", "--pad_id=-1",
+                                           "--byte_fallback=true", "--normalization_rule_name=identity",
+                                           "--remove_extra_whitespaces=false"});
+  auto token = [](const std::string& content) {
+    return nlohmann::json{{"content", content}, {"lstrip", false}, {"normalized", false}, {"rstrip", false},
+                          {"single_word", false}};
+  };
+  nlohmann::json added = nlohmann::json::object();
+  const std::pair<const char*, const char*> specials[] = {{"0", "<unk>"}, {"1", "<s>"}, {"2", "</s>"}};
+  for (const auto& [id, content] : specials) {
+    added[id] = token(content);
+    added[id]["special"] = true;
+  }
+  io::write_json_file(dir + "/tokenizer_config.json",
+                      {{"add_bos_token", true}, {"add_eos_token", false}, {"added_tokens_decoder", added},
+                       {"bos_token", "<s>"}, {"clean_up_tokenization_spaces", false}, {"eos_token", "</s>"},
+                       {"legacy", true}, {"model_max_length", 512}, {"pad_token", nullptr},
+                       {"sp_model_kwargs", nlohmann::json::object()}, {"spaces_between_special_tokens", false},
+                       {"tokenizer_class", "LlamaTokenizer"}, {"unk_token", "<unk>"},
+                       {"use_default_system_prompt", false}});
+  io::write_json_file(dir + "/special_tokens_map.json",
+                      {{"bos_token", token("<s>")}, {"eos_token", token("</s>")}, {"unk_token", token("<unk>")}});
+  return from_dir(dir);
+}
+
 LlamaTokenizer::LlamaTokenizer(const std::string& model_path, LlamaTokenizerOptions options)
     : options_(std::move(options)), spm_(std::make_shared<SpmProcessor>(model_path)) {
   vocab_size_ = spm_->piece_size();

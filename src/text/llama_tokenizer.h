@@ -59,6 +59,16 @@ class LlamaTokenizer final : public model::Tokenizer {
   // value that would change ids in a way not implemented; prints one warning
   // line per unknown config field.
   static LlamaTokenizer from_dir(const std::string& dir);
+  // Trains a vocabulary with Llama's conventions (BPE; <unk> 0, <s> 1, </s> 2,
+  // no pad piece; byte fallback; identity normalisation with whitespace
+  // kept, so a newline is the byte piece <0x0A>; the dummy prefix on) and
+  // writes `<dir>/tokenizer.model`, tokenizer_config.json and
+  // special_tokens_map.json as transformers 4.36's
+  // LlamaTokenizer.save_pretrained does (legacy true, add_bos_token true,
+  // add_eos_token false, no pad token); returns from_dir(dir). Throws
+  // std::runtime_error when spm_train fails (e.g. a vocab_size below the
+  // 259 pieces of the specials and bytes).
+  static LlamaTokenizer train(const model::TokenizerTraining& training, const std::string& dir);
 
   LlamaTokenizer(const std::string& model_path, LlamaTokenizerOptions options);
 

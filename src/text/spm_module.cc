@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -249,6 +250,19 @@ void spm_train(const std::vector<std::string>& flags) {
   if (::waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     throw std::runtime_error("spm_train failed (exit status " + std::to_string(WEXITSTATUS(status)) + ")");
   }
+}
+
+void spm_train(const model::TokenizerTraining& t, const std::string& model_prefix, const std::vector<std::string>& conventions) {
+  std::string symbols;
+  for (const auto& w : t.user_symbols) symbols += (symbols.empty() ? "" : ",") + w;
+  std::vector<std::string> flags = {"--input=" + t.corpus, "--model_prefix=" + model_prefix};
+  flags.insert(flags.end(), conventions.begin(), conventions.end());
+  flags.insert(flags.end(), {"--vocab_size=" + std::to_string(t.vocab_size), "--hard_vocab_limit=false",
+                             "--character_coverage=1.0", "--num_threads=1", "--minloglevel=2",
+                             "--random_seed=" + std::to_string(t.seed)});
+  if (!symbols.empty()) flags.push_back("--user_defined_symbols=" + symbols);
+  spm_train(flags);
+  std::remove((model_prefix + ".vocab").c_str());
 }
 
 }  // namespace lorahub::text

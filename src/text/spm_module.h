@@ -1,6 +1,8 @@
 #pragma once
 // SentencePiece through the dlopen'ed shim module (see CMakeLists.txt).
 
+#include "model/tokenizer.h"
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,7 +43,13 @@ class SpmProcessor {
 std::string without_dummy_prefix(const std::string& serialized, const std::string& source);
 
 // Trains a model with Debian's spm_train tool (a child process), given its
-// flags ("--input=...", "--model_prefix=...").
+// flags ("--input=...", "--model_prefix=..."). Throws std::runtime_error
+// when the tool is missing or fails.
 void spm_train(const std::vector<std::string>& flags);
+
+// spm_train on `t` with one thread and full character coverage, writing
+// `<model_prefix>.model` (the .vocab file it also writes is removed);
+// `conventions` are the family's flags (model type, special ids, ...).
+void spm_train(const model::TokenizerTraining& t, const std::string& model_prefix, const std::vector<std::string>& conventions);
 
 }  // namespace lorahub::text

@@ -126,6 +126,12 @@ T5Tokenizer T5Tokenizer::from_dir(const std::string& dir) {
   return tok;
 }
 
+T5Tokenizer T5Tokenizer::train(const model::TokenizerTraining& training, const std::string& dir) {
+  spm_train(training, dir + "/spiece", {"--model_type=unigram", "--pad_id=0", "--eos_id=1", "--unk_id=2", "--bos_id=-1"});
+  io::write_json_file(dir + "/tokenizer_config.json", {{"extra_ids", 0}, {"model_max_length", 512}});
+  return from_dir(dir);
+}
+
 T5Tokenizer::T5Tokenizer(const std::string& spiece_model, int extra_ids, bool legacy)
     : spm_(std::make_shared<SpmProcessor>(spiece_model)), legacy_(legacy), extra_ids_(extra_ids) {
   piece_size_ = spm_->piece_size();

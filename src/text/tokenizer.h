@@ -36,6 +36,12 @@ class T5Tokenizer final : public model::Tokenizer {
   // by name (std::invalid_argument). Keys with no effect on ids are
   // accepted; unknown keys are warned about on stderr.
   static T5Tokenizer from_dir(const std::string& dir);
+  // Trains a vocabulary with T5's conventions (unigram; <pad> 0, </s> 1,
+  // <unk> 2, no BOS; SentencePiece's default normalisation) and writes
+  // `<dir>/spiece.model` and a tokenizer_config.json without sentinels
+  // (extra_ids 0, model_max_length 512); returns from_dir(dir). Throws
+  // std::runtime_error when spm_train fails.
+  static T5Tokenizer train(const model::TokenizerTraining& training, const std::string& dir);
 
   T5Tokenizer(const std::string& spiece_model, int extra_ids, bool legacy = true);
 

@@ -3,7 +3,8 @@
 # load back (model, tokenizer, every module, the BBH layout, each module's
 # training data as JSONL), the demo configs expand on them (demo-soups.yaml
 # gives each composed task the modules world.json names), and a second call
-# reuses the cached world.
+# reuses the cached world. The same with --family llama (Llama's files,
+# CAUSAL_LM modules), and a tiny sweep on it.
 # Usage: demo_world_test.sh LORAHUB REPO WORKDIR
 set -euo pipefail
 lorahub=$1 repo=$2 work=$3
@@ -62,4 +63,63 @@ digest() { (cd "$1" && find model lora bbh -type f ! -name spiece.model | LC_ALL
             spm_export_vocab --model=model/spiece.model | sha256sum); }
 [[ $(digest world) == "$(digest again)" ]] || { echo "FAIL: two builds with seed 0 differ"; diff <(digest world) <(digest again) | head; exit 1; }
 [[ $(digest world | grep model.safetensors) != "$(digest other | grep model.safetensors)" ]] || { echo "FAIL: seed 1 gave seed 0's model"; exit 1; }
+# The Llama world: the same tasks with Llama's files (config.json of a
+# LlamaForCausalLM, tokenizer.model with HF's tokenizer files) and CAUSAL_LM
+# modules on q_proj and v_proj; cached by family.
+"$lorahub" demo-world --family llama --out llama --quick --threads 1
+for f in llama/model/config.json llama/model/model.safetensors llama/model/tokenizer.model \
+         llama/model/tokenizer_config.json llama/model/special_tokens_map.json llama/lora/sort_words/adapter_model.safetensors; do
+  [[ -s $f ]] || { echo "FAIL: missing $f"; exit 1; }
+done
+[[ ! -e llama/model/spiece.model ]] || { echo "FAIL: a T5 vocabulary in the Llama world"; exit 1; }
+cmp -s llama/bbh/bbh/biggest_value.json world/bbh/bbh/biggest_value.json || { echo "FAIL: the families' tasks differ"; exit 1; }
+/usr/bin/python3 - llama <<'PY'
+import json, sys
+d = sys.argv[1]
+c = json.load(open(d + "/model/config.json"))
+assert c["model_type"] == "llama" and c["architectures"] == ["LlamaForCausalLM"], c
+t = json.load(open(d + "/model/tokenizer_config.json"))
+assert t["tokenizer_class"] == "LlamaTokenizer" and t["add_bos_token"] and not t["add_eos_token"], t
+a = json.load(open(d + "/lora/sort_words/adapter_config.json"))
+assert a["task_type"] == "CAUSAL_LM" and a["target_modules"] == ["q_proj", "v_proj"], a
+assert a["base_model_name_or_path"] == "demo-llama", a
+w = json.load(open(d + "/world.json"))
+assert w["family"] == "llama" and sorted(w["module_accuracy"]) == sorted(w["modules"]), w
+assert sorted(w["base_accuracy"]) == sorted(w["modules"]), w
+assert json.load(open("world/world.json"))["family"] == "t5"
+PY
+out=$("$lorahub" demo-world --family llama --out llama --quick 2>&1)
+grep -q "reusing" <<< "$out"
+plan=$(LORAHUB_DEMO_LLAMA_WORLD=$work/llama "$lorahub" plan "$repo/configs/demo-llama.yaml")
+grep -q "^630 trials (7 tasks" <<< "$plan"
+# A tiny sweep on the Llama world: zero-shot, ICL and LoraHub on one held-out task.
+cat > tiny-llama-sweep.yaml <<YAML
+model: $work/llama/model
+modules: {dir: $work/llama/lora, list: $work/llama/modules.txt}
+bbh: {dir: $work/llama/bbh, tasks: [biggest_value], max_eval: 4}
+sweep:
+  seeds: [1]
+  n_modules: [3]
+  n_shots: [2]
+  methods: [zero_shot, icl, {name: lorahub, optimizer: cobyla, budget: 4}]
+evaluation: {max_new_tokens: 4, batch_size: 4, shard_size: 4}
+runtime: {device: cpu, threads: 1, candidates_per_pass: 4}
+output: $work/tiny-llama-sweep.h5
+flush_interval_s: 0
+YAML
+"$lorahub" run tiny-llama-sweep.yaml --no-progress
+/usr/bin/python3 - tiny-llama-sweep.h5 <<'PY'
+import h5py, sys
+f = h5py.File(sys.argv[1], "r")
+family = f.attrs["model_family"]
+assert (family.decode() if isinstance(family, bytes) else family) == "llama", family
+t = f["summary"]
+assert len(t) == 3, len(t)
+assert all(s == b"done" for s in t["status"]) and all(n == 4 for n in t["n_eval"]), t[()]
+PY
+# The family is part of the cache key: a T5 world asked for in the Llama
+# world's directory is built, not reused (its first log line is enough; head
+# ends the build there).
+first=$("$lorahub" demo-world --out llama --quick --threads 1 2>&1 >/dev/null | head -1 || true)
+[[ $first == *"held-out tasks"* ]] || { echo "FAIL: a T5 world reused the Llama world: $first"; exit 1; }
 echo "demo world pipeline ok"

@@ -7,7 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 namespace lorahub::text {
 namespace {
@@ -174,6 +176,71 @@ TEST(LlamaTokenizer, AddedTokensSplitTheTextAndDecodeAsWritten) {
   for (int64_t id : tiny().encode("b", false)) expected.push_back(id);
   EXPECT_EQ(tok.encode("a<sep>b"), expected);
   EXPECT_EQ(tok.decode(expected), "a<sep>b");
+}
+
+// A vocabulary trained with Llama's conventions (LlamaTokenizer::train, the
+// demo world's): the fixture's special and byte ids, HF's tokenizer files, and
+// ids that are HF's legacy definition on the raw SentencePiece model.
+TEST(LlamaTokenizer, TrainedVocabularyHasLlamaConventionsAndRoundTrips) {
+  const std::string dir = testing::temp_dir("llama-train");
+  model::TokenizerTraining t;
+  t.corpus = dir + "/corpus.txt";
+  t.vocab_size = 320;
+  t.user_symbols = {"red", "blue", "42"};
+  t.seed = 3;
+  {
+    std::ofstream c(t.corpus);
+    for (int i = 0; i < 50; ++i) {
+      c << "Sort the words alphabetically.\nQ: List: red blue green " << i << "\nA: blue green red\n";
+      c << "Which number is the largest? Numbers: 42 7 " << i * 3 << "\n";
+    }
+  }
+  const LlamaTokenizer tok = LlamaTokenizer::train(t, dir);
+  const auto& g = golden()["tokenizer"];
+  EXPECT_EQ(tok.unk_id(), g["unk_token_id"].get<int64_t>());
+  EXPECT_EQ(tok.bos_id(), g["bos_token_id"].get<int64_t>());
+  EXPECT_EQ(tok.eos_id(), g["eos_token_id"].get<int64_t>());
+  EXPECT_FALSE(tok.pad_token_id().has_value());
+  EXPECT_EQ(tok.id_to_token(0), "<unk>");
+  EXPECT_EQ(tok.id_to_token(1), "<s>");
+  EXPECT_EQ(tok.id_to_token(2), "</s>");
+  // SentencePiece puts the user symbols after the specials, then the 256
+  // byte pieces (the fixture, without user symbols, has them at 3..258).
+  const int64_t bytes = g["byte_pieces"]["first_id"].get<int64_t>() + static_cast<int64_t>(t.user_symbols.size());
+  EXPECT_EQ(g["byte_pieces"]["last_id"].get<int64_t>() - g["byte_pieces"]["first_id"].get<int64_t>(), 255);
+  EXPECT_EQ(tok.id_to_token(3), "red");
+  EXPECT_EQ(tok.id_to_token(bytes), "<0x00>");
+  EXPECT_EQ(tok.id_to_token(bytes + 255), "<0xFF>");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/tokenizer.vocab"));
+
+  // The files are HF's (LlamaTokenizer.save_pretrained of the fixture), key
+  // for key; only model_max_length is ours.
+  for (const char* file : {"tokenizer_config.json", "special_tokens_map.json"}) {
+    nlohmann::json ours = io::read_json_file(dir + "/" + file), hf = io::read_json_file(llama_base() + "/" + file);
+    ours.erase("model_max_length");
+    hf.erase("model_max_length");
+    EXPECT_EQ(ours, hf) << file;
+  }
+
+  // tokenizer(text) = [<s>] + SentencePiece's ids (legacy, no special-token
+  // strings in the text); a target = its ids + [</s>]; decode gives the text
+  // back, newlines (byte pieces) and characters the corpus never had included.
+  const SpmProcessor raw(dir + "/tokenizer.model");
+  for (const std::string text : {"Sort the words alphabetically.\n\nQ: List: red blue green\nA:", "blue red 42",
+                                 "caf\xC3\xA9 \xE2\x9C\x93 two  spaces\tand a tab"}) {
+    const auto sp = raw.encode(text);
+    model::TokenIds expected = {1};
+    expected.insert(expected.end(), sp.begin(), sp.end());
+    EXPECT_EQ(tok.encode_input(text), expected) << text;
+    model::TokenIds target(sp.begin(), sp.end());
+    target.push_back(2);
+    EXPECT_EQ(tok.encode_target(text), target) << text;
+    EXPECT_EQ(tok.decode(tok.encode_input(text)), text);
+  }
+  const auto nl = tok.encode("A\nB", false);
+  EXPECT_NE(std::find(nl.begin(), nl.end(), bytes + '\n'), nl.end());
+  const auto red = tok.encode("red", false);  // a user symbol is one piece after the word start
+  EXPECT_EQ(tok.id_to_token(red.back()), "red");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
 
 namespace lorahub::text {
@@ -199,6 +200,36 @@ TEST(T5Tokenizer, MissingModelFailsNamingTheFile) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent-dir/spiece.model"), std::string::npos) << e.what();
   }
+}
+
+// A vocabulary trained with T5's conventions (T5Tokenizer::train, the demo
+// world's): the fixture's special ids, no sentinels, </s> appended to what
+// SentencePiece gives.
+TEST(T5Tokenizer, TrainedVocabularyHasT5Conventions) {
+  const std::string dir = testing::temp_dir("t5-train");
+  model::TokenizerTraining t;
+  t.corpus = dir + "/corpus.txt";
+  t.vocab_size = 120;
+  t.user_symbols = {"red", "blue"};
+  {
+    std::ofstream c(t.corpus);
+    for (int i = 0; i < 50; ++i) c << "Sort the words alphabetically. Q: List: red blue green " << i << " A: blue green red\n";
+  }
+  const T5Tokenizer tok = T5Tokenizer::train(t, dir);
+  const auto& g = testing::golden()["tokenizer"];
+  EXPECT_EQ(tok.pad_id(), g["pad_token_id"].get<int64_t>());
+  EXPECT_EQ(tok.eos_id(), g["eos_token_id"].get<int64_t>());
+  EXPECT_EQ(tok.unk_id(), g["unk_token_id"].get<int64_t>());
+  EXPECT_EQ(tok.extra_ids(), 0);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/spiece.vocab"));
+  const SpmProcessor raw(dir + "/spiece.model");
+  const std::string text = "Sort the words: red blue";
+  const auto sp = raw.encode(text);
+  model::TokenIds expected(sp.begin(), sp.end());
+  expected.push_back(tok.eos_id());
+  EXPECT_EQ(tok.encode_input(text), expected);
+  EXPECT_EQ(tok.encode_target(text), expected);
+  EXPECT_EQ(tok.decode(expected), text);
 }
 
 }  // namespace
