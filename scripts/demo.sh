@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The demo command of the README, end to end on a machine with no downloads:
 # setup, build, the synthetic demo world (a model trained from scratch, twelve
-# LoRA modules, five held-out tasks in the BBH layout; cached), a LoraHub sweep
-# under mpirun, then the table and the plots.
+# LoRA modules, seven held-out tasks in the BBH layout; cached), a LoraHub sweep
+# under mpirun, the table and the plots, then (T5) the LoRA Soups
+# skill-composition sweep (configs/demo-soups.yaml) and its table.
 #   scripts/demo.sh                  the T5 world (build/demo-world), configs/demo.yaml
 #   scripts/demo.sh --family llama   the same world with a small Llama
 #                                    (build/demo-world-llama), configs/demo-llama.yaml
@@ -35,3 +36,10 @@ time mpirun -np 3 ./build/bin/lorahub run "$config" --output "$out"
 stage report
 /usr/bin/python3 analysis/report.py "$out" --world "$world/world.json"
 /usr/bin/python3 analysis/plots.py "$out" --out "$plots"
+[[ $family == t5 ]] || exit 0
+soups=build/demo-soups.h5
+rm -f "$soups" "$soups.journal"
+stage "LoRA Soups sweep: $(./build/bin/lorahub plan configs/demo-soups.yaml | tail -1)"
+time mpirun -np 3 ./build/bin/lorahub run configs/demo-soups.yaml --output "$soups"
+stage "LoRA Soups report"
+/usr/bin/python3 analysis/report.py "$soups"

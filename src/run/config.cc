@@ -174,9 +174,13 @@ void parse_task_modules(const Reader& r, const YAML::Node& key, const YAML::Node
   std::vector<size_t> indices;
   for (const auto& id : r.strings(value, where)) {
     const auto at = std::find(c.module_ids.begin(), c.module_ids.end(), id);
-    if (at == c.module_ids.end()) r.fail(value, where, "module '" + id + "' is not in the pool (modules.ids or modules.list)");
+    if (at == c.module_ids.end()) {
+      r.fail(value, where, "module '" + id + "' is not in the pool (modules.ids or modules.list)");
+    }
     const size_t i = static_cast<size_t>(at - c.module_ids.begin());
-    if (std::find(indices.begin(), indices.end(), i) != indices.end()) r.fail(value, where, "module '" + id + "' is listed twice");
+    if (std::find(indices.begin(), indices.end(), i) != indices.end()) {
+      r.fail(value, where, "module '" + id + "' is listed twice");
+    }
     indices.push_back(i);
   }
   c.per_task[task] = std::move(indices);
@@ -267,7 +271,9 @@ Config parse_yaml(const std::string& text, const std::string& path) {
   }
   if (c.module_ids.empty()) r.fail(modules, "modules", "no module ids (give modules.ids or modules.list)");
   const YAML::Node per_task = modules["per_task"];
-  if (per_task && !per_task.IsMap()) r.fail(per_task, "modules.per_task", "expected a mapping of task names to module ids");
+  if (per_task && !per_task.IsMap()) {
+    r.fail(per_task, "modules.per_task", "expected a mapping of task names to module ids");
+  }
 
   const YAML::Node bbh = root["bbh"];
   if (!bbh) r.fail(root, "bbh", "missing (dir and tasks)");
