@@ -36,6 +36,13 @@ struct PairBatch {
   at::Tensor target_start;       // Llama: [B] position of the first target token in input_ids
 
   int64_t rows() const { return input_ids.size(0); }
+  // Where HF's loss reads target token j of row b when it flattens the
+  // batch's logits to [B * per_row, vocab]: its index within the row, [B, T]
+  // int64 on the CPU (entries under labels == -100 unused), with per_row set.
+  // Seq2seq (no target_start): j, per_row = T. Causal (after HF's shift):
+  // target_start[b] - 1 + j, per_row = S - 1. learn::hf_batch_loss uses it to
+  // round the batch loss as HF does.
+  at::Tensor hf_loss_positions(int64_t* per_row) const;
   // Every row repeated `times` times, block after block ([r0..rB-1, r0..rB-1, ...]):
   // the layout of batched candidates, group g of a LowRankSet taking block g.
   PairBatch repeat(int64_t times) const;
