@@ -22,7 +22,9 @@ struct TrainOptions {
   TrainMode mode = TrainMode::kLora;
   int64_t rank = 16;       // LoRA
   double alpha = 32;       // LoRA: scale = alpha / rank
-  std::vector<std::string> targets{"q", "v"};  // LoRA: target_modules (model::TargetModules list rule, as PEFT)
+  // LoRA: target_modules (model::TargetModules list rule, as PEFT); empty:
+  // the model's LanguageModel::default_lora_targets().
+  std::vector<std::string> targets;
   double lr = 1e-3;        // AdamW
   double weight_decay = 0.0;
   int64_t steps = 100;

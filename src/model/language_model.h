@@ -104,6 +104,10 @@ class LanguageModel {
   // PEFT's task_type of adapters for this model ("SEQ_2_SEQ_LM", "CAUSAL_LM"):
   // what exports write and adapter loading requires when a config states one.
   virtual std::string peft_task_type() const = 0;
+  // PEFT's default LoRA target_modules for the family (its
+  // TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING): T5 {"q", "v"},
+  // Llama and Mistral {"q_proj", "v_proj"}.
+  virtual std::vector<std::string> default_lora_targets() const = 0;
   // The projection names target_modules may use, for error messages
   // ("T5's are q, k, v, o, wi or wi_0/wi_1, wo").
   virtual std::string target_modules_hint() const = 0;
