@@ -2,11 +2,9 @@
 // composition of modules), zero-shot or in-context.
 
 #include "cli/commands.h"
+#include "cli/adapter_options.h"
 #include "cli/common_options.h"
 #include "learn/generation.h"
-#include "lora/composition.h"
-#include "lora/ia3_adapter.h"
-#include "lora/lora_pool.h"
 #include "model/loader.h"
 #include "tasks/bbh.h"
 #include "tasks/scoring.h"
@@ -27,18 +25,16 @@ namespace po = boost::program_options;
 namespace lorahub::cli {
 
 int eval_command(const Args& args) {
-  std::string model_dir, adapter, weights_text, composition, bbh_dir, task_list = "all", method, predictions_path;
+  std::string model_dir, bbh_dir, task_list = "all", method, predictions_path;
   int64_t max_eval = 0;
   learn::GenerateOptions gen;
-  ModuleOptions modules;
+  AdapterFlags adapter;
   RuntimeOptions runtime;
+  StopFlags stop;
   po::options_description desc(
       "lorahub eval --model DIR [--adapter DIR | --modules ... --weights=...] --bbh DIR --tasks a,b|all --method zero|icl");
   desc.add_options()("help,h", "show this help")
-      ("model", po::value(&model_dir)->required(), "Hugging Face model directory (T5)")
-      ("adapter", po::value(&adapter), "a PEFT adapter to apply (LoRA or IA3)")
-      ("weights", po::value(&weights_text), "composition weights for --modules (write --weights=-0.5,...)")
-      ("composition", po::value(&composition)->default_value("lorahub"), "lorahub or cat (with --modules)")
+      ("model", po::value(&model_dir)->required(), "Hugging Face model directory (T5, Llama or Mistral)")
       ("bbh", po::value(&bbh_dir)->required(), "BBH directory (bbh/*.json, cot-prompts/*.txt)")
       ("tasks", po::value(&task_list)->default_value("all"), "comma-separated task names, or all")
       ("method", po::value(&method)->default_value("zero"), "zero (zero-shot prompt) or icl (with the exemplars)")
@@ -46,14 +42,13 @@ int eval_command(const Args& args) {
       ("max-new-tokens", po::value(&gen.max_new_tokens)->default_value(256), "decoding limit")
       ("batch-size", po::value(&gen.batch_size)->default_value(16), "decoding batch")
       ("predictions", po::value(&predictions_path), "write every prediction as JSONL here");
-  add_module_options(desc, modules);
+  add_stop_options(desc, stop);
+  add_adapter_options(desc, adapter);
   add_runtime_options(desc, runtime);
   po::variables_map vm;
   if (!parse_command_line(args, desc, vm)) return 0;
+  gen.stop_strings = stop_strings(stop, vm);
   if (method != "zero" && method != "icl") throw UsageError("--method: expected zero or icl, found \"" + method + "\"");
-  const bool have_modules = !modules.dirs.empty() || !modules.list_file.empty();
-  if (!adapter.empty() && have_modules) throw UsageError("give --adapter or --modules, not both");
-  if (have_modules != !weights_text.empty()) throw UsageError("--modules and --weights go together");
   std::vector<std::string> names;
   std::stringstream ss(task_list);
   for (std::string t; std::getline(ss, t, ',');) names.push_back(t);
@@ -65,22 +60,9 @@ int eval_command(const Args& args) {
   const auto loaded = model::load_model(model_dir, runtime.dtype, runtime.device);
   const model::LanguageModel& model = *loaded.model;
   const model::Tokenizer& tokenizer = *loaded.tokenizer;
-  std::shared_ptr<const model::LanguageModel> composed;  // as the reference: compositions merged into the weights
-  model::LowRankSet ia3;                      // an IA3 adapter's scales, applied at run time
-  if (!adapter.empty() && lora::peft_type(adapter) == "IA3") {
-    ia3 = lora::load_peft_ia3_adapter(adapter, model);
-  } else if (!adapter.empty()) {
-    const auto pool = lora::LoraPool::load(model, {adapter}, false);
-    composed = model.with_weights(lora::merge(model, pool, at::ones({1}, at::kDouble), lora::Method::kLoraHub));
-  } else if (have_modules) {
-    const auto dirs = resolve_modules(modules);
-    const auto w = parse_doubles(weights_text, "--weights");
-    if (w.size() != dirs.size()) throw UsageError("--weights: " + std::to_string(w.size()) + " weights for " + std::to_string(dirs.size()) + " modules");
-    const auto pool = lora::LoraPool::load(model, dirs, !modules.ignore_base);
-    composed = model.with_weights(
-        lora::merge(model, pool, at::tensor(w, at::kDouble), lora::parse_method(composition, "--composition")));
-  }
-  const model::LanguageModel& m = composed ? *composed : model;
+  // As the reference evaluates: LoRA compositions merged into the weights (IA3 at run time).
+  const AdaptedModel adapted = adapt_model(model, adapter, true);
+  const model::LanguageModel& m = adapted.model(model);
 
   std::ofstream predictions;
   if (!predictions_path.empty()) {
@@ -102,7 +84,7 @@ int eval_command(const Args& args) {
     for (size_t start = 0; start < n; start += static_cast<size_t>(gen.batch_size)) {
       const size_t end = std::min(n, start + static_cast<size_t>(gen.batch_size));
       const auto part = learn::generate(m, tokenizer, {prompts.begin() + static_cast<long>(start), prompts.begin() + static_cast<long>(end)}, gen,
-                                        ia3.scales.empty() ? nullptr : &ia3);
+                                        adapted.lora());
       outputs.insert(outputs.end(), part.begin(), part.end());
       if (tty) std::fprintf(stderr, "\r[%zu/%zu tasks] %s %zu/%zu", t + 1, bbh.size(), task.name.c_str(), end, n);
     }
