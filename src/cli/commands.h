@@ -25,6 +25,7 @@ int run_command(const Args& args);
 int plan_command(const Args& args);
 int train_command(const Args& args);
 int eval_command(const Args& args);
+int loss_command(const Args& args);
 int demo_world_command(const Args& args);
 
 }  // namespace lorahub::cli

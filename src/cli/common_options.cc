@@ -69,6 +69,38 @@ bool flag_given(const boost::program_options::variables_map& vm, const char* fla
   return vm.count(flag) && !vm[flag].defaulted();
 }
 
+void add_stop_options(po::options_description& desc, StopFlags& flags) {
+  desc.add_options()
+      ("stop", po::value(&flags.stop)->composing(), "stop string, cut from the output (repeatable; \\n, \\t, \\\\ "
+       "decoded); replaces the model's defaults (causal LMs: \"\\n\\n\" and \"Q:\"; T5: none)")
+      ("no-stop", "no stop strings: stop at EOS or --max-new-tokens only");
+}
+
+std::optional<std::vector<std::string>> stop_strings(const StopFlags& flags, const po::variables_map& vm) {
+  if (vm.count("no-stop") && vm.count("stop")) throw UsageError("--stop and --no-stop exclude each other");
+  if (vm.count("no-stop")) return std::vector<std::string>{};
+  if (!vm.count("stop")) return std::nullopt;
+  std::vector<std::string> out;
+  for (const auto& text : flags.stop) {
+    std::string s;
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (text[i] != '\\') {
+        s += text[i];
+        continue;
+      }
+      const char next = i + 1 < text.size() ? text[i + 1] : '\0';
+      if (next == 'n') s += '\n';
+      else if (next == 't') s += '\t';
+      else if (next == '\\') s += '\\';
+      else throw UsageError("--stop: unknown escape in \"" + text + "\" (expected \\n, \\t or \\\\)");
+      ++i;
+    }
+    if (s.empty()) throw UsageError("--stop: empty stop string (use --no-stop for none)");
+    out.push_back(s);
+  }
+  return out;
+}
+
 std::vector<double> parse_doubles(const std::string& text, const std::string& what) {
   std::vector<double> out;
   std::stringstream ss(text);

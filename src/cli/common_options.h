@@ -9,6 +9,7 @@
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,18 @@ std::vector<std::string> resolve_modules(const ModuleOptions& opts);
 
 // Whether the user gave `flag` (present and not from its default).
 bool flag_given(const boost::program_options::variables_map& vm, const char* flag);
+
+// Stop strings of greedy decoding (learn::GenerateOptions::stop_strings):
+// --stop TEXT (repeatable; \n, \t and \\ are decoded, so --stop '\n\n'
+// works) replaces the model's defaults, --no-stop turns them off.
+struct StopFlags {
+  std::vector<std::string> stop;
+};
+void add_stop_options(boost::program_options::options_description& desc, StopFlags& flags);
+// Unset (the model's defaults) unless --stop or --no-stop was given; both:
+// UsageError. An unknown escape (\x) is a UsageError naming it.
+std::optional<std::vector<std::string>> stop_strings(const StopFlags& flags,
+                                                     const boost::program_options::variables_map& vm);
 
 // "0.5,-0.3,1.2" -> numbers; errors name `what` and the bad item.
 std::vector<double> parse_doubles(const std::string& text, const std::string& what);

@@ -56,11 +56,12 @@ int learn_command(const Args& args) {
   ModuleOptions modules;
   RuntimeOptions runtime;
   GradientFlags gradient;
+  StopFlags stop;
   double bound = 1.5;
   po::options_description desc(
       "lorahub learn --model DIR --modules DIR... --examples FILE.jsonl [--optimizer cobyla] [--budget 40]");
   desc.add_options()("help,h", "show this help")
-      ("model", po::value(&model_dir)->required(), "Hugging Face model directory (T5)")
+      ("model", po::value(&model_dir)->required(), "Hugging Face model directory (T5, Llama or Mistral)")
       ("examples", po::value(&examples_path)->required(), "few-shot examples, JSONL with input and target (or output)")
       ("optimizer", po::value(&opt_options.name)->default_value("cobyla"), "cobyla, cmaes, random or one_plus_one (gradient-free), "
        "or adamw (gradient descent on the weights, base and modules frozen)")
@@ -81,11 +82,13 @@ int learn_command(const Args& args) {
       ("max-new-tokens", po::value(&gen.max_new_tokens)->default_value(256), "decoding limit for --eval")
       ("batch-size", po::value(&gen.batch_size)->default_value(8), "decoding batch for --eval")
       ("quiet", "no progress bar");
+  add_stop_options(desc, stop);
   add_gradient_options(desc, gradient);
   add_module_options(desc, modules);
   add_runtime_options(desc, runtime);
   po::variables_map vm;
   if (!parse_command_line(args, desc, vm)) return 0;
+  gen.stop_strings = stop_strings(stop, vm);
   check_gradient_flags_unused(vm, opt_options.name);
   if (opt_options.name == "adamw") {
     const LearnRequest request{model_dir, method_name, export_dir, history_path, eval_path, resolve_modules(modules),

@@ -27,6 +27,7 @@ const std::map<std::string, Command>& commands() {
       {"demo-world", {lorahub::cli::demo_world_command, "build the synthetic demo world (model, modules, tasks)"}},
       {"eval", {lorahub::cli::eval_command, "BBH accuracy, zero-shot or in-context, with an adapter or composition"}},
       {"train-lora", {lorahub::cli::train_command, "train a LoRA adapter (or fine-tune) with gradients"}},
+      {"loss", {lorahub::cli::loss_command, "few-shot losses of a model, adapter or composition on examples"}},
       {"learn", {lorahub::cli::learn_command, "learn LoraHub weights for a few examples"}},
       {"compose", {lorahub::cli::compose_command, "write a composition of LoRA modules (PEFT adapter or merged)"}},
   };

@@ -4,18 +4,22 @@
 #include "cli/commands.h"
 #include "cli/common_options.h"
 #include "learn/generation.h"
+#include "learn/objective.h"
 #include "learn/trainer.h"
 #include "lora/ia3_adapter.h"
 #include "lora/peft_export.h"
 #include "model/loader.h"
+#include "model/target_modules.h"
 #include "model/weight_store.h"
 #include "tasks/bbh.h"
 #include "tasks/examples.h"
 #include "text/tokenizer.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -26,13 +30,13 @@ namespace po = boost::program_options;
 namespace lorahub::cli {
 
 int train_command(const Args& args) {
-  std::string model_dir, data, bbh_dir, task, out_dir, mode, targets = "q,v";
+  std::string model_dir, data, bbh_dir, task, out_dir, mode, targets;
   learn::TrainOptions o;
   RuntimeOptions runtime;
   po::options_description desc(
       "lorahub train-lora --model DIR (--data FILE.jsonl | --bbh DIR --task NAME) --out DIR [--mode lora|full|ia3]");
   desc.add_options()("help,h", "show this help")
-      ("model", po::value(&model_dir)->required(), "Hugging Face model directory (T5)")
+      ("model", po::value(&model_dir)->required(), "Hugging Face model directory (T5, Llama or Mistral)")
       ("data", po::value(&data), "training examples, JSONL with input and target")
       ("bbh", po::value(&bbh_dir), "BBH directory (with --task: train on the task's zero-shot prompts)")
       ("task", po::value(&task), "BBH task name")
@@ -40,7 +44,8 @@ int train_command(const Args& args) {
       ("mode", po::value(&mode)->default_value("lora"), "lora, ia3 (PEFT adapters) or full (a checkpoint)")
       ("rank", po::value(&o.rank)->default_value(16), "LoRA rank")
       ("alpha", po::value(&o.alpha)->default_value(32), "LoRA alpha (scale = alpha / rank)")
-      ("targets", po::value(&targets)->default_value("q,v"), "LoRA target projections, comma-separated")
+      ("targets", po::value(&targets), "LoRA target projections, comma-separated (default: PEFT's for the family: "
+       "q,v for T5, q_proj,v_proj for Llama)")
       ("lr", po::value(&o.lr)->default_value(1e-3), "AdamW learning rate")
       ("weight-decay", po::value(&o.weight_decay)->default_value(0.0), "AdamW weight decay")
       ("steps", po::value(&o.steps)->default_value(200), "optimizer steps")
@@ -50,9 +55,10 @@ int train_command(const Args& args) {
   po::variables_map vm;
   if (!parse_command_line(args, desc, vm)) return 0;
   o.mode = learn::parse_train_mode(mode, "--mode");
-  o.targets.clear();
   std::stringstream ss(targets);
   for (std::string t; std::getline(ss, t, ',');) o.targets.push_back(t);
+  if (vm.count("targets") && o.targets.empty()) throw UsageError("--targets: no projection named");
+  if (vm.count("targets") && o.mode != learn::TrainMode::kLora) throw UsageError("--targets: used by --mode lora only");
   if (data.empty() == (bbh_dir.empty() || task.empty())) {
     throw UsageError("give either --data FILE.jsonl or --bbh DIR --task NAME");
   }
@@ -72,17 +78,36 @@ int train_command(const Args& args) {
   apply_runtime_options(runtime);
   const auto loaded = model::load_model(model_dir, runtime.dtype, runtime.device);
   const model::LanguageModel& model = *loaded.model;
-  const auto r = learn::train(model, learn::encode_inputs(*loaded.tokenizer, inputs),
-                              learn::encode_targets(*loaded.tokenizer, outputs), o);
+  if (o.targets.empty()) o.targets = model.default_lora_targets();
+  for (const auto& t : o.targets) {
+    if (model::TargetModules::list({t}).select(model.projections()).empty()) {
+      throw UsageError("--targets: '" + t + "' names no projection of the model (" + model.target_modules_hint() + ")");
+    }
+  }
+  const auto input_ids = learn::encode_inputs(*loaded.tokenizer, inputs);
+  const auto target_ids = learn::encode_targets(*loaded.tokenizer, outputs);
+  const auto r = learn::train(model, input_ids, target_ids, o);
   std::printf("trained %s on %zu examples: loss %.4f (first step) -> %.4f (last step)\n", mode.c_str(), inputs.size(),
               r.step_losses.front(), r.step_losses.back());
+  {
+    // The trained model's loss on all the examples in one batch (as `lorahub
+    // loss` computes it from what is written below).
+    at::NoGradGuard no_grad;
+    const auto tuned = r.weights ? model.with_weights(r.weights) : nullptr;
+    const model::LanguageModel& m = tuned ? *tuned : model;
+    const model::PairBatch batch = m.make_pairs(input_ids, target_ids);
+    const at::Tensor ce = m.token_losses(batch, tuned ? nullptr : &r.adaptation);
+    std::printf("final loss %.9g on all %zu examples\n", learn::hf_batch_loss(ce, batch, 0, batch.rows()), inputs.size());
+  }
   if (o.mode == learn::TrainMode::kLora) {
-    lora::write_peft_adapter(out_dir, r.adapter, o.targets, model_dir, model.peft_task_type());
+    lora::write_peft_adapter(out_dir, r.adapter, r.target_modules, model_dir, model.peft_task_type());
     std::printf("wrote PEFT adapter %s (r = %lld, %zu projections)\n", out_dir.c_str(), static_cast<long long>(o.rank),
                 r.target_names.size());
   } else if (o.mode == learn::TrainMode::kIa3) {
     lora::write_peft_ia3_adapter(out_dir, model, r.adaptation, model_dir);
-    std::printf("wrote PEFT IA3 adapter %s (k, v and wo of every block)\n", out_dir.c_str());
+    std::printf("wrote PEFT IA3 adapter %s (%zu projections: the attention keys and values and the feed-forward "
+                "output of every layer)\n", out_dir.c_str(), std::count_if(r.adaptation.scales.begin(), r.adaptation.scales.end(),
+                                                                   [](const auto& s) { return s.defined(); }));
   } else {
     io::TensorMap tensors;
     for (const auto& [name, t] : r.weights->tensors()) tensors[name] = t.detach().to(at::kCPU);

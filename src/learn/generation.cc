@@ -36,7 +36,7 @@ std::vector<std::string> generate(const model::LanguageModel& model, const model
                                   const model::LowRankSet* lora) {
   at::NoGradGuard no_grad;
   const std::vector<std::string> stops =
-      options.stop_strings.empty() ? model.default_stop_strings() : options.stop_strings;
+      options.stop_strings ? *options.stop_strings : model.default_stop_strings();
   model::GenerationOptions g;
   g.max_new_tokens = options.max_new_tokens;
   if (!stops.empty()) {

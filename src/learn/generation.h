@@ -6,6 +6,7 @@
 #include "model/tokenizer.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,9 +16,10 @@ struct GenerateOptions {
   int64_t max_new_tokens = 256;  // the reference's lorahub_inference
   int64_t batch_size = 8;
   // Text that ends an output, cut from it (evaluation harnesses' `until`);
-  // empty: the model's LanguageModel::default_stop_strings() (none for T5,
-  // which stops at </s>; "\n\n" and "Q:" for causal LMs).
-  std::vector<std::string> stop_strings;
+  // unset: the model's LanguageModel::default_stop_strings() (none for T5,
+  // which stops at </s>; "\n\n" and "Q:" for causal LMs); an empty list:
+  // none (EOS and max_new_tokens only). Empty strings are ignored.
+  std::optional<std::vector<std::string>> stop_strings;
 };
 
 // Greedy outputs for `inputs` (Tokenizer::encode_input), decoded with

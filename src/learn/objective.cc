@@ -53,26 +53,41 @@ FewShotObjective::FewShotObjective(const model::LanguageModel& model, const lora
 
 std::vector<double> FewShotObjective::reduce(const at::Tensor& token_ce, int64_t candidates) const {
   const int64_t k = num_examples();
-  const at::Tensor ce = token_ce.view({candidates, k, -1}).to(at::kDouble);
-  const at::Tensor counted = (whole().batch.labels != -100).to(at::kDouble);  // [k, T]
-  at::Tensor loss;
+  const model::PairBatch& batch = whole().batch;
+  std::vector<double> out(static_cast<size_t>(candidates));
   if (options_.normalization == LossNormalization::kTokenMean) {
-    loss = ce.sum({1, 2}) / counted.sum();
-  } else {
-    const int64_t b = options_.batch_size > 0 ? options_.batch_size : k;
-    loss = at::zeros({candidates}, ce.options());
+    const at::Tensor ce = token_ce.view({candidates, k, -1}).to(at::kDouble);
+    const at::Tensor counted = (batch.labels != -100).to(at::kDouble);  // [k, T]
+    const at::Tensor loss = (ce.sum({1, 2}) / counted.sum()).to(at::kCPU).contiguous();
+    std::copy(loss.data_ptr<double>(), loss.data_ptr<double>() + candidates, out.begin());
+    return out;
+  }
+  // lorahub's default_get_loss: train_loss += outputs.loss (a float32 tensor)
+  // per batch, then float(train_loss) / len(dataset).
+  const at::Tensor ce = token_ce.view({candidates, k, -1}).to(at::kCPU, at::kFloat);
+  const int64_t b = options_.batch_size > 0 ? options_.batch_size : k;
+  for (int64_t p = 0; p < candidates; ++p) {
+    float sum = 0.0f;
     for (int64_t start = 0; start < k; start += b) {
       const int64_t len = std::min(b, k - start);
-      // Each batch loss is a float32 scalar in the reference (HF's
-      // outputs.loss); rounding ours the same way keeps the optimizer's
-      // view of the objective on the reference's grid.
-      const at::Tensor batch_mean = ce.narrow(1, start, len).sum({1, 2}) / counted.narrow(0, start, len).sum();
-      loss = loss + batch_mean.to(at::kFloat).to(at::kDouble);
+      sum += hf_batch_loss(ce[p].narrow(0, start, len), batch, start, len);
     }
-    loss = loss / static_cast<double>(k);
+    out[static_cast<size_t>(p)] = static_cast<double>(sum) / static_cast<double>(k);
   }
-  const at::Tensor cpu = loss.to(at::kCPU).contiguous();
-  return std::vector<double>(cpu.data_ptr<double>(), cpu.data_ptr<double>() + candidates);
+  return out;
+}
+
+float hf_batch_loss(const at::Tensor& token_ce, const model::PairBatch& batch, int64_t first, int64_t n) {
+  int64_t per_row = 0;
+  const at::Tensor where = batch.hf_loss_positions(&per_row).narrow(0, first, n);
+  const at::Tensor counted = batch.labels.narrow(0, first, n).to(at::kCPU) != -100;
+  const at::Tensor flat = (at::arange(n, at::kLong).view({n, 1}) * per_row + where).masked_select(counted);
+  // log-probabilities as nll_loss reads them (one class), at HF's indices.
+  at::Tensor logp = at::zeros({n * per_row, 1}, at::kFloat);
+  at::Tensor target = at::full({n * per_row}, -100, at::kLong);
+  logp.view({-1}).index_put_({flat}, -token_ce.to(at::kCPU, at::kFloat).masked_select(counted));
+  target.index_put_({flat}, at::zeros({flat.numel()}, at::kLong));
+  return at::nll_loss(logp, target, {}, at::Reduction::Mean, -100).item<float>();
 }
 
 std::vector<double> FewShotObjective::losses(const at::Tensor& weights) const {

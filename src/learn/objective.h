@@ -42,6 +42,16 @@ struct ObjectiveOptions {
   bool pack_examples = true;
 };
 
+// HF's `model(**batch).loss` (float32) of rows [first, first + n) of `batch`
+// taken as one batch, from their token cross-entropies `token_ce` [n, T]
+// (float32, LanguageModel::token_losses): the mean over labels != -100,
+// computed by libtorch's nll_loss over the positions HF flattens the logits
+// to (PairBatch::hf_loss_positions), since its float32 partial sums depend on
+// each value's index there. So the value rounds as the reference's does;
+// a plain sum would differ from it by a float32 ulp now and then, which
+// COBYLA amplifies (tests/cli/learn_llama_test.py). NaN when no label counts.
+float hf_batch_loss(const at::Tensor& token_ce, const model::PairBatch& batch, int64_t first, int64_t n);
+
 class FewShotObjective {
  public:
   // `model` and `pool` must outlive the objective; the examples are

@@ -29,7 +29,8 @@ model::LowRankSet init_lora(const model::LanguageModel& model, const TrainOption
   model::LowRankSet set;
   set.by_site.resize(static_cast<size_t>(model.projections().size()));
   const auto opts = at::TensorOptions().dtype(model.weights().dtype());
-  for (int s : model::TargetModules::list(o.targets).select(model.projections())) {
+  const std::vector<std::string> targets = o.targets.empty() ? model.default_lora_targets() : o.targets;
+  for (int s : model::TargetModules::list(targets).select(model.projections())) {
     const std::string& m = model.projections().at(s).module;
     const at::Tensor& w = model.weights().tensors().at(m + ".weight");
     const int64_t out = w.size(0), in = w.size(1);
@@ -72,6 +73,7 @@ TrainResult train(const model::LanguageModel& model, const std::vector<model::To
   const model::LanguageModel* net = &model;
   if (o.mode == TrainMode::kLora) {
     result.adaptation = init_lora(model, o, &result.target_names);
+    result.target_modules = o.targets.empty() ? model.default_lora_targets() : o.targets;
     for (auto& u : result.adaptation.by_site) {
       if (!u.defined()) continue;
       u.a.requires_grad_(true);

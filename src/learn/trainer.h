@@ -22,7 +22,9 @@ struct TrainOptions {
   TrainMode mode = TrainMode::kLora;
   int64_t rank = 16;       // LoRA
   double alpha = 32;       // LoRA: scale = alpha / rank
-  std::vector<std::string> targets{"q", "v"};  // LoRA: target_modules (model::TargetModules list rule, as PEFT)
+  // LoRA: target_modules (model::TargetModules list rule, as PEFT); empty:
+  // the model's LanguageModel::default_lora_targets().
+  std::vector<std::string> targets;
   double lr = 1e-3;        // AdamW
   double weight_decay = 0.0;
   int64_t steps = 100;
@@ -44,7 +46,9 @@ struct TrainResult {
   // LoRA and IA3: the learned adaptation, applied at run time.
   model::LowRankSet adaptation;
   lora::ComposedAdapter adapter;          // LoRA as a PEFT state dict
-  std::vector<std::string> target_names;  // LoRA targets, for adapter_config.json
+  std::vector<std::string> target_names;    // LoRA: the adapted modules' full names
+  std::vector<std::string> target_modules;  // LoRA: the target_modules rule used (options' or the model's
+                                            // defaults), for adapter_config.json
   // Full fine-tuning: the new weights (the base model is not modified).
   std::shared_ptr<model::WeightStore> weights;
 };

@@ -3,11 +3,14 @@
 #include "io/json_file.h"
 #include "io/safetensors.h"
 #include "io/tensor_file.h"
+#include "lora/lora_adapter.h"
 #include "model/language_model.h"
+#include "model/target_modules.h"
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 #include <stdexcept>
@@ -68,7 +71,24 @@ model::LowRankSet load_peft_ia3_adapter(const std::string& dir, const model::Lan
   const auto config = io::read_json_file(config_path);
   const io::JsonFields f(config, config_path);
   if (f.get_string("peft_type") != "IA3") f.fail("peft_type", "expected \"IA3\", found \"" + f.get_string("peft_type") + "\"");
-  const auto ff_list = f.has("feedforward_modules") ? f.get_strings("feedforward_modules") : std::vector<std::string>{};
+  read_task_type(f, model);
+  // target_modules and feedforward_modules as lists of names (the form PEFT
+  // writes; its defaults fill them in before saving).
+  const auto target_list = f.get_strings("target_modules");
+  if (f.at("target_modules").is_string()) f.fail("target_modules", "expected a list of module names");
+  for (const auto& t : target_list) {
+    if (model::TargetModules::list({t}).select(model.projections()).empty()) {
+      f.fail("target_modules", "'" + t + "' names no projection of the base model (" + model.target_modules_hint() + ")");
+    }
+  }
+  const model::TargetModules targets = model::TargetModules::list(target_list);
+  const auto ff_list = f.has("feedforward_modules") && !f.at("feedforward_modules").is_null()
+                           ? f.get_strings("feedforward_modules") : std::vector<std::string>{};
+  for (const auto& t : ff_list) {  // PEFT IA3Config: "feedforward_modules should be a subset of target_modules"
+    if (std::find(target_list.begin(), target_list.end(), t) == target_list.end()) {
+      f.fail("feedforward_modules", "'" + t + "' is not in target_modules (PEFT requires a subset)");
+    }
+  }
   const std::set<std::string> feedforward(ff_list.begin(), ff_list.end());
   std::string weights_path = dir + "/adapter_model.safetensors";
   if (!io::file_exists(weights_path)) weights_path = dir + "/adapter_model.bin";
@@ -85,6 +105,7 @@ model::LowRankSet load_peft_ia3_adapter(const std::string& dir, const model::Lan
     const std::string module = key.substr(kPrefix.size(), key.size() - kPrefix.size() - suffix.size());
     const int site = model.projections().find(module);
     if (site < 0) throw fail("'" + module + "' is not a projection of the base model");
+    if (!targets.matches(module)) throw fail("'" + module + "' is not named by target_modules in " + config_path);
     const at::Tensor& w = model.weights().tensors().at(module + ".weight");
     const bool on_input = feedforward.count(tail(module)) > 0;
     const std::vector<int64_t> expected = on_input ? std::vector<int64_t>{1, w.size(1)} : std::vector<int64_t>{w.size(0), 1};

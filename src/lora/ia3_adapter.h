@@ -20,7 +20,11 @@ namespace lorahub::lora {
 void write_peft_ia3_adapter(const std::string& dir, const model::LanguageModel& model, const model::LowRankSet& ia3,
                             const std::string& base_model_name_or_path);
 
-// Reads an IA3 adapter for `model`; errors name the file and the tensor.
+// Reads an IA3 adapter for `model`: peft_type "IA3", task_type (when given)
+// the model's (lora::read_task_type), target_modules a list whose names are
+// projections of `model`, feedforward_modules a subset of it, every tensor
+// "base_model.model.<module>.ia3_l" of a targeted module with the shape its
+// side needs. Errors name the file and the field or tensor.
 model::LowRankSet load_peft_ia3_adapter(const std::string& dir, const model::LanguageModel& model);
 
 // The "peft_type" of the adapter in `dir` ("LORA" when the key is absent).

@@ -166,13 +166,9 @@ void read_config(const io::JsonFields& f, const model::LanguageModel& base, Lora
   if (ad.r <= 0) f.fail("r", "expected a positive integer, found " + std::to_string(ad.r));
   ad.lora_alpha = f.get_double("lora_alpha", 8.0);
   ad.use_rslora = f.get_bool("use_rslora", false);
+  ad.task_type = read_task_type(f, base);  // first: another family's adapter fails here, not on its target names
   read_targets(f, base, ad);
   ad.base_model_name_or_path = f.get_string("base_model_name_or_path", "");
-  ad.task_type = f.get_string("task_type", base.peft_task_type());
-  if (ad.task_type != base.peft_task_type()) {
-    f.fail("task_type", "expected \"" + base.peft_task_type() + "\" for a " + model::family_name(base.family()) +
-                            " model, found \"" + ad.task_type + "\"");
-  }
   if (f.get_bool("fan_in_fan_out", false)) {  // PEFT's own warning, and its choice
     std::fprintf(stderr, "warning: %s: fan_in_fan_out is set to True but the target modules are torch Linear "
                  "layers; setting fan_in_fan_out to False (as PEFT does)\n", f.file().c_str());
@@ -227,6 +223,15 @@ std::string peft_key(const std::string& module, bool is_a) {
 
 double LoraAdapter::scale() const {
   return lora_alpha / (use_rslora ? std::sqrt(static_cast<double>(r)) : static_cast<double>(r));
+}
+
+std::string read_task_type(const io::JsonFields& f, const model::LanguageModel& base) {
+  const std::string task_type = f.get_string("task_type", base.peft_task_type());
+  if (task_type != base.peft_task_type()) {
+    f.fail("task_type", "expected \"" + base.peft_task_type() + "\" for a " + model::family_name(base.family()) +
+                            " model, found \"" + task_type + "\"");
+  }
+  return task_type;
 }
 
 bool targets_module(const LoraAdapter& adapter, const std::string& module) {

@@ -32,6 +32,10 @@ namespace lorahub::model {
 class LanguageModel;
 }
 
+namespace lorahub::io {
+class JsonFields;
+}  // namespace lorahub::io
+
 namespace lorahub::lora {
 
 struct LoraPair {
@@ -72,6 +76,12 @@ struct LoraAdapter {
 // returned unless all of it holds; errors name the file and tensor.
 // Tensors are kept in float32 on the CPU.
 LoraAdapter load_adapter(const std::string& dir, const model::LanguageModel& base, const std::string& id = "");
+
+// An adapter config's task_type when it is the one `base` takes
+// (LanguageModel::peft_task_type; absent: that one). Otherwise throws
+// (config.fail) "<file>: field 'task_type': expected "CAUSAL_LM" for a llama
+// model, found "SEQ_2_SEQ_LM"". LoRA and IA3 loading share it.
+std::string read_task_type(const io::JsonFields& config, const model::LanguageModel& base);
 
 // PEFT's key for a module's A or B: "base_model.model.<module>.lora_A.weight".
 std::string peft_key(const std::string& module, bool is_a);

@@ -22,4 +22,15 @@ PairBatch PairBatch::repeat(int64_t times) const {
   return r;
 }
 
+at::Tensor PairBatch::hf_loss_positions(int64_t* per_row) const {
+  const int64_t b = labels.size(0), t = labels.size(1);
+  const at::Tensor j = at::arange(t, at::kLong).view({1, t}).expand({b, t});
+  if (!target_start.defined()) {
+    *per_row = t;
+    return j.contiguous();
+  }
+  *per_row = input_ids.size(1) - 1;
+  return (target_start.to(at::kCPU).view({b, 1}) - 1 + j).contiguous();
+}
+
 }  // namespace lorahub::model

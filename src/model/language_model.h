@@ -36,6 +36,13 @@ struct PairBatch {
   at::Tensor target_start;       // Llama: [B] position of the first target token in input_ids
 
   int64_t rows() const { return input_ids.size(0); }
+  // Where HF's loss reads target token j of row b when it flattens the
+  // batch's logits to [B * per_row, vocab]: its index within the row, [B, T]
+  // int64 on the CPU (entries under labels == -100 unused), with per_row set.
+  // Seq2seq (no target_start): j, per_row = T. Causal (after HF's shift):
+  // target_start[b] - 1 + j, per_row = S - 1. learn::hf_batch_loss uses it to
+  // round the batch loss as HF does.
+  at::Tensor hf_loss_positions(int64_t* per_row) const;
   // Every row repeated `times` times, block after block ([r0..rB-1, r0..rB-1, ...]):
   // the layout of batched candidates, group g of a LowRankSet taking block g.
   PairBatch repeat(int64_t times) const;
@@ -97,6 +104,10 @@ class LanguageModel {
   // PEFT's task_type of adapters for this model ("SEQ_2_SEQ_LM", "CAUSAL_LM"):
   // what exports write and adapter loading requires when a config states one.
   virtual std::string peft_task_type() const = 0;
+  // PEFT's default LoRA target_modules for the family (its
+  // TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING): T5 {"q", "v"},
+  // Llama and Mistral {"q_proj", "v_proj"}.
+  virtual std::vector<std::string> default_lora_targets() const = 0;
   // The projection names target_modules may use, for error messages
   // ("T5's are q, k, v, o, wi or wi_0/wi_1, wo").
   virtual std::string target_modules_hint() const = 0;

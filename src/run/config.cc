@@ -373,8 +373,18 @@ Config parse_yaml(const std::string& text, const std::string& path) {
   }
 
   if (const YAML::Node e = root["evaluation"]) {
-    r.check_keys(e, "evaluation", {"max_new_tokens", "batch_size", "shard_size"});
+    r.check_keys(e, "evaluation", {"max_new_tokens", "stop_strings", "batch_size", "shard_size"});
     if (e["max_new_tokens"]) c.max_new_tokens = r.integer(e["max_new_tokens"], "evaluation.max_new_tokens");
+    if (const YAML::Node s = e["stop_strings"]) {  // taken verbatim: no ${VAR} expansion
+      if (!s.IsSequence()) r.fail(s, "evaluation.stop_strings", "expected a list of strings ([] for none)");
+      c.stop_strings.emplace();
+      for (const auto& item : s) {
+        if (!item.IsScalar() || item.as<std::string>().empty()) {
+          r.fail(item, "evaluation.stop_strings", "expected non-empty strings");
+        }
+        c.stop_strings->push_back(item.as<std::string>());
+      }
+    }
     if (e["batch_size"]) c.eval_batch_size = r.integer(e["batch_size"], "evaluation.batch_size");
     if (e["shard_size"]) c.eval_shard_size = r.integer(e["shard_size"], "evaluation.shard_size");
     if (c.max_new_tokens < 1 || c.eval_batch_size < 1 || c.eval_shard_size < 1) {
@@ -462,6 +472,10 @@ std::string Config::results_hash() const {
   }
   s << '|' << max_new_tokens << '|' << eval_batch_size << '|' << eval_shard_size << '|' << dtype << '|'
     << candidates_per_pass << '|' << model_family;
+  if (stop_strings) {  // configs without the key hash as before
+    s << "|stop:";
+    for (const auto& t : *stop_strings) s << t.size() << ':' << t;
+  }
   char buf[17];
   std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(tasks::stable_hash(s.str())));
   return buf;

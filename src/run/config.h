@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,9 @@ struct Config {
   std::vector<int64_t> n_shots{5};
   std::vector<MethodConfig> methods;
   int64_t max_new_tokens = 256;
+  // evaluation.stop_strings (learn::GenerateOptions::stop_strings): unset, the
+  // model's defaults; [] none.
+  std::optional<std::vector<std::string>> stop_strings;
   int64_t eval_batch_size = 16;
   int64_t eval_shard_size = 32;
   std::string device = "auto";  // auto | cpu | cuda

@@ -151,7 +151,11 @@ void write_trial(const Ctx& c, hid_t trials, const TrialRecord& r) {
   H5 g = group(c, trials, r.id);
   std::map<std::string, H5> subgroups;
   for_each_field(r, [&](const FieldInfo& f, const auto& value) {
+    using T = std::decay_t<decltype(value)>;
     if (!*f.hdf5) return;  // the id names the group
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (f.optional && value.empty()) return;  // an optional field is written only when set (error)
+    }
     const auto [loc, leaf] = place(c, g, f.hdf5, subgroups, true);
     put(c, loc, leaf.c_str(), value);
   });

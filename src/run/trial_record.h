@@ -37,8 +37,8 @@ struct TrialRecord {
 // Where a field lives. `json`: its key in a journal line. `hdf5`: its path
 // under /trials/<id> (an attribute for scalars, a dataset for vectors; "" for
 // the id, which names the group). `summary`: also a column of /summary.
-// `optional`: may be absent when read (fields added after format version 1;
-// the empty value then).
+// `optional`: written to HDF5 only when set (a non-empty string) and may be
+// absent when read (fields added after format version 1; the empty value then).
 struct FieldInfo {
   const char* json;
   const char* hdf5;

@@ -137,7 +137,7 @@ struct Worker::State {
     const model::LanguageModel& m = tuned ? *tuned : *model;
     const model::LowRankSet* adaptation = tuned ? nullptr : &r.adaptation;
     return {{"predictions", learn::generate(m, *tokenizer, prompts(bbh, unit.at("indices"), false),
-                                            {config.max_new_tokens, config.eval_batch_size, {}}, adaptation)},
+                                            {config.max_new_tokens, config.eval_batch_size, config.stop_strings}, adaptation)},
             {"train_losses", r.step_losses}};
   }
 
@@ -156,7 +156,7 @@ struct Worker::State {
     for (size_t i = 1; i < r.history.size(); ++i) losses.push_back(r.history[i].train_loss);
     const at::Tensor w = r.weights.contiguous();
     return {{"predictions", learn::generate(*merged, *tokenizer, prompts(bbh, unit.at("indices"), false),
-                                            {config.max_new_tokens, config.eval_batch_size, {}})},
+                                            {config.max_new_tokens, config.eval_batch_size, config.stop_strings})},
             {"train_losses", losses},
             {"weights", std::vector<double>(w.data_ptr<double>(), w.data_ptr<double>() + w.numel())}};
   }
@@ -186,7 +186,7 @@ struct Worker::State {
       m = t.merged.get();
     }
     return {{"predictions", learn::generate(*m, *tokenizer, prompts(bbh, unit.at("indices"), unit.at("prompt") == "icl"),
-                                            {config.max_new_tokens, config.eval_batch_size, {}})}};
+                                            {config.max_new_tokens, config.eval_batch_size, config.stop_strings})}};
   }
 };
 

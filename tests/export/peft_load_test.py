@@ -3,8 +3,8 @@
 The oracle is the Hugging Face stack the fixtures' golden numbers came from (transformers 4.36.2 + PEFT 0.7.1 on
 Debian's torch, scripts/hf_venv.sh): for each export of `lorahub` on tiny-t5 and tiny-llama (LoraHub and CAT
 compositions, every merge method, per-layer CAT learned with AdamW, a trained LoRA and IA3 adapter, a composition
-merged into a checkpoint), PEFT loads the files and computes the loss of each golden example; `lorahub eval
---examples` computes them on the same files. They must agree within 1e-5 relative, the float32 tolerance the
+merged into a checkpoint), PEFT loads the files and computes the loss of each golden example; `lorahub loss`
+computes them on the same files. They must agree within 1e-5 relative, the float32 tolerance the
 fixtures' READMEs use. The LoraHub composition's PEFT loss is also checked against golden.json, which holds the
 Python loss definition used here to the one the fixtures were made with.
 
@@ -117,10 +117,10 @@ def run_family(name, family):
     for tag, path, is_adapter in exports:
         if is_adapter:
             model = PeftModel.from_pretrained(auto.from_pretrained(base), path).eval()
-            ours = json.loads(lorahub("eval", "--model", base, "--adapter", path, "--examples", shots))
+            ours = json.loads(lorahub("loss", "--model", base, "--adapter", path, "--examples", shots))
         else:
             model = auto.from_pretrained(path).eval()
-            ours = json.loads(lorahub("eval", "--model", path, "--examples", shots))
+            ours = json.loads(lorahub("loss", "--model", path, "--examples", shots))
         theirs = hf_losses(model, tok, family, exs)
         check(f"{name} {tag}", ours, theirs)
         results[tag] = ours, theirs
