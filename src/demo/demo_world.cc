@@ -95,6 +95,8 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
     }
   }
   fs::remove(stamp);
+  // Nothing of an earlier world may survive in the directories the sweeps list (bbh/ with "tasks: all").
+  for (const auto& d : {w.lora_dir, w.bbh_dir, w.skill_data_dir}) fs::remove_all(d);
   for (const auto& d : {w.model_dir, w.lora_dir, w.bbh_dir + "/bbh", w.bbh_dir + "/cot-prompts", w.skill_data_dir}) {
     fs::create_directories(d);
   }
