@@ -159,7 +159,9 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
     }
   }
   fs::remove(stamp);
-  fs::remove_all(w.model_dir);  // another family's tokenizer files would be left behind
+  // Nothing of an earlier world may survive: another family's tokenizer files
+  // in model/, a dropped task in bbh/ (which "tasks: all" would sweep).
+  for (const auto& d : {w.model_dir, w.lora_dir, w.bbh_dir, w.skill_data_dir}) fs::remove_all(d);
   for (const auto& d : {w.model_dir, w.lora_dir, w.bbh_dir + "/bbh", w.bbh_dir + "/cot-prompts", w.skill_data_dir}) {
     fs::create_directories(d);
   }

@@ -112,8 +112,7 @@ std::map<std::string, Make> skills() {
   };
   // Compositions of two skills (held-out only; no module is trained on them).
   s["sort+first"] = words_task([](auto w) { return *std::min_element(w.begin(), w.end()); });
-  // largest_number's "pick the largest" under sort_words' dictionary order
-  s["sort+max"] = words_task([](auto w) { return *std::max_element(w.begin(), w.end()); });
+  s["sort+last"] = words_task([](auto w) { return *std::max_element(w.begin(), w.end()); });
   // find_animal's recognition with word_in_list's yes/no answer: half the
   // lists hold one animal, half none.
   s["member+animal"] = [](optim::Rng& rng) {
@@ -156,7 +155,7 @@ std::vector<SyntheticTask> heldout_tasks() {
       task("backwards_list", "Write this list backwards, end to start.", "reverse"),
       task("lowest_value", "Find the lowest value here.", "min"),
       task("alphabetically_first", "Which item would a dictionary list before all others?", "sort+first"),
-      task("alphabetically_last", "Name the item that comes last in dictionary order.", "sort+max"),
+      task("alphabetically_last", "Name the item that comes last in dictionary order.", "sort+last"),
       task("animal_in_list", "Does this list name any animal? Say yes or no.", "member+animal"),
   };
 }

@@ -14,11 +14,11 @@ std::string label_part(std::string id) {
 std::vector<Trial> expand_plan(const Config& c) {
   std::vector<Trial> out;
   for (const auto& task : c.tasks) {
+    const std::vector<size_t>* own = c.task_modules(task);  // modules.per_task, or null: drawn
     for (size_t m = 0; m < c.methods.size(); ++m) {
       const auto& method = c.methods[m];
       for (int64_t seed : c.seeds) {
         for (int64_t k : c.n_shots) {
-          const std::vector<size_t>* own = c.task_modules(task);
           if (method.name == "single") {
             std::vector<size_t> modules(c.module_ids.size());
             for (size_t i = 0; i < modules.size(); ++i) modules[i] = i;

@@ -72,7 +72,9 @@ struct Worker::State {
     }
     // A merge checks its own modules (cat and the svd methods take different
     // ranks); the compositions need a pool of one rank and scale.
-    if (!chosen.empty() && !unit.contains("merge")) t.pool = std::make_unique<lora::LoraPool>(*model, std::move(chosen));
+    if (!chosen.empty() && !unit.contains("merge")) {
+      t.pool = std::make_unique<lora::LoraPool>(*model, std::move(chosen));
+    }
     return t;
   }
 

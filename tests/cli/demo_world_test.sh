@@ -28,7 +28,7 @@ expected = {"alphabetical_order": "sort_words", "biggest_value": "largest_number
 assert {h: s["module"] for h, s in w["same_skill"].items()} == expected, w["same_skill"]
 assert all(0 <= s["module_on_heldout"] <= 1 for s in w["same_skill"].values())
 composed = {"alphabetically_first": ["sort_words", "first_word"],
-            "alphabetically_last": ["sort_words", "largest_number"],
+            "alphabetically_last": ["sort_words", "last_word"],
             "animal_in_list": ["word_in_list", "find_animal"]}
 assert w["composed"] == composed, w["composed"]
 for m in w["modules"]:
