@@ -9,6 +9,7 @@
 
 #include "io/tensor_map.h"
 #include "lora/lora_pool.h"
+#include "lora/method.h"
 #include "model/linear.h"
 
 #include <ATen/core/Tensor.h>
@@ -23,18 +24,8 @@ class WeightStore;
 
 namespace lorahub::lora {
 
-// kLoraHub and kCat are the compositions applied at run time (compose,
-// merge, composed_adapter); the others are PEFT's add_weighted_adapter
-// combination types (lora/merge_methods.h), one name table for all.
-enum class Method {
-  kLoraHub, kCat, kLinear, kSvd, kTies, kTiesSvd, kDareLinear, kDareTies,
-  kDareLinearSvd, kDareTiesSvd, kMagnitudePrune, kMagnitudePruneSvd,
-};
-// `what` names the flag or key in the error; without `merge_methods` only
-// lorahub and cat are accepted.
-Method parse_method(const std::string& name, const std::string& what, bool merge_methods = false);
-std::string method_name(Method m);
-bool is_runtime_composition(Method m);  // kLoraHub, kCat
+// compose, merge and composed_adapter take the run-time methods (kLoraHub,
+// kCat) of lora/method.h; the merge methods are in lora/merge_methods.h.
 
 // Weights: [N] for one composition or [P, N] for P of them (row p is used
 // by the p-th group of batch rows). With `per_target` (CAT only), [N, L] or

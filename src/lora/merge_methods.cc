@@ -13,14 +13,6 @@
 
 namespace lorahub::lora {
 
-MajoritySign parse_majority_sign(const std::string& name, const std::string& what) {
-  if (name == "total") return MajoritySign::kTotal;
-  if (name == "frequency") return MajoritySign::kFrequency;
-  throw std::invalid_argument(what + ": expected total or frequency, found \"" + name + "\"");
-}
-
-std::string majority_sign_name(MajoritySign m) { return m == MajoritySign::kTotal ? "total" : "frequency"; }
-
 namespace merge_utils {
 namespace {
 
@@ -117,16 +109,6 @@ at::Tensor dare_ties(const std::vector<at::Tensor>& tensors, const at::Tensor& w
 }
 
 }  // namespace merge_utils
-
-bool needs_equal_ranks(Method m) {
-  return m == Method::kLinear || m == Method::kTies || m == Method::kDareLinear || m == Method::kDareTies ||
-         m == Method::kMagnitudePrune;
-}
-
-bool is_svd_method(Method m) {
-  return m == Method::kSvd || m == Method::kTiesSvd || m == Method::kDareLinearSvd || m == Method::kDareTiesSvd ||
-         m == Method::kMagnitudePruneSvd;
-}
 
 namespace {
 

@@ -65,10 +65,6 @@ class WeightStore;
 
 namespace lorahub::lora {
 
-enum class MajoritySign { kTotal, kFrequency };
-MajoritySign parse_majority_sign(const std::string& name, const std::string& what);
-std::string majority_sign_name(MajoritySign m);
-
 namespace merge_utils {
 
 at::Tensor task_arithmetic(const std::vector<at::Tensor>& tensors, const at::Tensor& weights);
@@ -100,11 +96,6 @@ struct MergeOptions {
   uint64_t seed = 0;                 // DARE masks: one CPU generator, modules in name order, A then B
   bool dare_rescale = true;          // false: PEFT <= 0.18 (no 1/density)
 };
-
-// Whether `method` needs adapters of equal rank (PEFT: linear, ties,
-// dare_linear, dare_ties, magnitude_prune) / reduces with an SVD.
-bool needs_equal_ranks(Method method);
-bool is_svd_method(Method method);
 
 // One target module: A_i [r_i, in], B_i [out, r_i], scale s_i, weight w_i.
 struct MergeInput {

@@ -17,4 +17,11 @@ const char* family_name(Family family);
 // "<where>: expected one of t5, llama, mistral, found '<name>'".
 Family parse_family(const std::string& name, const std::string& where);
 
+// The family named by `<dir>/config.json`'s model_type ("t5", "llama",
+// "mistral"; a config without model_type is T5). Throws std::runtime_error
+// when the directory or file cannot be read and std::runtime_error
+// "<dir>/config.json: model_type: expected one of t5, llama, mistral,
+// found '<x>'" otherwise.
+Family model_family(const std::string& dir);
+
 }  // namespace lorahub::model

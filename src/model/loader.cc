@@ -1,6 +1,5 @@
 #include "model/loader.h"
 
-#include "io/json_file.h"
 #include "llama/checkpoint.h"
 #include "llama/llama_model.h"
 #include "t5/checkpoint.h"
@@ -8,39 +7,10 @@
 #include "text/llama_tokenizer.h"
 #include "text/tokenizer.h"
 
-#include <nlohmann/json.hpp>
-
-#include <stdexcept>
-
-#include <sys/stat.h>
-
 namespace lorahub::model {
-namespace {
-
-// (model_type as written, family) of `dir`.
-std::pair<std::string, Family> read_model_type(const std::string& dir) {
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    throw std::runtime_error(dir + ": model directory does not exist");
-  }
-  const std::string path = dir + "/config.json";
-  const nlohmann::json doc = io::read_json_file(path);
-  io::JsonFields f(doc, path);
-  // T5 configs written before model_type was read carry none: T5 as before.
-  const std::string type = f.get_string("model_type", "t5");
-  try {
-    return {type, parse_family(type, "model_type")};
-  } catch (const std::invalid_argument&) {
-    f.fail("model_type", "expected one of t5, llama, mistral, found '" + type + "'");
-  }
-}
-
-}  // namespace
-
-Family model_family(const std::string& dir) { return read_model_type(dir).second; }
 
 std::shared_ptr<const Tokenizer> load_tokenizer(const std::string& dir) {
-  if (read_model_type(dir).second == Family::kLlama) {
+  if (model_family(dir) == Family::kLlama) {
     return std::make_shared<text::LlamaTokenizer>(text::LlamaTokenizer::from_dir(dir));
   }
   return std::make_shared<text::T5Tokenizer>(text::T5Tokenizer::from_dir(dir));
@@ -48,7 +18,7 @@ std::shared_ptr<const Tokenizer> load_tokenizer(const std::string& dir) {
 
 LoadedModel load_model(const std::string& dir, c10::ScalarType dtype, c10::Device device) {
   LoadedModel out;
-  if (read_model_type(dir).second == Family::kLlama) {  // llama and mistral
+  if (model_family(dir) == Family::kLlama) {  // llama and mistral
     const llama::Checkpoint ck = llama::load_checkpoint(dir, dtype, device);
     out.model = std::make_shared<llama::LlamaModel>(ck.config, ck.weights);
     out.tokenizer = std::make_shared<text::LlamaTokenizer>(text::LlamaTokenizer::from_dir(dir));

@@ -20,12 +20,6 @@ struct LoadedModel {
   std::shared_ptr<const Tokenizer> tokenizer;
 };
 
-// The family named by `<dir>/config.json`'s model_type ("t5", "llama",
-// "mistral"). Throws std::runtime_error when the file cannot be read and
-// std::invalid_argument "<dir>/config.json: model_type: expected one of t5,
-// llama, mistral, found '<x>'" (or "missing") otherwise.
-Family model_family(const std::string& dir);
-
 // Tokenizer + checkpoint + model of `dir`. `dtype` applies to floating-point
 // weights (kFloat or kBFloat16). A family whose code is not linked is refused
 // by name. Errors name the file and the field or tensor.

@@ -2,9 +2,8 @@
 
 #include "io/json_file.h"
 #include "io/text_file.h"
-#include "lora/merge_methods.h"
+#include "lora/method.h"
 #include "model/family.h"
-#include "model/loader.h"
 #include "tasks/bbh.h"
 
 #include <nlohmann/json.hpp>

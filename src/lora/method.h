@@ -1,0 +1,33 @@
+#pragma once
+// The names of the composition and merge methods, in one table (no LibTorch:
+// the config reader and the CLI parse through it).
+//   kLoraHub, kCat: compositions applied at run time (lora/composition.h;
+//     LoraHub: Huang et al. 2023; CAT: LoRA Soups, Prabhakar et al. 2024).
+//   the others: PEFT's LoraModel.add_weighted_adapter combination_type
+//     names (peft/tuners/lora/model.py, PEFT 0.7-0.13; lora/merge_methods.h).
+// Errors: parse_* throw std::invalid_argument naming `what` (the flag or key),
+// the values expected and the value found.
+
+#include <string>
+
+namespace lorahub::lora {
+
+enum class Method {
+  kLoraHub, kCat, kLinear, kSvd, kTies, kTiesSvd, kDareLinear, kDareTies,
+  kDareLinearSvd, kDareTiesSvd, kMagnitudePrune, kMagnitudePruneSvd,
+};
+// Without `merge_methods` only lorahub and cat are accepted.
+Method parse_method(const std::string& name, const std::string& what, bool merge_methods = false);
+std::string method_name(Method m);
+bool is_runtime_composition(Method m);  // kLoraHub, kCat
+// Whether `method` needs adapters of equal rank (PEFT: linear, ties,
+// dare_linear, dare_ties, magnitude_prune) / reduces with an SVD.
+bool needs_equal_ranks(Method method);
+bool is_svd_method(Method method);
+
+// TIES' sign election (PEFT merge_utils.calculate_majority_sign_mask).
+enum class MajoritySign { kTotal, kFrequency };
+MajoritySign parse_majority_sign(const std::string& name, const std::string& what);
+std::string majority_sign_name(MajoritySign m);
+
+}  // namespace lorahub::lora
