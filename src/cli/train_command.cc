@@ -100,7 +100,7 @@ int train_command(const Args& args) {
     std::printf("final loss %.9g on all %zu examples\n", learn::hf_batch_loss(ce, batch, 0, batch.rows()), inputs.size());
   }
   if (o.mode == learn::TrainMode::kLora) {
-    lora::write_peft_adapter(out_dir, r.adapter, o.targets, model_dir, model.peft_task_type());
+    lora::write_peft_adapter(out_dir, r.adapter, r.target_modules, model_dir, model.peft_task_type());
     std::printf("wrote PEFT adapter %s (r = %lld, %zu projections)\n", out_dir.c_str(), static_cast<long long>(o.rank),
                 r.target_names.size());
   } else if (o.mode == learn::TrainMode::kIa3) {

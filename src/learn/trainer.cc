@@ -73,6 +73,7 @@ TrainResult train(const model::LanguageModel& model, const std::vector<model::To
   const model::LanguageModel* net = &model;
   if (o.mode == TrainMode::kLora) {
     result.adaptation = init_lora(model, o, &result.target_names);
+    result.target_modules = o.targets.empty() ? model.default_lora_targets() : o.targets;
     for (auto& u : result.adaptation.by_site) {
       if (!u.defined()) continue;
       u.a.requires_grad_(true);

@@ -46,7 +46,9 @@ struct TrainResult {
   // LoRA and IA3: the learned adaptation, applied at run time.
   model::LowRankSet adaptation;
   lora::ComposedAdapter adapter;          // LoRA as a PEFT state dict
-  std::vector<std::string> target_names;  // LoRA targets, for adapter_config.json
+  std::vector<std::string> target_names;    // LoRA: the adapted modules' full names
+  std::vector<std::string> target_modules;  // LoRA: the target_modules rule used (options' or the model's
+                                            // defaults), for adapter_config.json
   // Full fine-tuning: the new weights (the base model is not modified).
   std::shared_ptr<model::WeightStore> weights;
 };

@@ -50,7 +50,7 @@ TEST(Trainer, LoraLossFallsAndTheExportedAdapterReproducesIt) {
   EXPECT_LT(rel_diff(loss_on_all(tiny_model(), nullptr), before), 1e-12);  // base untouched
 
   const std::string dir = testing::temp_dir("trained-lora");
-  lora::write_peft_adapter(dir, r.adapter, o.targets, "base", "SEQ_2_SEQ_LM");
+  lora::write_peft_adapter(dir, r.adapter, r.target_modules, "base", "SEQ_2_SEQ_LM");
   const auto pool = lora::LoraPool::load(tiny_model(), {dir});
   EXPECT_EQ(pool.rank(), 4);
   const auto set = lora::compose(pool, at::ones({1}, at::kDouble), lora::Method::kLoraHub);
