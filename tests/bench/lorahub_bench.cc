@@ -1,11 +1,18 @@
 // Benchmarks of the hot paths, at the fixture's shape (the tiny T5 and its
 // five adapters) and, with --large, at flan-t5-large's shape (random
 // weights: d_model 1024, 24+24 layers, 16 heads, d_kv 64, d_ff 2816,
-// gated-gelu; 20 random modules r = 16 on q, v). Prints Google Benchmark's
-// table, then ratios between figures measured in this same run.
+// gated-gelu; 20 random modules r = 16 on q, v). The Llama family: the
+// LoraHub step, its loss and P = 16 candidates one by one and batched, at
+// the tiny-llama fixture's shape (its five adapters, its first five
+// examples) and, with --llama-large, at TinyLlama-1.1B's shape (random
+// weights: hidden 2048, 22 layers, 32 heads, 4 key/value heads,
+// intermediate 5632; 20 random modules r = 16 on q_proj, v_proj; prompts of
+// the T5 shapes' lengths). Prints Google Benchmark's table, then ratios
+// between figures measured in this same run.
 //
-//   build/tests/lorahub_bench                 fixture shape (about 30 s)
-//   build/tests/lorahub_bench --large         also the large shape (minutes, ~12 GB)
+//   build/tests/lorahub_bench                 fixture shapes (about 40 s)
+//   build/tests/lorahub_bench --large         also the flan-t5-large shape (minutes, ~12 GB)
+//   build/tests/lorahub_bench --llama-large   also the TinyLlama-1.1B shape (minutes, ~6 GB)
 //   LORAHUB_BENCH_THREADS=2 build/tests/lorahub_bench ...
 //   build/tests/lorahub_bench --benchmark_repetitions=5   ratios of medians
 //   LORAHUB_BENCH_PROFILE=trace.json build/tests/lorahub_bench
@@ -20,6 +27,7 @@
 
 #include "bench/bench_shapes.h"
 #include "learn/objective.h"
+#include "llama/tiny_llama.h"
 #include "lora/composition.h"
 #include "lora/tiny_pool.h"
 #include "run/config.h"
@@ -78,7 +86,36 @@ const Shape& large_shape() {
   return s;
 }
 
-learn::FewShotObjective objective(const Shape& s, int64_t per_pass) {
+const LlamaShape& llama_fixture_shape() {
+  static const LlamaShape s = [] {
+    static const lora::LoraPool pool = [] {
+      std::vector<std::string> dirs;
+      for (int i = 0; i < 5; ++i) dirs.push_back(testing::llama_dir() + "/lora/lora" + std::to_string(i));
+      return lora::LoraPool::load(testing::llama_model(), dirs);
+    }();
+    return LlamaShape{"llama-fixture", &testing::llama_model(), &pool, testing::llama_prompts(5), testing::llama_targets(5)};
+  }();
+  return s;
+}
+
+const LlamaShape& llama_large_shape() {
+  static const LlamaShape s = [] {
+    static const auto model = make_tinyllama_model(at::kFloat, at::kCPU);
+    static const lora::LoraPool pool(*model, random_adapters(*model, 20, 1), false);
+    LlamaShape l{"llama-large", model.get(), &pool, {}, {}};
+    const int64_t vocab = model->config().vocab_size;
+    // The T5 shapes' lengths: prompts with BOS first, targets with EOS last.
+    l.inputs = random_ids(fixture_shape().inputs, vocab, 2, false);
+    l.targets = random_ids(fixture_shape().targets, vocab, 3, false);
+    for (auto& ids : l.inputs) ids.front() = model->config().bos_token_id;
+    for (auto& ids : l.targets) ids.back() = model->config().eos_token_id;
+    return l;
+  }();
+  return s;
+}
+
+template <class S>
+learn::FewShotObjective objective(const S& s, int64_t per_pass) {
   learn::ObjectiveOptions opts;
   opts.candidates_per_pass = per_pass;
   opts.pack_examples = std::getenv("LORAHUB_BENCH_NO_PACK") == nullptr;  // length groups (used off the CPU only)
@@ -264,6 +301,51 @@ class RatioReporter : public benchmark::ConsoleReporter {
   }
 };
 
+// The Llama family: the matmul of its MLP's shape over as many rows, the
+// loss of the 5 examples, one LoraHub step, 16 candidates one by one or in
+// one pass.
+void BM_LlamaMatmul(benchmark::State& state, const LlamaShape* s) {
+  const auto& c = s->model->config();
+  const int64_t rows = 5 * 140;
+  const at::Tensor x = at::randn({rows, c.hidden_size}), w = at::randn({c.intermediate_size, c.hidden_size});
+  for (auto _ : state) benchmark::DoNotOptimize(at::matmul(x, w.t()));
+  set_flops(state, 2.0 * static_cast<double>(rows * c.hidden_size * c.intermediate_size));
+}
+
+void BM_LlamaLoss(benchmark::State& state, const LlamaShape* s) {
+  const auto batch = s->model->make_pairs(s->inputs, s->targets);
+  for (auto _ : state) benchmark::DoNotOptimize(s->model->loss(batch).item<float>());
+  set_flops(state, forward_flops(*s));
+}
+
+void BM_LlamaLoraHubStep(benchmark::State& state, const LlamaShape* s) {
+  const auto o = objective(*s, 1);
+  const at::Tensor w = candidates(1, s->pool->size());
+  for (auto _ : state) benchmark::DoNotOptimize(o.objectives(w));
+  set_flops(state, forward_flops(*s));
+}
+
+void BM_LlamaCandidates16(benchmark::State& state, const LlamaShape* s, int64_t per_pass) {
+  const auto o = objective(*s, per_pass);
+  const at::Tensor w = candidates(16, s->pool->size());
+  for (auto _ : state) benchmark::DoNotOptimize(o.objectives(w));
+  set_flops(state, 16 * forward_flops(*s));
+}
+
+void register_llama_shape(const LlamaShape& (*shape)(), bool large) {
+  const LlamaShape* s = &shape();
+  const std::string n = "/" + s->name;
+  auto reg = [&](const std::string& name, auto fn, bool once = true) {
+    auto* b = benchmark::RegisterBenchmark((name + n).c_str(), fn)->Unit(benchmark::kMillisecond)->UseRealTime();
+    if (large && once) b->Iterations(1);
+  };
+  reg("Matmul", [s](benchmark::State& st) { BM_LlamaMatmul(st, s); }, false);
+  reg("Loss", [s](benchmark::State& st) { BM_LlamaLoss(st, s); });
+  reg("LoraHubStep", [s](benchmark::State& st) { BM_LlamaLoraHubStep(st, s); });
+  reg("Candidates16Sequential", [s](benchmark::State& st) { BM_LlamaCandidates16(st, s, 1); });
+  reg("Candidates16Batched", [s](benchmark::State& st) { BM_LlamaCandidates16(st, s, 16); });
+}
+
 void register_shape(const Shape& (*shape)(), bool large) {
   const Shape* s = &shape();
   const std::string n = "/" + s->name;
@@ -286,10 +368,11 @@ void register_shape(const Shape& (*shape)(), bool large) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool large = false;
+  bool large = false, llama_large = false;
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--large")) large = true;
+    else if (!std::strcmp(argv[i], "--llama-large")) llama_large = true;
     else args.push_back(argv[i]);
   }
   int n = static_cast<int>(args.size());
@@ -299,6 +382,7 @@ int main(int argc, char** argv) {
   at::NoGradGuard no_grad;
   benchmark::Initialize(&n, args.data());
   register_shape(fixture_shape, false);
+  register_llama_shape(llama_fixture_shape, false);
   benchmark::RegisterBenchmark("CoordinatorPerUnit", BM_CoordinatorPerUnit)->Unit(benchmark::kMillisecond)->UseRealTime();
   if (const char* trace = std::getenv("LORAHUB_BENCH_PROFILE")) {
     const char* p = std::getenv("LORAHUB_BENCH_PROFILE_P");  // candidates (default 16)
@@ -310,16 +394,28 @@ int main(int argc, char** argv) {
     o.objectives(w);
   }
   if (large) register_shape(large_shape, true);
+  if (llama_large) register_llama_shape(llama_large_shape, true);
   RatioReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   auto& ms = reporter.ms;
   std::cout << "\nthreads: " << at::get_num_threads() << "\n";
-  for (const std::string shape : {"fixture", "large"}) {
+  for (const std::string shape : {"fixture", "large", "llama-fixture", "llama-large"}) {
     auto has = [&](const char* b) { return ms.count(std::string(b) + "/" + shape) > 0; };
     auto t = [&](const char* b) { return ms[std::string(b) + "/" + shape]; };
     if (has("LoraHubStep") && shape == "fixture") {
       std::cout << "fixture: LoraHub step " << t("LoraHubStep") << " ms; Python reference 17 ms/step -> speed-up "
                 << 17.0 / t("LoraHubStep") << "x\n";
+    }
+    if (has("LoraHubStep") && has("Matmul") && reporter.gflops.count("LoraHubStep/" + shape)) {
+      std::cout << shape << ": LoraHub step " << t("LoraHubStep") << " ms at " << reporter.gflops["LoraHubStep/" + shape]
+                << " GFLOP/s = " << 100 * reporter.gflops["LoraHubStep/" + shape] / reporter.gflops["Matmul/" + shape]
+                << "% of one large matmul's\n";
+    }
+    if (has("Candidates16Batched") && has("Matmul")) {
+      std::cout << shape << ": P = 16 batched at " << reporter.gflops["Candidates16Batched/" + shape] << " GFLOP/s = "
+                << 100 * reporter.gflops["Candidates16Batched/" + shape] / reporter.gflops["Matmul/" + shape]
+                << "% of one large matmul's (one by one: "
+                << 100 * reporter.gflops["Candidates16Sequential/" + shape] / reporter.gflops["Matmul/" + shape] << "%)\n";
     }
     if (has("LoraHubStep") && has("LoraHubStepPadded")) {
       std::cout << shape << ": LoraHub step, padded / packed encoder time = "

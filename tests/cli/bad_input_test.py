@@ -301,7 +301,41 @@ open("sweep.yaml", "w").write(cfg_text.replace("max_eval: 6", "max_eval: 2").rep
 open("yaml_syntax.yaml", "w").write(cfg_text.replace("  seeds: [1, 2]", "  seeds: [1, 2"))
 open("yaml_unknown_key.yaml", "w").write(cfg_text.replace("  seeds: [1, 2]", "  seeds: [1, 2]\n  seed_list: [3]"))
 open("yaml_bad_type.yaml", "w").write(cfg_text.replace("n_shots: [3, 5]", "n_shots: [3, five]"))
+open("yaml_stop_scalar.yaml", "w").write(cfg_text.replace("  max_new_tokens: 6", "  max_new_tokens: 6\n  stop_strings: \"Q:\""))
 open("yaml_other.yaml", "w").write(cfg_text.replace("budget: 6", "budget: 7"))
+
+# ---- issue 14: adapters and flags that do not fit a Llama (tiny-llama) --------
+llama_fixture = os.path.join(shared, "fixtures", "tiny-llama")
+llama_base = os.path.join(llama_fixture, "base")
+llama_lora0 = os.path.join(llama_fixture, "lora", "lora0")
+llama_ia3 = os.path.join(llama_fixture, "ia3", "ia3_0")
+
+
+def llama_adapter_with(name, src, edit):
+    d = copy_dir(src, name, skip=("adapter_model.bin",))
+    c = json.load(open(os.path.join(src, "adapter_config.json")))
+    edit(c)
+    json.dump(c, open(os.path.join(d, "adapter_config.json"), "w"))
+    return d
+
+
+llama_adapter_with("llama_lora_seq2seq", llama_lora0, lambda c: c.update(task_type="SEQ_2_SEQ_LM"))
+llama_adapter_with("llama_lora_t5_targets", llama_lora0, lambda c: c.update(target_modules=["q", "v"]))
+llama_adapter_with("llama_ia3_seq2seq", llama_ia3, lambda c: c.update(task_type="SEQ_2_SEQ_LM"))
+llama_adapter_with("llama_ia3_t5_targets", llama_ia3, lambda c: c.update(target_modules=["k", "v", "wo"],
+                                                                           feedforward_modules=["wo"]))
+llama_adapter_with("llama_ia3_feedforward", llama_ia3, lambda c: c.update(feedforward_modules=["down_proj", "up_proj"]))
+open("llama_examples.jsonl", "w").write('{"input": "Q: a\\nA:", "target": "b"}\n')
+llama_hint = "Llama's are q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj"
+
+
+def llama_compose(adapter, model=llama_base):
+    return ["compose", "--model", model, "--modules", adapter, "--weights=0.5", "--out", "composed"]
+
+
+def llama_loss(adapter):
+    return ["loss", "--model", llama_base, "--examples", "llama_examples.jsonl", "--adapter", adapter]
+
 
 # ---- earlier outputs that must survive --------------------------------------
 
@@ -476,6 +510,34 @@ cases = [
     ('learn: gradient flag without adamw',
      ["learn", "--model", base, "--modules", lora0, "--examples", "examples_ok.jsonl", "--lr", "0.1", "--quiet"], 2,
      'lorahub learn: error: --lr: used by --optimizer adamw only (see lorahub learn --help)'),
+    # issue 14: adapters and flags that do not fit the model's family
+    ('llama: LoRA adapter with task_type SEQ_2_SEQ_LM', llama_compose("llama_lora_seq2seq"), 1,
+     "lorahub compose: error: llama_lora_seq2seq/adapter_config.json: field 'task_type': expected \"CAUSAL_LM\" for a "
+     "llama model, found \"SEQ_2_SEQ_LM\""),
+    ('llama: a T5 adapter (tiny-t5 lora0)', llama_compose(lora0), 1,
+     f"lorahub compose: error: {lora0}/adapter_config.json: field 'task_type': expected \"CAUSAL_LM\" for a llama "
+     "model, found \"SEQ_2_SEQ_LM\""),
+    ('t5: a Llama adapter (tiny-llama lora0)', with_adapter(llama_lora0), 1,
+     f"lorahub compose: error: {llama_lora0}/adapter_config.json: field 'task_type': expected \"SEQ_2_SEQ_LM\" for a t5 "
+     "model, found \"CAUSAL_LM\""),
+    ('llama: LoRA target_modules named as T5\'s', llama_compose("llama_lora_t5_targets"), 1,
+     "lorahub compose: error: llama_lora_t5_targets/adapter_config.json: field 'target_modules': 'q' names no "
+     f"projection of the base model ({llama_hint})"),
+    ('llama: IA3 adapter with task_type SEQ_2_SEQ_LM', llama_loss("llama_ia3_seq2seq"), 1,
+     "lorahub loss: error: llama_ia3_seq2seq/adapter_config.json: field 'task_type': expected \"CAUSAL_LM\" for a "
+     "llama model, found \"SEQ_2_SEQ_LM\""),
+    ('llama: IA3 target_modules named as T5\'s', llama_loss("llama_ia3_t5_targets"), 1,
+     "lorahub loss: error: llama_ia3_t5_targets/adapter_config.json: field 'target_modules': 'k' names no projection "
+     f"of the base model ({llama_hint})"),
+    ('llama: IA3 feedforward_modules not within target_modules', llama_loss("llama_ia3_feedforward"), 1,
+     "lorahub loss: error: llama_ia3_feedforward/adapter_config.json: field 'feedforward_modules': 'up_proj' is not in "
+     "target_modules (PEFT requires a subset)"),
+    ('llama: train-lora --targets named as T5\'s',
+     ["train-lora", "--model", llama_base, "--data", "llama_examples.jsonl", "--out", "composed", "--targets", "q,v"], 2,
+     f"lorahub train-lora: error: --targets: 'q' names no projection of the model ({llama_hint}) (see lorahub "
+     "train-lora --help)"),
+    ('YAML: stop_strings not a list', ["run", "yaml_stop_scalar.yaml", "--output", "results.h5", "--resume"], 1,
+     "lorahub run: error: yaml_stop_scalar.yaml:23: 'evaluation.stop_strings': expected a list of strings ([] for none)"),
     ('YAML: syntax', ["run", "yaml_syntax.yaml", "--output", "results.h5", "--resume"], 1,
      'lorahub run: error: yaml_syntax.yaml:14: not valid YAML (end of sequence flow not found)'),
     ('YAML: unknown key', ["run", "yaml_unknown_key.yaml", "--output", "results.h5", "--resume"], 1,
