@@ -17,7 +17,7 @@ fi
 case "$family" in
   t5) world=build/demo-world config=configs/demo.yaml out=build/demo-results.h5 plots=build/demo minutes=9 ;;
   llama) world=build/demo-world-llama config=configs/demo-llama.yaml out=build/demo-llama-results.h5
-         plots=build/demo-llama minutes=9 ;;
+         plots=build/demo-llama minutes=8 ;;
   *) echo "demo.sh: --family: expected t5 or llama, found '$family'" >&2; exit 2 ;;
 esac
 [[ $# -eq 0 ]] || { echo "demo.sh: unexpected argument '$1' (usage: scripts/demo.sh [--family t5|llama])" >&2; exit 2; }

@@ -67,13 +67,16 @@ Recipe recipe(model::Family family, bool quick) {
     r.module.steps = 200;
     r.module.batch_size = 32;
   } else {
-    // A Llama (decoder only); its modules on q_proj and v_proj, as most
-    // Llama LoRA libraries are.
+    // A Llama (decoder only) of 3 layers, hidden 128, SwiGLU 256: it learns
+    // the upstream tasks to a batch loss of 0.016 in 2000 steps (4 layers
+    // with a 344-wide MLP cost 1.5x per step). Its modules on q_proj and
+    // v_proj, as most Llama LoRA libraries are; 100 steps did as well as
+    // 200 in the sweep (README: the Llama demo).
     r.vocab_size = 512;
     r.shape.width = 128;
     r.shape.heads = 4;
-    r.shape.ffn = 344;
-    r.shape.layers = 4;
+    r.shape.ffn = 256;
+    r.shape.layers = 3;
     r.base.lr = 1e-3;
     r.base.warmup_steps = 200;
     r.base.steps = 2000;
@@ -83,7 +86,7 @@ Recipe recipe(model::Family family, bool quick) {
     r.module_roles = {R::kAttentionQuery, R::kAttentionValue};
     r.module.lr = 3e-3;
     r.module.warmup_steps = 20;
-    r.module.steps = 200;
+    r.module.steps = 100;
     r.module.batch_size = 32;
   }
   if (quick) {

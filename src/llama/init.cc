@@ -10,8 +10,11 @@ namespace lorahub::llama {
 io::TensorMap random_llama_weights(const LlamaConfig& c, uint64_t seed, double initializer_range) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   io::TensorMap w;
-  auto normal = [&](std::vector<int64_t> shape) { return at::randn(shape, gen, at::kFloat) * initializer_range; };
-  const int64_t h = c.hidden_size, kv = c.num_key_value_heads * c.head_dim(), q = c.num_attention_heads * c.head_dim();
+  auto normal = [&](std::vector<int64_t> shape) {
+    return at::randn(shape, gen, at::kFloat) * initializer_range;
+  };
+  const int64_t h = c.hidden_size, kv = c.num_key_value_heads * c.head_dim(),
+                q = c.num_attention_heads * c.head_dim();
   w[names::kEmbedTokens] = normal({c.vocab_size, h});
   if (c.pad_token_id) w[names::kEmbedTokens][*c.pad_token_id].zero_();
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
@@ -20,7 +23,8 @@ io::TensorMap random_llama_weights(const LlamaConfig& c, uint64_t seed, double i
     const struct {
       const char* leaf;
       int64_t out, in;
-    } attention[] = {{names::kQProj, q, h}, {names::kKProj, kv, h}, {names::kVProj, kv, h}, {names::kOProj, h, q}};
+    } attention[] = {
+        {names::kQProj, q, h}, {names::kKProj, kv, h}, {names::kVProj, kv, h}, {names::kOProj, h, q}};
     for (const auto& p : attention) {
       w[names::attn_proj(i, p.leaf) + ".weight"] = normal({p.out, p.in});
       if (c.attention_bias) w[names::attn_proj(i, p.leaf) + ".bias"] = at::zeros({p.out});

@@ -15,7 +15,8 @@ namespace {
 
 void check_shape(Family family, const ModelShape& s) {
   const std::string what = std::string(family_name(family)) + " model: ";
-  if (s.vocab_size < 1) throw std::invalid_argument(what + "vocab_size must be positive, found " + std::to_string(s.vocab_size));
+  if (s.vocab_size < 1)
+    throw std::invalid_argument(what + "vocab_size must be positive, found " + std::to_string(s.vocab_size));
   if (s.width < 1 || s.layers < 1 || s.heads < 1 || s.ffn < 1 || s.kv_heads < 0) {
     throw std::invalid_argument(what + "width, layers, heads and ffn must be positive");
   }
@@ -25,15 +26,16 @@ void check_shape(Family family, const ModelShape& s) {
   }
   const int64_t kv = s.kv_heads ? s.kv_heads : s.heads;
   if (s.heads % kv != 0) {
-    throw std::invalid_argument(what + "heads " + std::to_string(s.heads) + " is not a multiple of kv_heads " +
-                                std::to_string(kv));
+    throw std::invalid_argument(what + "heads " + std::to_string(s.heads) +
+                                " is not a multiple of kv_heads " + std::to_string(kv));
   }
-  if (family == Family::kT5 && kv != s.heads) throw std::invalid_argument(what + "kv_heads: T5 has no grouped-query attention; expected 0");
+  if (family == Family::kT5 && kv != s.heads)
+    throw std::invalid_argument(what + "kv_heads: T5 has no grouped-query attention; expected 0");
 }
 
 std::shared_ptr<const WeightStore> store(io::TensorMap tensors) {
-  return std::make_shared<WeightStore>(std::move(tensors), std::map<std::string, std::string>{}, "random init",
-                                       c10::kFloat, c10::kCPU);
+  return std::make_shared<WeightStore>(std::move(tensors), std::map<std::string, std::string>{},
+                                       "random init", c10::kFloat, c10::kCPU);
 }
 
 }  // namespace
@@ -66,8 +68,10 @@ std::shared_ptr<const LanguageModel> new_model(Family family, const ModelShape& 
   return std::make_shared<t5::T5Model>(c, store(t5::random_t5_weights(c, seed)));
 }
 
-std::shared_ptr<const Tokenizer> train_tokenizer(Family family, const TokenizerTraining& t, const std::string& dir) {
-  if (family == Family::kLlama) return std::make_shared<text::LlamaTokenizer>(text::LlamaTokenizer::train(t, dir));
+std::shared_ptr<const Tokenizer> train_tokenizer(Family family, const TokenizerTraining& t,
+                                                 const std::string& dir) {
+  if (family == Family::kLlama)
+    return std::make_shared<text::LlamaTokenizer>(text::LlamaTokenizer::train(t, dir));
   return std::make_shared<text::T5Tokenizer>(text::T5Tokenizer::train(t, dir));
 }
 

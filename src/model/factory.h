@@ -19,11 +19,11 @@ namespace lorahub::model {
 // The size of a model, whatever its family.
 struct ModelShape {
   int64_t vocab_size = 0;
-  int64_t width = 128;     // T5 d_model, Llama hidden_size
-  int64_t layers = 2;      // T5: encoder and decoder layers each; Llama: decoder layers
-  int64_t heads = 4;       // attention heads; head size width / heads (T5 d_kv)
-  int64_t kv_heads = 0;    // Llama num_key_value_heads (0: heads); T5: 0 or heads
-  int64_t ffn = 256;       // T5 d_ff (gated-gelu), Llama intermediate_size (SwiGLU)
+  int64_t width = 128;          // T5 d_model, Llama hidden_size
+  int64_t layers = 2;           // T5: encoder and decoder layers each; Llama: decoder layers
+  int64_t heads = 4;            // attention heads; head size width / heads (T5 d_kv)
+  int64_t kv_heads = 0;         // Llama num_key_value_heads (0: heads); T5: 0 or heads
+  int64_t ffn = 256;            // T5 d_ff (gated-gelu), Llama intermediate_size (SwiGLU)
   int64_t max_positions = 512;  // Llama max_position_embeddings (T5 has relative positions)
 };
 

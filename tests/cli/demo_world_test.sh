@@ -63,6 +63,9 @@ digest() { (cd "$1" && find model lora bbh -type f ! -name spiece.model | LC_ALL
             spm_export_vocab --model=model/spiece.model | sha256sum); }
 [[ $(digest world) == "$(digest again)" ]] || { echo "FAIL: two builds with seed 0 differ"; diff <(digest world) <(digest again) | head; exit 1; }
 [[ $(digest world | grep model.safetensors) != "$(digest other | grep model.safetensors)" ]] || { echo "FAIL: seed 1 gave seed 0's model"; exit 1; }
+# An unknown family is a command-line error naming the flag.
+rc=0; out=$("$lorahub" demo-world --out bad --family gpt2 2>&1) || rc=$?
+[[ $rc -eq 2 && $out == *"--family: expected one of t5, llama, mistral, found 'gpt2'"* && ! -e bad ]] || { echo "FAIL: --family gpt2: rc $rc: $out"; exit 1; }
 # The Llama world: the same tasks with Llama's files (config.json of a
 # LlamaForCausalLM, tokenizer.model with HF's tokenizer files) and CAUSAL_LM
 # modules on q_proj and v_proj; cached by family.

@@ -21,8 +21,9 @@ namespace lorahub::model {
 namespace {
 
 using R = ProjectionRole;
-const std::vector<ProjectionRole> kAllRoles = {R::kAttentionQuery, R::kAttentionKey, R::kAttentionValue, R::kAttentionOutput,
-                                               R::kFeedForwardIn, R::kFeedForwardUp, R::kFeedForwardOut};
+const std::vector<ProjectionRole> kAllRoles = {R::kAttentionQuery,  R::kAttentionKey,  R::kAttentionValue,
+                                               R::kAttentionOutput, R::kFeedForwardIn, R::kFeedForwardUp,
+                                               R::kFeedForwardOut};
 
 int64_t parameter_count(const LanguageModel& m) {
   int64_t n = 0;
@@ -39,12 +40,14 @@ TEST(Factory, FreshLlamaHasTheShapeAndHfInitialisation) {
   EXPECT_EQ(m->projections().leaves({R::kAttentionQuery, R::kAttentionValue}),
             (std::vector<std::string>{"q_proj", "v_proj"}));
   EXPECT_EQ(m->projections().leaves(kAllRoles),
-            (std::vector<std::string>{"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}));
+            (std::vector<std::string>{"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
+                                      "down_proj"}));
   // Embeddings and the untied lm_head; per layer q, o [d, d], k, v [kv * head, d],
   // gate, up, down [f, d], two norms; the final norm.
   const int64_t d = 64, f = 96, kv = 2 * (64 / 4);
   EXPECT_EQ(parameter_count(*m), 2 * 300 * d + 2 * (2 * d * d + 2 * kv * d + 3 * d * f + 2 * d) + d);
-  EXPECT_EQ(m->weights().tensors().at("model.layers.1.self_attn.k_proj.weight").sizes(), (std::vector<int64_t>{kv, d}));
+  EXPECT_EQ(m->weights().tensors().at("model.layers.1.self_attn.k_proj.weight").sizes(),
+            (std::vector<int64_t>{kv, d}));
   // RMSNorm weights are one; every matrix ~ N(0, 0.02^2): the sample standard
   // deviation of n draws is within 6 standard errors (0.02 / sqrt(2n)) of 0.02.
   std::vector<at::Tensor> matrices;
@@ -71,7 +74,8 @@ TEST(Factory, FreshT5IsAnUntiedGatedV11) {
   EXPECT_EQ(m->family(), Family::kT5);
   // Encoder: self-attention q, k, v, o and wi_0, wi_1, wo; decoder adds cross-attention.
   EXPECT_EQ(m->projections().size(), 2 * 7 + 2 * 11);
-  EXPECT_EQ(m->projections().leaves(kAllRoles), (std::vector<std::string>{"q", "k", "v", "o", "wi_0", "wi_1", "wo"}));
+  EXPECT_EQ(m->projections().leaves(kAllRoles),
+            (std::vector<std::string>{"q", "k", "v", "o", "wi_0", "wi_1", "wo"}));
   EXPECT_EQ(m->weights().tensors().count("lm_head.weight"), 1u);
   EXPECT_EQ(m->weights().tensors().at("encoder.block.0.layer.0.SelfAttention.q.weight").sizes(),
             (std::vector<int64_t>{64, 64}));  // heads x d_kv (64 / 4), d_model
@@ -89,9 +93,12 @@ std::string error_of(Family family, const ModelShape& s) {
 }
 
 TEST(Factory, ShapesThatDoNotFitAreRefusedByField) {
-  EXPECT_EQ(error_of(Family::kLlama, {100, 65, 1, 4, 0, 8, 64}), "llama model: width 65 is not a multiple of heads 4");
-  EXPECT_EQ(error_of(Family::kLlama, {100, 64, 1, 4, 3, 8, 64}), "llama model: heads 4 is not a multiple of kv_heads 3");
-  EXPECT_EQ(error_of(Family::kLlama, {0, 64, 1, 4, 0, 8, 64}), "llama model: vocab_size must be positive, found 0");
+  EXPECT_EQ(error_of(Family::kLlama, {100, 65, 1, 4, 0, 8, 64}),
+            "llama model: width 65 is not a multiple of heads 4");
+  EXPECT_EQ(error_of(Family::kLlama, {100, 64, 1, 4, 3, 8, 64}),
+            "llama model: heads 4 is not a multiple of kv_heads 3");
+  EXPECT_EQ(error_of(Family::kLlama, {0, 64, 1, 4, 0, 8, 64}),
+            "llama model: vocab_size must be positive, found 0");
   EXPECT_NE(error_of(Family::kT5, {100, 64, 1, 4, 2, 8, 64}).find("t5 model: kv_heads"), std::string::npos);
 }
 
@@ -115,14 +122,18 @@ TEST(Factory, SavedModelsLoadBackThroughTheLoader) {
     EXPECT_EQ(io::read_json_file(dir + "/config.json").value("model_type", "t5"), family_name(family));
     const LoadedModel loaded = load_model(dir);
     EXPECT_EQ(loaded.model->family(), family);
-    EXPECT_EQ(loaded.tokenizer->encode_input("Q: List: red fox\nA:"), tokenizer->encode_input("Q: List: red fox\nA:"));
+    EXPECT_EQ(loaded.tokenizer->encode_input("Q: List: red fox\nA:"),
+              tokenizer->encode_input("Q: List: red fox\nA:"));
     EXPECT_EQ(loaded.tokenizer->eos_id(), tokenizer->eos_id());
     ASSERT_EQ(loaded.model->weights().tensors().size(), tensors.size());
-    for (const auto& [name, w] : tensors) EXPECT_TRUE(at::equal(loaded.model->weights().tensors().at(name), w)) << name;
+    for (const auto& [name, w] : tensors)
+      EXPECT_TRUE(at::equal(loaded.model->weights().tensors().at(name), w)) << name;
     at::NoGradGuard no_grad;
-    const auto pairs = fresh->make_pairs({tokenizer->encode_input("Give the first word.\nQ: List: red fox\nA:")},
-                                         {tokenizer->encode_target("red")});
-    EXPECT_TRUE(at::equal(fresh->token_losses(pairs), loaded.model->token_losses(pairs))) << family_name(family);
+    const auto pairs =
+        fresh->make_pairs({tokenizer->encode_input("Give the first word.\nQ: List: red fox\nA:")},
+                          {tokenizer->encode_target("red")});
+    EXPECT_TRUE(at::equal(fresh->token_losses(pairs), loaded.model->token_losses(pairs)))
+        << family_name(family);
   }
 }
 
