@@ -155,8 +155,17 @@ int eval_command(const Args& args) {
   add_runtime_options(desc, o.runtime);
   po::variables_map vm;
   if (!parse_command_line(args, desc, vm)) return 0;
+  require_at_least(vm, {{"max-eval", 0}, {"max-new-tokens", 1}, {"batch-size", 1}});
   if (o.bbh_dir.empty() == o.examples_path.empty()) throw UsageError("give --bbh (accuracy) or --examples (losses), one of them");
   if (o.method != "zero" && o.method != "icl") throw UsageError("--method: expected zero or icl, found \"" + o.method + "\"");
+  {
+    const std::vector<std::string> dirs =
+        o.modules.dirs.empty() && o.modules.list_file.empty() ? std::vector<std::string>{} : resolve_modules(o.modules);
+    auto inputs = module_inputs(o.modules, dirs);
+    inputs.insert(inputs.end(), {{"--model", o.model_dir}, {"--adapter", o.adapter}, {"--bbh", o.bbh_dir},
+                                 {"--examples", o.examples_path}});
+    refuse_outputs_over_inputs({{"--predictions", o.predictions_path}}, inputs);
+  }
   if (!o.examples_path.empty()) return print_example_losses(o, load_eval_model(o));
 
   std::vector<std::string> names;

@@ -49,6 +49,7 @@ int train_command(const Args& args) {
   add_runtime_options(desc, runtime);
   po::variables_map vm;
   if (!parse_command_line(args, desc, vm)) return 0;
+  require_at_least(vm, {{"rank", 1}, {"steps", 1}, {"batch-size", 1}});
   o.mode = learn::parse_train_mode(mode, "--mode");
   o.targets.clear();
   std::stringstream ss(targets);
@@ -56,6 +57,7 @@ int train_command(const Args& args) {
   if (data.empty() == (bbh_dir.empty() || task.empty())) {
     throw UsageError("give either --data FILE.jsonl or --bbh DIR --task NAME");
   }
+  refuse_outputs_over_inputs({{"--out", out_dir}}, {{"--model", model_dir}, {"--data", data}, {"--bbh", bbh_dir}});
   std::vector<std::string> inputs, outputs;
   if (!data.empty()) {
     for (const auto& e : tasks::read_examples_jsonl(data)) {
