@@ -68,7 +68,7 @@ bool JsonFields::has(const std::string& key) const {
 }
 
 const nlohmann::json& JsonFields::at(const std::string& key) const {
-  if (!has(key)) fail(key, "missing");
+  if (!has(key)) fail(key, obj_.contains(key) ? "expected a value, found null" : "missing");
   return obj_.at(key);
 }
 

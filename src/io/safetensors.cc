@@ -102,6 +102,13 @@ SafetensorsFile parse_safetensors(const void* bytes, uint64_t file_size, const s
     throw fail("header length " + std::to_string(header_len) + " runs past the end of the file (" +
                std::to_string(file_size) + " bytes)");
   }
+  // nlohmann stops at a NUL byte as at the end of the input; the format's
+  // reader (serde_json) allows only whitespace after the JSON.
+  if (const void* nul = std::memchr(data + 8, 0, header_len)) {
+    throw fail("header holds a NUL byte at offset " +
+               std::to_string(static_cast<const uint8_t*>(nul) - (data + 8)) +
+               " (the header is JSON, padded with spaces only)");
+  }
   nlohmann::json doc;
   std::set<std::string> keys;
   std::string duplicate;
