@@ -178,8 +178,16 @@ ModuleScales read_patterns(const io::JsonFields& f, const LoraAdapter& ad, const
   for (const auto& p : sites.all()) {
     std::vector<std::string> hits;
     for (const auto& [key, field] : keys) {
-      if (std::regex_match(p.module, std::regex(".*\\." + key)) &&
-          std::find(hits.begin(), hits.end(), key) == hits.end()) hits.push_back(key);
+      const bool old_rule = std::regex_match(p.module, std::regex(".*\\." + key));
+      // Newer PEFT (get_pattern_key) also lets a key match from the start of the name; where the two
+      // rules disagree the module's scale depends on the PEFT version, so the key is refused.
+      if (old_rule != std::regex_match(p.module, std::regex("(.*\\.)?(" + key + ")")) && targets_module(ad, p.module)) {
+        f.fail(field, "key '" + key + "' " + (old_rule ? "matches" : "does not match") + " module '" + p.module +
+               "' under PEFT 0.7's rule re.match(r'.*\\.<key>$') but " + (old_rule ? "not" : "does") +
+               " under newer PEFT's re.match(r'(.*\\.)?(<key>)$'): its scale would depend on the PEFT version; "
+               "give a key both rules read alike (a dotted suffix of the module names)");
+      }
+      if (old_rule && std::find(hits.begin(), hits.end(), key) == hits.end()) hits.push_back(key);
     }
     if (hits.empty() || !targets_module(ad, p.module)) continue;
     if (hits.size() > 1) {

@@ -277,6 +277,7 @@ open("yaml_other.yaml", "w").write(cfg_text.replace("budget: 6", "budget: 7"))
 # ---- issue 16, second round: each kind of fault refused in one place ----------
 model_copy = copy_dir(base, "model_copy", skip=("pytorch_model.bin",))  # outputs aimed at inputs
 adapter_with("adapter_copy")
+adapter_with("adapter_alpha_by_version", edit_config=lambda c: c.update(alpha_pattern={"decoder.*": 16}))
 model_with("st_int", lambda h: h[ST].update(dtype="I32"))  # same bytes, an integer dtype
 lora1 = os.path.join(fixture, "lora", "lora1")
 ia3_0 = os.path.join(fixture, "ia3", "ia3_0")
@@ -620,6 +621,11 @@ cases += [
      "lorahub eval: error: ia3_not_targeted/adapter_model.safetensors: tensor "
      "'base_model.model.decoder.block.0.layer.2.DenseReluDense.wo.ia3_l': 'decoder.block.0.layer.2.DenseReluDense.wo' "
      "is not named by target_modules in ia3_not_targeted/adapter_config.json"),
+    ('adapter_config.json: alpha_pattern read differently by PEFT versions', with_adapter("adapter_alpha_by_version"), 1,
+     "lorahub compose: error: adapter_alpha_by_version/adapter_config.json: field 'alpha_pattern': key 'decoder.*' does "
+     "not match module 'decoder.block.0.layer.0.SelfAttention.q' under PEFT 0.7's rule re.match(r'.*\\.<key>$') but "
+     "does under newer PEFT's re.match(r'(.*\\.)?(<key>)$'): its scale would depend on the PEFT version; give a key "
+     "both rules read alike (a dotted suffix of the module names)"),
     # 8-9: T5 tokenizer files
     ('special_tokens_map.json: eos_token', learn_with("tok_map_eos", [lora0]), 1,
      "lorahub learn: error: tok_map_eos/special_tokens_map.json: field 'eos_token': expected \"</s>\" (T5's ids are "
