@@ -107,6 +107,7 @@ void refuse_unsupported(const io::JsonFields& f) {
     f.fail("use_dora", "DoRA (weight-decomposed LoRA, magnitude vectors) is not supported; expected false");
   }
   if (f.has("bias") && f.get_string("bias") != "none") f.fail("bias", "expected \"none\" (LoRA biases are not supported)");
+  if (f.is_null("bias")) f.fail("bias", "expected \"none\", found null (PEFT raises for it)");
   if (f.get_bool("lora_bias", false)) f.fail("lora_bias", "LoRA biases are not supported; expected false");
   if (f.get_bool("use_qalora", false)) f.fail("use_qalora", "QA-LoRA (pooled inputs) is not supported; expected false");
   for (const char* key : {"layer_replication", "target_parameters",

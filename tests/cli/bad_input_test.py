@@ -277,6 +277,7 @@ open("yaml_other.yaml", "w").write(cfg_text.replace("budget: 6", "budget: 7"))
 # ---- issue 16, second round: each kind of fault refused in one place ----------
 model_copy = copy_dir(base, "model_copy", skip=("pytorch_model.bin",))  # outputs aimed at inputs
 adapter_with("adapter_copy")
+adapter_with("adapter_bias_null", edit_config=lambda c: c.update(bias=None))
 adapter_with("adapter_alpha_by_version", edit_config=lambda c: c.update(alpha_pattern={"decoder.*": 16}))
 model_with("st_int", lambda h: h[ST].update(dtype="I32"))  # same bytes, an integer dtype
 lora1 = os.path.join(fixture, "lora", "lora1")
@@ -621,6 +622,9 @@ cases += [
      "lorahub eval: error: ia3_not_targeted/adapter_model.safetensors: tensor "
      "'base_model.model.decoder.block.0.layer.2.DenseReluDense.wo.ia3_l': 'decoder.block.0.layer.2.DenseReluDense.wo' "
      "is not named by target_modules in ia3_not_targeted/adapter_config.json"),
+    ('adapter_config.json: bias null', with_adapter("adapter_bias_null"), 1,
+     "lorahub compose: error: adapter_bias_null/adapter_config.json: field 'bias': expected \"none\", found null (PEFT "
+     "raises for it)"),
     ('adapter_config.json: alpha_pattern read differently by PEFT versions', with_adapter("adapter_alpha_by_version"), 1,
      "lorahub compose: error: adapter_alpha_by_version/adapter_config.json: field 'alpha_pattern': key 'decoder.*' does "
      "not match module 'decoder.block.0.layer.0.SelfAttention.q' under PEFT 0.7's rule re.match(r'.*\\.<key>$') but "
