@@ -6,6 +6,8 @@
 
 #include <boost/program_options.hpp>
 
+#include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -26,6 +28,16 @@ bool parse_command_line(const Args& args, const po::options_description& desc, p
     return false;
   }
   po::notify(vm);
+  // Every floating-point flag, whatever the command: NaN and inf never pass
+  // (Boost reads "nan", "inf" and overflowing numbers such as 1e999 as such).
+  for (const auto& [flag, value] : vm) {
+    const double* v = boost::any_cast<double>(&value.value());
+    if (v && !std::isfinite(*v)) {
+      std::ostringstream found;
+      found << *v;
+      throw UsageError("--" + flag + ": expected a finite number, found " + found.str());
+    }
+  }
   return true;
 }
 
@@ -65,6 +77,25 @@ std::vector<std::string> resolve_modules(const ModuleOptions& opts) {
   return dirs;
 }
 
+void require_at_least(const po::variables_map& vm, const std::vector<IntFlagMin>& rules) {
+  for (const auto& [flag, min] : rules) {
+    if (!vm.count(flag)) continue;
+    const boost::any& value = vm[flag].value();
+    int64_t v = 0;
+    if (const auto* p64 = boost::any_cast<int64_t>(&value)) {
+      v = *p64;
+    } else if (const auto* p = boost::any_cast<int>(&value)) {
+      v = *p;
+    } else {
+      throw std::logic_error(std::string("require_at_least: --") + flag + " is not an integer flag");
+    }
+    if (v < min) {
+      throw UsageError(std::string("--") + flag + ": expected an integer >= " + std::to_string(min) + ", found " +
+                       std::to_string(v));
+    }
+  }
+}
+
 bool flag_given(const boost::program_options::variables_map& vm, const char* flag) {
   return vm.count(flag) && !vm[flag].defaulted();
 }
@@ -101,21 +132,34 @@ std::optional<std::vector<std::string>> stop_strings(const StopFlags& flags, con
   return out;
 }
 
+void refuse_outputs_over_inputs(const std::vector<io::NamedPath>& outputs, const std::vector<io::NamedPath>& inputs) {
+  for (const auto& out : outputs) {
+    try {
+      io::refuse_output_over_inputs(out.what, out.path, inputs);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(e.what());
+    }
+  }
+}
+
+std::vector<io::NamedPath> module_inputs(const ModuleOptions& opts, const std::vector<std::string>& dirs) {
+  std::vector<io::NamedPath> out{{"--modules-file", opts.list_file}};
+  for (const auto& d : dirs) out.push_back({"--modules", d});
+  return out;
+}
+
 std::vector<double> parse_doubles(const std::string& text, const std::string& what) {
   std::vector<double> out;
   std::stringstream ss(text);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
+    char* end = nullptr;
+    const double v = std::strtod(item.c_str(), &end);  // overflow gives +-inf, refused below
+    const size_t used = static_cast<size_t>(end - item.c_str());
     if (used == 0 || item.find_first_not_of(" ", used) != std::string::npos) {
       throw UsageError(what + ": expected comma-separated numbers, found \"" + item + "\"");
     }
+    if (!std::isfinite(v)) throw UsageError(what + ": expected finite numbers, found " + item);
     out.push_back(v);
   }
   if (out.empty()) throw UsageError(what + ": no numbers given");

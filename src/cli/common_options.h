@@ -2,6 +2,7 @@
 // Flags every model-running command shares: device, dtype, threads.
 
 #include "cli/commands.h"
+#include "io/output_guard.h"
 
 #include <boost/program_options/options_description.hpp>
 #include <boost/program_options/positional_options.hpp>
@@ -46,6 +47,15 @@ void add_module_options(boost::program_options::options_description& desc, Modul
 // Module directories in order; errors name the list file and line.
 std::vector<std::string> resolve_modules(const ModuleOptions& opts);
 
+// Integer flags and their least valid value, checked after parsing so that
+// a bad value is refused before any work: UsageError "--budget: expected an
+// integer >= 1, found 0". Flags absent from `vm` are skipped.
+struct IntFlagMin {
+  const char* flag;
+  int64_t min;
+};
+void require_at_least(const boost::program_options::variables_map& vm, const std::vector<IntFlagMin>& rules);
+
 // Whether the user gave `flag` (present and not from its default).
 bool flag_given(const boost::program_options::variables_map& vm, const char* flag);
 
@@ -60,6 +70,13 @@ void add_stop_options(boost::program_options::options_description& desc, StopFla
 // UsageError. An unknown escape (\x) is a UsageError naming it.
 std::optional<std::vector<std::string>> stop_strings(const StopFlags& flags,
                                                      const boost::program_options::variables_map& vm);
+// Every output flag of a command (`outputs`: flag and path, empty paths
+// skipped) checked against its inputs before anything is loaded or written:
+// UsageError when an output is, lies inside or contains an input
+// (io::refuse_output_over_inputs).
+void refuse_outputs_over_inputs(const std::vector<io::NamedPath>& outputs, const std::vector<io::NamedPath>& inputs);
+// The inputs named by module flags: each directory (--modules) and the list file.
+std::vector<io::NamedPath> module_inputs(const ModuleOptions& opts, const std::vector<std::string>& dirs);
 
 // "0.5,-0.3,1.2" -> numbers; errors name `what` and the bad item.
 std::vector<double> parse_doubles(const std::string& text, const std::string& what);

@@ -51,6 +51,9 @@ int compose_command(const Args& args) {
   const lora::MergeOptions merge_opts = merge_options(merge_flags, method, vm);
   const std::vector<double> w = parse_doubles(weights_text, "--weights");
   const std::vector<std::string> dirs = resolve_modules(modules);
+  auto inputs = module_inputs(modules, dirs);
+  inputs.push_back({"--model", model_dir});
+  refuse_outputs_over_inputs({{"--out", out_dir}}, inputs);
   if (w.size() != dirs.size()) {
     throw UsageError("--weights: " + std::to_string(w.size()) + " weights for " +
                                 std::to_string(dirs.size()) + " modules");

@@ -47,8 +47,17 @@ int eval_command(const Args& args) {
   add_runtime_options(desc, runtime);
   po::variables_map vm;
   if (!parse_command_line(args, desc, vm)) return 0;
+  require_at_least(vm, {{"max-eval", 0}, {"max-new-tokens", 1}, {"batch-size", 1}});
   gen.stop_strings = stop_strings(stop, vm);
   if (method != "zero" && method != "icl") throw UsageError("--method: expected zero or icl, found \"" + method + "\"");
+  {
+    const ModuleOptions& mods = adapter.modules;
+    const std::vector<std::string> dirs =
+        mods.dirs.empty() && mods.list_file.empty() ? std::vector<std::string>{} : resolve_modules(mods);
+    auto inputs = module_inputs(mods, dirs);
+    inputs.insert(inputs.end(), {{"--model", model_dir}, {"--adapter", adapter.adapter}, {"--bbh", bbh_dir}});
+    refuse_outputs_over_inputs({{"--predictions", predictions_path}}, inputs);
+  }
   std::vector<std::string> names;
   std::stringstream ss(task_list);
   for (std::string t; std::getline(ss, t, ',');) names.push_back(t);

@@ -90,8 +90,20 @@ int learn_command(const Args& args) {
   if (!parse_command_line(args, desc, vm)) return 0;
   gen.stop_strings = stop_strings(stop, vm);
   check_gradient_flags_unused(vm, opt_options.name);
+  require_at_least(vm, {{"budget", 1}, {"population", 0}, {"candidates-per-pass", 1}, {"loss-batch-size", 0},
+                        {"max-new-tokens", 1}, {"batch-size", 1}, {"epochs", 0}, {"steps", 0},
+                        {"train-batch-size", 1}, {"eval-every", 0}});
+  if (flag_given(vm, "population") && opt_options.name != "cmaes") {
+    throw UsageError("--population: used by --optimizer cmaes only");
+  }
+  if (opt_options.population == 1) throw UsageError("--population: expected 0 (4 + 3 ln N) or at least 2, found 1");
+  const auto dirs = resolve_modules(modules);
+  auto read = module_inputs(modules, dirs);
+  read.insert(read.end(), {{"--model", model_dir}, {"--examples", examples_path}, {"--eval", eval_path}});
+  refuse_outputs_over_inputs(
+      {{"--export", export_dir}, {"--history", history_path}, {"--weights-out", gradient.weights_out}}, read);
   if (opt_options.name == "adamw") {
-    const LearnRequest request{model_dir, method_name, export_dir, history_path, eval_path, resolve_modules(modules),
+    const LearnRequest request{model_dir, method_name, export_dir, history_path, eval_path, dirs,
                                !modules.ignore_base, tasks::read_examples_jsonl(examples_path),
                                eval_path.empty() ? std::vector<tasks::Example>{} : tasks::read_examples_jsonl(eval_path),
                                gen, vm["l1"].defaulted() ? 0.0 : obj.l1_weight, vm.count("quiet") > 0};
@@ -100,7 +112,6 @@ int learn_command(const Args& args) {
   obj.method = lora::parse_method(method_name, "--method");
   obj.normalization = parse_loss(loss_name);
   if (!(bound > 0)) throw UsageError("--bound: expected a positive number");
-  const auto dirs = resolve_modules(modules);
   const auto examples = tasks::read_examples_jsonl(examples_path);
   const auto eval_examples = eval_path.empty() ? std::vector<tasks::Example>{} : tasks::read_examples_jsonl(eval_path);
   auto optimizer = optim::make_optimizer(opt_options, learn::lorahub_box(static_cast<int64_t>(dirs.size()), bound));

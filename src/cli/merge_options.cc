@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 #include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <iostream>
@@ -76,16 +77,12 @@ void compose_with_merge_method(const std::string& model_dir, const std::vector<s
   const auto loaded = model::load_model(model_dir, runtime.dtype, runtime.device);
   const model::LanguageModel& model = *loaded.model;
   std::vector<lora::LoraAdapter> adapters;
-  std::vector<std::string> targets;
   for (const auto& dir : dirs) {
     adapters.push_back(lora::load_adapter(dir, model, dir));
     const std::string& base = adapters.back().base_model_name_or_path;
     if (check_base && base != adapters.front().base_model_name_or_path) {
       throw std::invalid_argument(dir + ": base model '" + base + "' but the other modules adapt '" +
                                   adapters.front().base_model_name_or_path + "' (--ignore-base to merge them anyway)");
-    }
-    for (const auto& t : adapters.back().target_modules) {
-      if (std::find(targets.begin(), targets.end(), t) == targets.end()) targets.push_back(t);
     }
   }
   const std::string name = lora::method_name(options.method);
@@ -100,8 +97,16 @@ void compose_with_merge_method(const std::string& model_dir, const std::vector<s
     lora::write_merged_checkpoint(out_dir, model, merged, model_dir);
     std::cout << "wrote merged checkpoint " << out_dir << " (" << dirs.size() << " modules, " << name << ")\n";
   } else {
-    lora::write_peft_adapter(out_dir, merged, targets, adapters.front().base_model_name_or_path,
-                             model.peft_task_type());
+    std::vector<const lora::LoraAdapter*> sources;
+    for (const auto& a : adapters) sources.push_back(&a);
+    std::vector<std::string> modules;
+    for (const auto& [key, t] : merged.tensors) {
+      std::string module;
+      bool is_a = false;
+      if (lora::parse_peft_key(key, module, is_a) && is_a) modules.push_back(module);
+    }
+    lora::write_peft_adapter(out_dir, merged, lora::export_target_config(sources, modules, model.projections()),
+                             adapters.front().base_model_name_or_path, model.peft_task_type());
     std::cout << "wrote PEFT adapter " << out_dir << " (r = " << merged.r << ", " << dirs.size() << " modules, " << name
               << ")\n";
   }

@@ -54,6 +54,7 @@ int train_command(const Args& args) {
   add_runtime_options(desc, runtime);
   po::variables_map vm;
   if (!parse_command_line(args, desc, vm)) return 0;
+  require_at_least(vm, {{"rank", 1}, {"steps", 1}, {"batch-size", 1}});
   o.mode = learn::parse_train_mode(mode, "--mode");
   std::stringstream ss(targets);
   for (std::string t; std::getline(ss, t, ',');) o.targets.push_back(t);
@@ -62,6 +63,7 @@ int train_command(const Args& args) {
   if (data.empty() == (bbh_dir.empty() || task.empty())) {
     throw UsageError("give either --data FILE.jsonl or --bbh DIR --task NAME");
   }
+  refuse_outputs_over_inputs({{"--out", out_dir}}, {{"--model", model_dir}, {"--data", data}, {"--bbh", bbh_dir}});
   std::vector<std::string> inputs, outputs;
   if (!data.empty()) {
     for (const auto& e : tasks::read_examples_jsonl(data)) {

@@ -21,12 +21,23 @@ void load_shards(const std::string& dir, const std::string& index_path, Checkpoi
   if (!map.is_object()) f.fail("weight_map", "expected an object {tensor: file}");
   std::set<std::string> files;
   for (auto it = map.begin(); it != map.end(); ++it) {
-    if (!it.value().is_string()) f.fail("weight_map." + it.key(), "expected a file name");
-    files.insert(it.value().get<std::string>());
+    const auto& file = it.value();
+    if (!file.is_string() || file.get<std::string>().empty() || file.get<std::string>().find('/') != std::string::npos ||
+        file.get<std::string>() == "..") {
+      f.fail("weight_map." + it.key(), "expected the name of a shard file beside the index, found " + file.dump());
+    }
+    files.insert(file.get<std::string>());
   }
+  // Strict as transformers' loader: every tensor of a shard is the one the
+  // index places there (else a duplicate or stray tensor would win by file order).
   for (const auto& file : files) {
     const std::string path = dir + "/" + file;
     for (auto& [name, t] : read_tensor_file(path)) {
+      if (!map.contains(name)) throw std::runtime_error(path + ": tensor '" + name + "' is not listed in " + index_path);
+      if (map.at(name).get<std::string>() != file) {
+        throw std::runtime_error(path + ": tensor '" + name + "' is placed in " + map.at(name).get<std::string>() +
+                                 " by " + index_path);
+      }
       out.origin[name] = path;
       out.tensors[name] = std::move(t);
     }

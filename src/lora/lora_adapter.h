@@ -30,6 +30,7 @@
 
 namespace lorahub::model {
 class LanguageModel;
+class ProjectionRegistry;
 }
 
 namespace lorahub::io {
@@ -41,6 +42,10 @@ namespace lorahub::lora {
 struct LoraPair {
   at::Tensor a;  // [r, in]
   at::Tensor b;  // [out, r]
+  // The module's effective scale: its alpha_pattern entry, or the adapter's
+  // lora_alpha, over r (or sqrt(r) with use_rslora). delta W = scale * B A
+  // (1 for a merged pair, whose B A is the update itself).
+  double scale = 1;
 };
 
 struct LoraAdapter {
@@ -62,7 +67,7 @@ struct LoraAdapter {
   std::string base_model_name_or_path;
   std::string task_type;  // the base's when the config gives none
   // Base module ("encoder.block.0.layer.0.SelfAttention.q") -> tensors, in
-  // torch Linear layout whatever fan_in_fan_out said on disk.
+  // torch Linear layout whatever fan_in_fan_out said on disk, and scale.
   std::map<std::string, LoraPair> modules;
 };
 
@@ -77,14 +82,10 @@ struct LoraAdapter {
 // Tensors are kept in float32 on the CPU.
 LoraAdapter load_adapter(const std::string& dir, const model::LanguageModel& base, const std::string& id = "");
 
-// An adapter config's task_type when it is the one `base` takes
-// (LanguageModel::peft_task_type; absent: that one). Otherwise throws
-// (config.fail) "<file>: field 'task_type': expected "CAUSAL_LM" for a llama
-// model, found "SEQ_2_SEQ_LM"". LoRA and IA3 loading share it.
-std::string read_task_type(const io::JsonFields& config, const model::LanguageModel& base);
-
 // PEFT's key for a module's A or B: "base_model.model.<module>.lora_A.weight".
 std::string peft_key(const std::string& module, bool is_a);
+// The inverse ("...lora_A.default.weight" too): false for any other key.
+bool parse_peft_key(const std::string& key, std::string& module, bool& is_a);
 
 // Whether PEFT would wrap `module` given target_modules (suffix match on a
 // list; full match of one regex string; any registered projection for
@@ -95,5 +96,16 @@ bool targets_module(const LoraAdapter& adapter, const std::string& module);
 // (target_modules as the original string or list, layers_to_transform,
 // layers_pattern), so that an export reloads to the same modules.
 nlohmann::json target_config(const LoraAdapter& adapter);
+
+// The target fields an export of a composition of `adapters` writes, its
+// tensors adapting `modules`, so that it reloads (here and in PEFT) to
+// exactly those modules: the adapters' own target_config when they all
+// agree, else an explicit list (layers_to_transform and layers_pattern
+// null) of projection names ("q", "v") when those name exactly `modules`
+// among the projections of `sites`, or of the full module names otherwise
+// (PEFT's list rule matches an entry equal to the whole name). Never a
+// regex or "all-linear" inside a list.
+nlohmann::json export_target_config(const std::vector<const LoraAdapter*>& adapters,
+                                    const std::vector<std::string>& modules, const model::ProjectionRegistry& sites);
 
 }  // namespace lorahub::lora

@@ -237,7 +237,7 @@ ComposedAdapter merge_adapters(const std::vector<LoraAdapter>& adapters, const s
     for (size_t i = 0; i < adapters.size(); ++i) {
       const auto it = adapters[i].modules.find(module);
       if (it == adapters[i].modules.end()) continue;
-      inputs.push_back({adapters[i].id, it->second.a, it->second.b, adapters[i].scale(), weights[i]});
+      inputs.push_back({adapters[i].id, it->second.a, it->second.b, it->second.scale, weights[i]});
     }
     const LoraPair merged = merge_module(inputs, options, gen);
     out.r = std::max(out.r, merged.a.size(0));

@@ -41,6 +41,11 @@ const at::Tensor& WeightStore::get(const std::string& name, const std::vector<in
   if (it == tensors_.end()) {
     throw std::runtime_error(default_origin_ + ": missing tensor '" + name + "'");
   }
+  if (!it->second.is_floating_point()) {  // an int tensor would fail (or be copied) far from its cause
+    throw std::runtime_error(origin(name) + ": tensor '" + name + "' has dtype " +
+                             std::string(c10::toString(it->second.scalar_type())) +
+                             ", expected a floating-point dtype (F32, F16, BF16 or F64)");
+  }
   if (it->second.sizes() != at::IntArrayRef(shape)) {
     throw std::runtime_error(origin(name) + ": tensor '" + name + "' has shape " +
                              shape_str(it->second.sizes()) + ", expected " + shape_str(shape));
@@ -58,6 +63,10 @@ std::shared_ptr<WeightStore> WeightStore::with_replaced(const io::TensorMap& rep
     if (it->second.sizes() != t.sizes()) {
       throw std::invalid_argument(why + ": tensor '" + name + "' has shape " + shape_str(t.sizes()) +
                                   ", base model has " + shape_str(it->second.sizes()));
+    }
+    if (t.is_floating_point() && !at::isfinite(t).all().item<bool>()) {
+      throw std::invalid_argument(why + ": tensor '" + name + "' is not finite (the composition weights or the "
+                                  "modules overflow " + (t.scalar_type() == at::kBFloat16 ? "bfloat16" : "float32") + ")");
     }
     it->second = t;
     origin[name] = why;

@@ -27,7 +27,8 @@ class WeightStore {
 
   bool contains(const std::string& name) const { return tensors_.count(name) > 0; }
   // The tensor `name`, checked to have `shape`. Throws std::runtime_error
-  // naming the file and the tensor when it is missing or misshapen.
+  // naming the file and the tensor when it is missing, misshapen or not of
+  // a floating-point dtype (an integer tensor in a checkpoint).
   const at::Tensor& get(const std::string& name, const std::vector<int64_t>& shape) const;
   const io::TensorMap& tensors() const { return tensors_; }
   std::string origin(const std::string& name) const;
@@ -36,6 +37,9 @@ class WeightStore {
 
   // A store sharing every tensor of this one except `replaced` (used to fold
   // an adapter into a copy of the model; this store is not modified).
+  // Throws std::invalid_argument naming `why` and the tensor when a
+  // replacement is not finite (a composition that overflowed), so no
+  // merged model computes on NaN or inf.
   std::shared_ptr<WeightStore> with_replaced(const io::TensorMap& replaced,
                                              const std::string& why) const;
 

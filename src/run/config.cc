@@ -1,6 +1,7 @@
 #include "run/config.h"
 
 #include "io/json_file.h"
+#include "io/output_guard.h"
 #include "io/text_file.h"
 #include "lora/method.h"
 #include "model/family.h"
@@ -10,6 +11,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -34,11 +36,17 @@ class Reader {
     throw std::invalid_argument(where + ": " + (key.empty() ? "" : "'" + key + "': ") + what);
   }
 
+  // Every mapping of the config passes here: unknown and duplicate keys are
+  // refused (yaml-cpp would keep one of two equal keys in silence).
   void check_keys(const YAML::Node& map, const std::string& scope, const std::set<std::string>& allowed) const {
     if (!map.IsMap()) fail(map, scope, "expected a mapping");
+    std::map<std::string, int> seen;  // key -> its first line
     for (const auto& kv : map) {
       if (!kv.first.IsScalar()) fail(kv.first, scope, "expected a plain key, found a collection");
       const std::string key = kv.first.as<std::string>();
+      if (const auto [at, fresh] = seen.emplace(key, kv.first.Mark().line + 1); !fresh) {
+        fail(kv.first, join(scope, key), "duplicate key (first given at line " + std::to_string(at->second) + ")");
+      }
       if (!allowed.count(key)) {
         std::string list;
         for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
@@ -60,16 +68,21 @@ class Reader {
       if (!n.IsScalar()) throw YAML::Exception(n.Mark(), "");
       return n.as<int64_t>();
     } catch (const YAML::Exception&) {
-      fail(n, key, "expected an integer, found '" + (n.IsScalar() ? n.as<std::string>() : std::string("a collection")) + "'");
+      fail(n, key, "expected an integer, found " + (n.IsScalar() ? "'" + n.as<std::string>() + "'"
+                                                     : n.IsNull() ? std::string("null") : std::string("a collection")));
     }
   }
+  // A finite number: YAML's .nan and .inf are refused here, for every key.
   double number(const YAML::Node& n, const std::string& key) const {
+    double v = 0;
     try {
       if (!n.IsScalar()) throw YAML::Exception(n.Mark(), "");
-      return n.as<double>();
+      v = n.as<double>();
     } catch (const YAML::Exception&) {
       fail(n, key, "expected a number");
     }
+    if (!std::isfinite(v)) fail(n, key, "expected a finite number, found '" + n.as<std::string>() + "'");
+    return v;
   }
   bool boolean(const YAML::Node& n, const std::string& key) const {
     try {
@@ -79,18 +92,26 @@ class Reader {
       fail(n, key, "expected true or false");
     }
   }
+  // Lists of the config are sets (seeds, n_modules, n_shots, tasks, module
+  // ids): an item given twice would run the same trials twice.
   std::vector<int64_t> integers(const YAML::Node& n, const std::string& key) const {
     if (n.IsScalar()) return {integer(n, key)};
     if (!n.IsSequence() || n.size() == 0) fail(n, key, "expected an integer or a non-empty list of integers");
     std::vector<int64_t> out;
-    for (const auto& item : n) out.push_back(integer(item, key));
+    for (const auto& item : n) {
+      out.push_back(integer(item, key));
+      if (std::count(out.begin(), out.end(), out.back()) > 1) fail(item, key, std::to_string(out.back()) + " is listed twice");
+    }
     return out;
   }
   std::vector<std::string> strings(const YAML::Node& n, const std::string& key) const {
     if (n.IsScalar()) return {string(n, key)};
     if (!n.IsSequence() || n.size() == 0) fail(n, key, "expected a string or a non-empty list of strings");
     std::vector<std::string> out;
-    for (const auto& item : n) out.push_back(string(item, key));
+    for (const auto& item : n) {
+      out.push_back(string(item, key));
+      if (std::count(out.begin(), out.end(), out.back()) > 1) fail(item, key, "'" + out.back() + "' is listed twice");
+    }
     return out;
   }
   const std::string& path() const { return path_; }
@@ -144,6 +165,41 @@ std::string resolve_path(const std::string& base_file, const std::string& p) {
   return (fs::path(base_file).parent_path() / p).lexically_normal().string();
 }
 
+// The keys each method reads beyond name and label; any other key given to
+// it is refused by name (it would be ignored, and the user believes it set
+// something). population is CMA-ES's only.
+const std::map<std::string, std::set<std::string>>& method_keys() {
+  static const std::set<std::string> lorahub = {"composition", "optimizer", "budget", "population", "l1",
+                                                "loss", "loss_batch_size", "bound"};
+  static const std::set<std::string> lora = {"train_steps", "lr", "rank", "alpha", "train_batch_size", "targets"};
+  static const std::set<std::string> full = {"train_steps", "lr", "train_batch_size"};
+  static const std::map<std::string, std::set<std::string>> table = {
+      {"zero_shot", {}}, {"icl", {}}, {"single", {}}, {"lorahub", lorahub}, {"lora_tuning", lora},
+      {"data_mix", lora}, {"full_ft", full}, {"ia3", full}, {"merge", {"merge_method", "density", "majority_sign"}},
+      {"cat_learned", {"lr", "epochs", "train_batch_size", "per_target", "train_data"}}};
+  return table;
+}
+
+// Every key some method reads (check_keys: a key no method reads is unknown).
+std::set<std::string> all_method_keys() {
+  std::set<std::string> out = {"name", "label"};
+  for (const auto& [name, keys] : method_keys()) out.insert(keys.begin(), keys.end());
+  return out;
+}
+
+void refuse_unused_keys(const Reader& r, const YAML::Node& m, const MethodConfig& mc) {
+  if (m.IsScalar()) return;
+  const std::set<std::string>& used = method_keys().at(mc.name);
+  for (const auto& kv : m) {
+    const std::string key = kv.first.as<std::string>();
+    if (key == "name" || key == "label") continue;
+    if (!used.count(key)) r.fail(kv.first, "sweep.methods." + key, "not used by method " + mc.name);
+    if (key == "population" && mc.optimizer != "cmaes") {
+      r.fail(kv.first, "sweep.methods.population", "used by optimizer cmaes only (this method: " + mc.optimizer + ")");
+    }
+  }
+}
+
 // The keys of the merge and cat_learned methods.
 void parse_soups_keys(const Reader& r, const YAML::Node& m, MethodConfig& mc) {
   if (m["merge_method"]) mc.merge_method = r.string(m["merge_method"], "sweep.methods.merge_method");
@@ -176,11 +232,7 @@ void parse_task_modules(const Reader& r, const YAML::Node& key, const YAML::Node
     if (at == c.module_ids.end()) {
       r.fail(value, where, "module '" + id + "' is not in the pool (modules.ids or modules.list)");
     }
-    const size_t i = static_cast<size_t>(at - c.module_ids.begin());
-    if (std::find(indices.begin(), indices.end(), i) != indices.end()) {
-      r.fail(value, where, "module '" + id + "' is listed twice");
-    }
-    indices.push_back(i);
+    indices.push_back(static_cast<size_t>(at - c.module_ids.begin()));  // repeats: refused by strings()
   }
   c.per_task[task] = std::move(indices);
 }
@@ -246,7 +298,11 @@ Config parse_yaml(const std::string& text, const std::string& path) {
   Reader r(path);
   YAML::Node root;
   try {
-    root = YAML::Load(text);
+    const std::vector<YAML::Node> docs = YAML::LoadAll(text);
+    for (size_t i = 1; i < docs.size(); ++i) {
+      if (!docs[i].IsNull()) r.fail(docs[i], "", "a second YAML document (after '---'); a config is one document");
+    }
+    if (!docs.empty()) root = docs[0];
   } catch (const YAML::Exception& e) {
     throw std::invalid_argument(path + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML (" + e.msg + ")");
   }
@@ -269,6 +325,11 @@ Config parse_yaml(const std::string& text, const std::string& path) {
     for (auto& id : io::read_list_file(c.modules_list)) c.module_ids.push_back(std::move(id));
   }
   if (c.module_ids.empty()) r.fail(modules, "modules", "no module ids (give modules.ids or modules.list)");
+  for (size_t i = 0; i < c.module_ids.size(); ++i) {  // ids and list together
+    if (std::count(c.module_ids.begin(), c.module_ids.begin() + static_cast<long>(i), c.module_ids[i]) > 0) {
+      r.fail(modules, "modules", "module id '" + c.module_ids[i] + "' is listed twice");
+    }
+  }
   const YAML::Node per_task = modules["per_task"];
   if (per_task && !per_task.IsMap()) {
     r.fail(per_task, "modules.per_task", "expected a mapping of task names to module ids");
@@ -316,16 +377,14 @@ Config parse_yaml(const std::string& text, const std::string& path) {
     if (m.IsScalar()) {
       mc.name = r.string(m, "sweep.methods.name");
     } else {
-      r.check_keys(m, "sweep.methods", {"name", "label", "composition", "optimizer", "budget", "population", "l1",
-                                        "loss", "loss_batch_size", "bound", "train_steps", "lr", "rank", "alpha",
-                                        "train_batch_size", "merge_method", "density", "majority_sign", "epochs",
-                                        "train_data", "per_target", "targets"});
+      r.check_keys(m, "sweep.methods", all_method_keys());
       if (!m["name"]) r.fail(m, "sweep.methods.name", "missing");
       mc.name = r.string(m["name"], "sweep.methods.name");
     }
     const YAML::Node where = m.IsScalar() ? YAML::Node(m) : YAML::Node(m["name"]);
     require_one_of(r, where, "sweep.methods.name", mc.name, {"zero_shot", "icl", "lorahub", "lora_tuning", "full_ft", "ia3",
                                                                     "merge", "cat_learned", "single", "data_mix"});
+    refuse_unused_keys(r, m, mc);
     if (!m.IsScalar()) {
       if (m["composition"]) mc.composition = r.string(m["composition"], "sweep.methods.composition");
       require_one_of(r, m["composition"] ? m["composition"] : where, "sweep.methods.composition", mc.composition, {"lorahub", "cat"});
@@ -335,10 +394,17 @@ Config parse_yaml(const std::string& text, const std::string& path) {
       if (m["budget"]) mc.budget = r.integer(m["budget"], "sweep.methods.budget");
       if (mc.budget < 1) r.fail(m["budget"], "sweep.methods.budget", "expected a positive integer, found " + std::to_string(mc.budget));
       if (m["population"]) mc.population = r.integer(m["population"], "sweep.methods.population");
+      if (mc.population != 0 && mc.population < 2) {
+        r.fail(m["population"], "sweep.methods.population", "expected 0 (4 + 3 ln N) or at least 2, found " +
+                                                                std::to_string(mc.population));
+      }
       if (m["l1"]) mc.l1 = r.number(m["l1"], "sweep.methods.l1");
       if (m["loss"]) mc.loss = r.string(m["loss"], "sweep.methods.loss");
       require_one_of(r, m["loss"] ? m["loss"] : where, "sweep.methods.loss", mc.loss, {"lorahub", "token_mean"});
       if (m["loss_batch_size"]) mc.loss_batch_size = r.integer(m["loss_batch_size"], "sweep.methods.loss_batch_size");
+      if (mc.loss_batch_size < 0) {
+        r.fail(m["loss_batch_size"], "sweep.methods.loss_batch_size", "expected 0 (all) or a positive integer");
+      }
       if (m["bound"]) mc.bound = r.number(m["bound"], "sweep.methods.bound");
       if (!(mc.bound > 0)) r.fail(m["bound"], "sweep.methods.bound", "expected a positive number");
       if (m["label"]) mc.label = r.string(m["label"], "sweep.methods.label");
@@ -347,12 +413,7 @@ Config parse_yaml(const std::string& text, const std::string& path) {
       if (m["rank"]) mc.rank = r.integer(m["rank"], "sweep.methods.rank");
       if (m["alpha"]) mc.alpha = r.number(m["alpha"], "sweep.methods.alpha");
       if (m["train_batch_size"]) mc.train_batch_size = r.integer(m["train_batch_size"], "sweep.methods.train_batch_size");
-      if (m["targets"]) {
-        if (mc.name != "lora_tuning" && mc.name != "data_mix") {
-          r.fail(m["targets"], "sweep.methods.targets", "used by lora_tuning and data_mix only, not " + mc.name);
-        }
-        mc.targets = r.strings(m["targets"], "sweep.methods.targets");
-      }
+      if (m["targets"]) mc.targets = r.strings(m["targets"], "sweep.methods.targets");
       parse_soups_keys(r, m, mc);
       if (mc.train_steps < 1 || mc.rank < 1 || mc.train_batch_size < 1 || mc.lr < 0) {
         r.fail(m, "sweep.methods", "train_steps, rank and train_batch_size must be positive, lr non-negative");
@@ -400,9 +461,14 @@ Config parse_yaml(const std::string& text, const std::string& path) {
     if (rt["candidates_per_pass"]) c.candidates_per_pass = r.integer(rt["candidates_per_pass"], "runtime.candidates_per_pass");
     if (c.threads < 0 || c.candidates_per_pass < 1) r.fail(rt, "runtime", "threads >= 0 and candidates_per_pass >= 1");
   }
-  if (root["output"]) c.output = resolve_path(path, r.string(root["output"], "output"));
-  else c.output = resolve_path(path, c.output);
+  if (root["output"]) {
+    if (r.string(root["output"], "output").empty()) r.fail(root["output"], "output", "expected a file path, found ''");
+    c.output = resolve_path(path, r.string(root["output"], "output"));
+  } else {
+    c.output = resolve_path(path, c.output);
+  }
   if (root["flush_interval_s"]) c.flush_interval_s = r.number(root["flush_interval_s"], "flush_interval_s");
+  if (c.flush_interval_s < 0) r.fail(root["flush_interval_s"], "flush_interval_s", "expected 0 (every trial) or a positive number of seconds");
 
   // Paths that must exist before any worker starts.
   // (error_code overloads: a path the OS refuses, e.g. too long, is a missing path, not a crash; found by fuzz_config)
@@ -415,6 +481,11 @@ Config parse_yaml(const std::string& text, const std::string& path) {
     }
   }
   check_equal_ranks(r, c, method_nodes);
+  try {
+    refuse_output_over_inputs(c, "output");
+  } catch (const std::invalid_argument& e) {
+    r.fail(root["output"] ? root["output"] : root, "", e.what());
+  }
   for (const auto& m : c.methods) {
     if (!m.needs_skill_data()) continue;
     if (c.skill_data_dir.empty()) r.fail(modules, "modules.skill_data", "missing (method " + m.label + " trains on skill data)");
@@ -428,6 +499,16 @@ Config parse_yaml(const std::string& text, const std::string& path) {
 }
 
 }  // namespace
+
+void refuse_output_over_inputs(const Config& c, const std::string& what) {
+  std::vector<io::NamedPath> inputs{{"config", c.path},          {"model", c.model}, {"modules.dir", c.modules_dir},
+                                    {"modules.list", c.modules_list}, {"bbh.dir", c.bbh_dir},
+                                    {"modules.skill_data", c.skill_data_dir}};
+  if (c.modules_dir.empty()) {
+    for (size_t i = 0; i < c.module_ids.size(); ++i) inputs.push_back({"modules.ids", c.module_dir(i)});
+  }
+  io::refuse_output_over_inputs(what, c.output, inputs);
+}
 
 Config parse_config(const std::string& text, const std::string& path) {
   try {

@@ -103,6 +103,13 @@ struct Config {
   std::string results_hash() const;
 };
 
+// Throws std::invalid_argument "<what>: '<output>' is the input ..." when
+// c.output is, lies inside or contains one of the sweep's inputs (the
+// config file, model, modules, module list, BBH directory, skill data):
+// io::refuse_output_over_inputs. load_config checks the config's own
+// output; `lorahub run --output` is checked with what = "--output".
+void refuse_output_over_inputs(const Config& c, const std::string& what);
+
 // Parses and validates (paths exist, tasks exist, n_modules within the pool,
 // methods and optimizers known, budgets positive). ${VAR} and ${VAR:-default}
 // in string values are expanded from the environment.

@@ -135,6 +135,10 @@ int run_sweep(const RunOptions& options) {
   if (comm.rank() == 0) {
     try {
       Config c = load_config(options.config_path);
+      if (!options.output.empty()) {
+        c.output = options.output;
+        refuse_output_over_inputs(c, "--output");
+      }
       msg = {{"ok", true}, {"text", c.text}, {"path", c.path}};
     } catch (const std::exception& e) {
       msg = {{"ok", false}, {"error", e.what()}};

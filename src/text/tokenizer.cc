@@ -92,6 +92,24 @@ void check_fixed_fields(const io::JsonFields& f, int extra_ids) {
   if (f.get_bool("add_bos_token", false)) f.fail("add_bos_token", "T5 has no BOS token; expected false");
   if (!f.get_bool("add_prefix_space", true)) f.fail("add_prefix_space", "not supported; expected true");
   if (f.get_bool("split_special_tokens", false)) f.fail("split_special_tokens", "not supported; expected false");
+  if (f.has("tokenizer_class")) {  // another class would split text its own way
+    const std::string cls = f.get_string("tokenizer_class");
+    if (cls != "T5Tokenizer" && cls != "T5TokenizerFast") {
+      f.fail("tokenizer_class", "expected \"T5Tokenizer\" or \"T5TokenizerFast\" for a T5 model, found \"" + cls + "\"");
+    }
+  }
+}
+
+// special_tokens_map.json: from_pretrained lets its tokens override the
+// config's, so they are held to the same rules.
+void check_special_tokens_map(const std::string& dir, int extra_ids) {
+  const std::string path = dir + "/special_tokens_map.json";
+  if (!io::file_exists(path)) return;
+  const nlohmann::json map = io::read_json_file(path);
+  const io::JsonFields f(map, path);
+  f.warn_unknown({"eos_token", "unk_token", "pad_token", "bos_token", "sep_token", "cls_token", "mask_token",
+                  "additional_special_tokens"});
+  check_fixed_fields(f, extra_ids);
 }
 
 }  // namespace
@@ -99,13 +117,17 @@ void check_fixed_fields(const io::JsonFields& f, int extra_ids) {
 T5Tokenizer T5Tokenizer::from_dir(const std::string& dir) {
   const std::string model = dir + "/spiece.model";
   const std::string config_path = dir + "/tokenizer_config.json";
-  if (!io::file_exists(config_path)) return T5Tokenizer(model, 100);
+  if (!io::file_exists(config_path)) {
+    check_special_tokens_map(dir, 100);
+    return T5Tokenizer(model, 100);
+  }
   const nlohmann::json config = io::read_json_file(config_path);
   const io::JsonFields f(config, config_path);
   f.warn_unknown(kKnownKeys);
   const int extra_ids = static_cast<int>(f.get_int("extra_ids", 100));
   if (extra_ids < 0) f.fail("extra_ids", "expected a non-negative integer");
   check_fixed_fields(f, extra_ids);
+  check_special_tokens_map(dir, extra_ids);
   T5Tokenizer tok(model, extra_ids, f.get_bool("legacy", true));
   tok.clean_up_spaces_ = f.get_bool("clean_up_tokenization_spaces", true);
   // HF stores the strip behaviour of each added token; honour it where given.

@@ -293,6 +293,7 @@ for name, text in [("bbh_not_json", "examples: none"), ("bbh_missing_keys", '{"e
 open("examples_not_json.jsonl", "w").write('{"input": "a", "target": "b"}\nnot json\n')
 open("examples_no_target.jsonl", "w").write('{"input": "a", "target": "b"}\n{"input": "c"}\n')
 open("examples_empty.jsonl", "w").write("\n")
+open("examples_null_input.jsonl", "w").write('{"input": "a", "target": "b"}\n{"input": null, "target": "d"}\n')
 open("examples_ok.jsonl", "w").write('{"input": "a", "target": "b"}\n{"input": "c", "target": "d"}\n')
 
 fixture_cfg = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "configs", "fixture.yaml")
@@ -336,6 +337,57 @@ def llama_compose(adapter, model=llama_base):
 def llama_loss(adapter):
     return ["loss", "--model", llama_base, "--examples", "llama_examples.jsonl", "--adapter", adapter]
 
+
+# ---- issue 16, second round: each kind of fault refused in one place ----------
+model_copy = copy_dir(base, "model_copy", skip=("pytorch_model.bin",))  # outputs aimed at inputs
+adapter_with("adapter_copy")
+adapter_with("adapter_bias_null", edit_config=lambda c: c.update(bias=None))
+adapter_with("adapter_alpha_by_version", edit_config=lambda c: c.update(alpha_pattern={"decoder.*": 16}))
+model_with("st_int", lambda h: h[ST].update(dtype="I32"))  # same bytes, an integer dtype
+lora1 = os.path.join(fixture, "lora", "lora1")
+ia3_0 = os.path.join(fixture, "ia3", "ia3_0")
+
+
+def ia3_with(name, edit):
+    d = copy_dir(ia3_0, name, skip=("adapter_model.bin",))
+    c = json.load(open(os.path.join(ia3_0, "adapter_config.json")))
+    edit(c)
+    json.dump(c, open(os.path.join(d, "adapter_config.json"), "w"))
+    return d
+
+
+ia3_with("ia3_modules_to_save", lambda c: c.update(modules_to_save=["lm_head"]))
+ia3_with("ia3_not_targeted", lambda c: c.update(target_modules=["k", "v"], feedforward_modules=[]))
+tok_map = copy_dir(base, "tok_map_eos")  # special_tokens_map.json overrides tokenizer_config.json in HF
+json.dump({"eos_token": "<eos>", "pad_token": "<pad>", "unk_token": "<unk>"},
+          open(os.path.join(tok_map, "special_tokens_map.json"), "w"))
+tok_extra = copy_dir(base, "tok_extra_ids")  # sentinel ids past the model's vocabulary
+json.dump(dict(tok_cfg, extra_ids=100), open(os.path.join(tok_extra, "tokenizer_config.json"), "w"))
+nul_pad = copy_dir(base, "st_nul_pad", skip=("pytorch_model.bin",))  # header padded with NUL, not spaces
+nul_header = json.dumps(st_header).encode()
+with open(os.path.join(nul_pad, "model.safetensors"), "wb") as f:
+    f.write(struct.pack("<Q", len(nul_header) + 4) + nul_header + b"\0" * 4 + _st_data)
+tok_class = copy_dir(base, "tok_class")
+json.dump(dict(tok_cfg, tokenizer_class="LlamaTokenizer"), open(os.path.join(tok_class, "tokenizer_config.json"), "w"))
+yaml_cases = {
+    "yaml_dup_key": cfg_text.replace("      budget: 6", "      budget: 6\n      budget: 9"),
+    "yaml_dup_top": cfg_text + "output: other.h5\n",
+    "yaml_two_docs": cfg_text + "---\nmodel: x\n",
+    "yaml_unused_field": cfg_text.replace("    - zero_shot", "    - {name: zero_shot, budget: 5}"),
+    "yaml_lorahub_lr": cfg_text.replace("      budget: 6", "      budget: 6\n      lr: 0.1"),
+    "yaml_population": cfg_text.replace("      budget: 6", "      budget: 6\n      population: 4"),
+    "yaml_l1_nan": cfg_text.replace("      budget: 6", "      budget: 6\n      l1: .nan"),
+    "yaml_bound_inf": cfg_text.replace("      budget: 6", "      budget: 6\n      bound: .inf"),
+    "yaml_output_empty": cfg_text.replace("output: fixture-results.h5", "output: ''"),
+    "yaml_seeds_dup": cfg_text.replace("seeds: [1, 2]", "seeds: [1, 1]"),
+    "yaml_ids_dup": cfg_text.replace("ids: [lora0, lora1, lora2, lora3, lora4]", "ids: [lora0, lora0, lora1]"),
+    "yaml_tasks_dup": cfg_text.replace("tasks: [boolean_expressions, navigate, word_sorting]",
+                                       "tasks: [navigate, boolean_expressions, navigate]"),
+    "yaml_null": cfg_text.replace("  max_eval: 6", "  max_eval: ~"),
+    "yaml_flush_negative": cfg_text.replace("flush_interval_s: 0", "flush_interval_s: -5"),
+}
+for name, text in yaml_cases.items():
+    open(name + ".yaml", "w").write(text)
 
 # ---- earlier outputs that must survive --------------------------------------
 
@@ -473,7 +525,7 @@ cases = [
      "lorahub learn: error: the objective was not finite for any of the 2 candidates (NaN or inf losses: check the "
      "modules' and the model's weights)"),
     ('compose --merge: overflowing composition', with_adapter("lora_huge") + ["--merge"], 1,
-     "lorahub compose: error: composed: merged checkpoint not written: its tensor "
+     f"lorahub compose: error: LoRA composition merged into {base}/model.safetensors: tensor "
      "'decoder.block.0.layer.0.SelfAttention.q.weight' is not finite (the composition weights or the modules overflow "
      "float32)"),
     ('safetensors: duplicate key', with_adapter("dup_key"), 1,
@@ -531,7 +583,7 @@ cases = [
      f"of the base model ({llama_hint})"),
     ('llama: IA3 feedforward_modules not within target_modules', llama_loss("llama_ia3_feedforward"), 1,
      "lorahub loss: error: llama_ia3_feedforward/adapter_config.json: field 'feedforward_modules': 'up_proj' is not in "
-     "target_modules (PEFT requires a subset)"),
+     "target_modules (PEFT: feedforward_modules should be a subset of target_modules)"),
     ('llama: train-lora --targets named as T5\'s',
      ["train-lora", "--model", llama_base, "--data", "llama_examples.jsonl", "--out", "composed", "--targets", "q,v"], 2,
      f"lorahub train-lora: error: --targets: 'q' names no projection of the model ({llama_hint}) (see lorahub "
@@ -551,6 +603,164 @@ cases = [
      "'lora_r2' has r = 2 but 'lora0' has r = 4 (cat and the svd methods accept different ranks)"),
     ('results: exists without --resume', ["run", "sweep.yaml", "--output", "results.h5"], 1,
      'lorahub run: error: results.h5: results file exists; pass --resume to continue it or choose another --output'),
+]
+
+
+
+def run_yaml(name):
+    return ["run", name + ".yaml", "--output", "results.h5", "--resume"]
+
+
+learn_ok = ["learn", "--model", base, "--modules", lora0, "--examples", "shots.jsonl", "--quiet"]
+damage = "; writing there would damage it: choose an output outside the inputs"
+cases += [
+    # 1: an output that is, lies inside or contains an input: refused before anything is loaded or written
+    ('output: --out is the model', ["compose", "--model", "model_copy", "--modules", lora0, "--weights=1", "--out",
+                                    "model_copy", "--merge"], 2,
+     f"lorahub compose: error: --out: 'model_copy' is the input --model 'model_copy'{damage} (see lorahub compose --help)"),
+    ('output: --out is a module', ["compose", "--model", base, "--modules", "adapter_copy", "--weights=0.5", "--out",
+                                   "adapter_copy"], 2,
+     f"lorahub compose: error: --out: 'adapter_copy' is the input --modules 'adapter_copy'{damage} (see lorahub compose "
+     "--help)"),
+    ('output: --out inside the model', ["compose", "--model", "model_copy", "--modules", lora0, "--weights=1", "--out",
+                                        "model_copy/merged", "--merge"], 2,
+     f"lorahub compose: error: --out: 'model_copy/merged' lies inside the input --model 'model_copy'{damage} (see "
+     "lorahub compose --help)"),
+    ('output: --out contains a module', ["compose", "--model", base, "--modules", "adapter_copy", "--weights=0.5",
+                                         "--out", "."], 2,
+     f"lorahub compose: error: --out: '.' contains the input --modules 'adapter_copy'{damage} (see lorahub compose --help)"),
+    ('output: learn --export over a module', ["learn", "--model", base, "--modules", "adapter_copy", lora0, "--examples",
+                                              "shots.jsonl", "--budget", "2", "--export", "adapter_copy/", "--quiet"], 2,
+     f"lorahub learn: error: --export: 'adapter_copy/' is the input --modules 'adapter_copy'{damage} (see lorahub "
+     "learn --help)"),
+    ('output: learn --history over the examples', learn_ok + ["--history", "./shots.jsonl"], 2,
+     f"lorahub learn: error: --history: './shots.jsonl' is the input --examples 'shots.jsonl'{damage} (see lorahub "
+     "learn --help)"),
+    ('output: train-lora --out is the model', ["train-lora", "--model", "model_copy", "--data", "shots.jsonl", "--out",
+                                               "model_copy", "--mode", "full", "--steps", "1"], 2,
+     f"lorahub train-lora: error: --out: 'model_copy' is the input --model 'model_copy'{damage} (see lorahub "
+     "train-lora --help)"),
+    ('output: eval --predictions inside the model', ["eval", "--model", "model_copy", "--bbh", "bbh_empty", "--tasks", "t",
+                                                     "--predictions", "model_copy/config.json"], 2,
+     f"lorahub eval: error: --predictions: 'model_copy/config.json' lies inside the input --model 'model_copy'{damage} "
+     "(see lorahub eval --help)"),
+    ('output: run --output is the config', ["run", "sweep.yaml", "--output", "sweep.yaml"], 1,
+     f"lorahub run: error: --output: 'sweep.yaml' is the input config 'sweep.yaml'{damage}"),
+    ('YAML: output empty', run_yaml("yaml_output_empty"), 1,
+     "lorahub run: error: yaml_output_empty.yaml:29: 'output': expected a file path, found ''"),
+    # 3-4 are unit tests (lora_tests LoraPool.*); 2: peft_export_test MergeMethodExportsReloadWithTheirTargets
+    # 5, 13: one finite-number rule for every floating-point flag, --weights and YAML number
+    ('flags: --weights NaN', ["compose", "--model", base, "--modules", lora0, lora1, "--weights=nan,1", "--out",
+                              "composed"], 2,
+     "lorahub compose: error: --weights: expected finite numbers, found nan (see lorahub compose --help)"),
+    ('flags: --weights overflow', ["loss", "--model", base, "--modules", lora0, lora1, "--weights=1,1e999", "--examples",
+                                   "shots.jsonl"], 2,
+     "lorahub loss: error: --weights: expected finite numbers, found 1e999 (see lorahub loss --help)"),
+    ('loss --merged: composition overflows', ["loss", "--model", base, "--modules", lora0, lora1, "--weights=1e30,1e30",
+                                              "--merged", "--examples", "shots.jsonl"], 1,
+     f"lorahub loss: error: LoRA composition merged into {base}/model.safetensors: tensor "
+     "'decoder.block.0.layer.0.SelfAttention.q.weight' is not finite (the composition weights or the modules overflow "
+     "float32)"),
+    ('flags: --bound inf', learn_ok + ["--bound", "inf"], 2,
+     "lorahub learn: error: --bound: expected a finite number, found inf (see lorahub learn --help)"),
+    ('flags: --l1 nan', learn_ok + ["--l1", "nan"], 2,
+     "lorahub learn: error: --l1: expected a finite number, found nan (see lorahub learn --help)"),
+    ('YAML: l1 .nan', run_yaml("yaml_l1_nan"), 1,
+     "lorahub run: error: yaml_l1_nan.yaml:21: 'sweep.methods.l1': expected a finite number, found '.nan'"),
+    ('YAML: bound .inf', run_yaml("yaml_bound_inf"), 1,
+     "lorahub run: error: yaml_bound_inf.yaml:21: 'sweep.methods.bound': expected a finite number, found '.inf'"),
+    # 6: a diverging training stops, nothing written
+    ('train-lora: loss not finite (full)', ["train-lora", "--model", base, "--data", "shots.jsonl", "--out", "trained",
+                                            "--mode", "full", "--lr", "1e30", "--steps", "5"], 1,
+     "lorahub train-lora: error: train: the loss is nan at step 3 of 5 (AdamW lr 1e+30): training diverged; lower the "
+     "learning rate (nothing was written)"),
+    ('train-lora: loss not finite (lora)', ["train-lora", "--model", base, "--data", "shots.jsonl", "--out", "trained",
+                                            "--mode", "lora", "--lr", "1e36", "--steps", "5"], 1,
+     "lorahub train-lora: error: train: the loss is nan at step 3 of 5 (AdamW lr 1e+36): training diverged; lower the "
+     "learning rate (nothing was written)"),
+    ('learn adamw: loss not finite', ["learn", "--model", base, "--modules", lora0, lora1, "--examples", "shots.jsonl",
+                                      "--optimizer", "adamw", "--lr", "1e30", "--steps", "5", "--export", "trained",
+                                      "--quiet"], 1,
+     "lorahub learn: error: gradient weights: the loss is nan at step 2 of 5 (AdamW lr 1e+30): training diverged; lower "
+     "the learning rate (nothing was written)"),
+    # 10: integer weights
+    ('model weights: integer dtype', with_model("st_int"), 1,
+     "lorahub compose: error: st_int/model.safetensors: tensor 'shared.weight' has dtype Int, expected a "
+     "floating-point dtype (F32, F16, BF16 or F64)"),
+    # 11-12, 15: YAML keys twice, a second document, fields a method does not use, lists with repeats
+    ('YAML: duplicate key', run_yaml("yaml_dup_key"), 1,
+     "lorahub run: error: yaml_dup_key.yaml:21: 'sweep.methods.budget': duplicate key (first given at line 20)"),
+    ('YAML: duplicate top-level key', run_yaml("yaml_dup_top"), 1,
+     "lorahub run: error: yaml_dup_top.yaml:31: 'output': duplicate key (first given at line 29)"),
+    ('YAML: second document', run_yaml("yaml_two_docs"), 1,
+     "lorahub run: error: yaml_two_docs.yaml:32: a second YAML document (after '---'); a config is one document"),
+    ('YAML: field zero_shot does not use', run_yaml("yaml_unused_field"), 1,
+     "lorahub run: error: yaml_unused_field.yaml:17: 'sweep.methods.budget': not used by method zero_shot"),
+    ('YAML: lr on lorahub', run_yaml("yaml_lorahub_lr"), 1,
+     "lorahub run: error: yaml_lorahub_lr.yaml:21: 'sweep.methods.lr': not used by method lorahub"),
+    ('YAML: population without cmaes', run_yaml("yaml_population"), 1,
+     "lorahub run: error: yaml_population.yaml:21: 'sweep.methods.population': used by optimizer cmaes only (this "
+     "method: cobyla)"),
+    ('YAML: seed twice', run_yaml("yaml_seeds_dup"), 1,
+     "lorahub run: error: yaml_seeds_dup.yaml:13: 'sweep.seeds': 1 is listed twice"),
+    ('YAML: module id twice', run_yaml("yaml_ids_dup"), 1,
+     "lorahub run: error: yaml_ids_dup.yaml:7: 'modules.ids': 'lora0' is listed twice"),
+    ('YAML: task twice', run_yaml("yaml_tasks_dup"), 1,
+     "lorahub run: error: yaml_tasks_dup.yaml:10: 'bbh.tasks': 'navigate' is listed twice"),
+    ('YAML: null value', run_yaml("yaml_null"), 1,
+     "lorahub run: error: yaml_null.yaml:11: 'bbh.max_eval': expected an integer, found null"),
+    # 16: IA3 configs under the rules of LoRA configs
+    ('IA3: modules_to_save', ["loss", "--model", base, "--adapter", "ia3_modules_to_save", "--examples", "shots.jsonl"],
+     1, "lorahub loss: error: ia3_modules_to_save/adapter_config.json: field 'modules_to_save': not supported; "
+        'expected null, found ["lm_head"]'),
+    ('IA3: tensor of a module not targeted', ["loss", "--model", base, "--adapter", "ia3_not_targeted", "--examples",
+                                              "shots.jsonl"], 1,
+     "lorahub loss: error: ia3_not_targeted/adapter_model.safetensors: tensor "
+     "'base_model.model.decoder.block.0.layer.2.DenseReluDense.wo.ia3_l': 'decoder.block.0.layer.2.DenseReluDense.wo' "
+     "is not named by target_modules in ia3_not_targeted/adapter_config.json"),
+    ('adapter_config.json: bias null', with_adapter("adapter_bias_null"), 1,
+     "lorahub compose: error: adapter_bias_null/adapter_config.json: field 'bias': expected \"none\", found null (PEFT "
+     "raises for it)"),
+    ('adapter_config.json: alpha_pattern read differently by PEFT versions', with_adapter("adapter_alpha_by_version"), 1,
+     "lorahub compose: error: adapter_alpha_by_version/adapter_config.json: field 'alpha_pattern': key 'decoder.*' does "
+     "not match module 'decoder.block.0.layer.0.SelfAttention.q' under PEFT 0.7's rule re.match(r'.*\\.<key>$') but "
+     "does under newer PEFT's re.match(r'(.*\\.)?(<key>)$'): its scale would depend on the PEFT version; give a key "
+     "both rules read alike (a dotted suffix of the module names)"),
+    # 8-9: T5 tokenizer files
+    ('special_tokens_map.json: eos_token', learn_with("tok_map_eos", [lora0]), 1,
+     "lorahub learn: error: tok_map_eos/special_tokens_map.json: field 'eos_token': expected \"</s>\" (T5's ids are "
+     "fixed), found \"<eos>\""),
+    ('tokenizer_config.json: extra_ids past the vocabulary', learn_with("tok_extra_ids", [lora0]), 1,
+     "lorahub learn: error: tok_extra_ids/tokenizer_config.json: field 'extra_ids': 100 sentinels after the 400 pieces "
+     "of spiece.model need a vocabulary of 500 ids, but config.json's vocab_size is 400"),
+    ('safetensors: header padded with NUL', with_model("st_nul_pad"), 1,
+     f"lorahub compose: error: st_nul_pad/model.safetensors: invalid safetensors file: header holds a NUL byte at "
+     f"offset {len(nul_header)} (the header is JSON, padded with spaces only)"),
+    ('examples JSONL: null input', with_examples("examples_null_input.jsonl"), 1,
+     "lorahub learn: error: examples_null_input.jsonl:2: field 'input': expected a value, found null"),
+    ('YAML: negative flush interval', run_yaml("yaml_flush_negative"), 1,
+     "lorahub run: error: yaml_flush_negative.yaml:30: 'flush_interval_s': expected 0 (every trial) or a positive "
+     "number of seconds"),
+    ('tokenizer_config.json: another tokenizer class', learn_with("tok_class", [lora0]), 1,
+     "lorahub learn: error: tok_class/tokenizer_config.json: field 'tokenizer_class': expected \"T5Tokenizer\" or "
+     "\"T5TokenizerFast\" for a T5 model, found \"LlamaTokenizer\""),
+    # 17: integer flags checked at parse, naming the flag
+    ('flags: --max-new-tokens', learn_ok + ["--max-new-tokens", "-1", "--eval", "examples_ok.jsonl"], 2,
+     "lorahub learn: error: --max-new-tokens: expected an integer >= 1, found -1 (see lorahub learn --help)"),
+    ('flags: --candidates-per-pass', learn_ok + ["--candidates-per-pass", "0"], 2,
+     "lorahub learn: error: --candidates-per-pass: expected an integer >= 1, found 0 (see lorahub learn --help)"),
+    ('flags: --loss-batch-size', learn_ok + ["--loss-batch-size", "-1"], 2,
+     "lorahub learn: error: --loss-batch-size: expected an integer >= 0, found -1 (see lorahub learn --help)"),
+    ('flags: --budget', learn_ok + ["--budget", "0"], 2,
+     "lorahub learn: error: --budget: expected an integer >= 1, found 0 (see lorahub learn --help)"),
+    ('flags: --population 1', learn_ok + ["--optimizer", "cmaes", "--population", "1"], 2,
+     "lorahub learn: error: --population: expected 0 (4 + 3 ln N) or at least 2, found 1 (see lorahub learn --help)"),
+    ('flags: --population negative', learn_ok + ["--optimizer", "cmaes", "--population", "-5"], 2,
+     "lorahub learn: error: --population: expected an integer >= 0, found -5 (see lorahub learn --help)"),
+    ('flags: --population without cmaes', learn_ok + ["--optimizer", "random", "--population", "3"], 2,
+     "lorahub learn: error: --population: used by --optimizer cmaes only (see lorahub learn --help)"),
+    ('flags: eval --max-eval', ["eval", "--model", base, "--bbh", "bbh_empty", "--tasks", "t", "--max-eval", "-2"], 2,
+     "lorahub eval: error: --max-eval: expected an integer >= 0, found -2 (see lorahub eval --help)"),
 ]
 
 

@@ -71,6 +71,42 @@ def check(what, ours, theirs):
         failures.append(what)
 
 
+def variant(work, tag, src, edit, keep=None):
+    """A copy of adapter `src` with its config edited and (keep) only some of its tensors."""
+    from safetensors.torch import load_file, save_file
+    d = os.path.join(work, "src_" + tag)
+    os.makedirs(d)
+    tensors = load_file(os.path.join(src, "adapter_model.safetensors"))
+    save_file({k: v for k, v in tensors.items() if keep is None or keep(k)}, os.path.join(d, "adapter_model.safetensors"),
+              metadata={"format": "pt"})
+    config = json.load(open(os.path.join(src, "adapter_config.json")))
+    edit(config)
+    json.dump(config, open(os.path.join(d, "adapter_config.json"), "w"))
+    return d
+
+
+def issue16_exports(work, base, modules, exports):
+    """Issue 16: modules whose targets or scales are written in other forms, as sources (PEFT reads alpha_pattern,
+    a regex, layers_to_transform as we do) and composed (the export's target_modules is the shared string or an
+    explicit list, never a regex inside a list; a shared alpha_pattern is folded into B)."""
+    regex = variant(work, "regex", modules[0], lambda c: c.update(target_modules=r".*\.(q|v)"))
+    q16 = [variant(work, f"q16_{i}", modules[i], lambda c: c.update(alpha_pattern={"q": 16})) for i in (0, 1)]
+    block0 = [variant(work, "block0_pattern", modules[0], lambda c: c.update(layers_to_transform=[0], layers_pattern="block"),
+                      keep=lambda k: ".block.0." in k),
+              variant(work, "block0_names", modules[1], lambda c: c.update(
+                  target_modules=["SelfAttention.q", "SelfAttention.v", "EncDecAttention.q", "EncDecAttention.v"],
+                  layers_to_transform=[0], layers_pattern="block"), keep=lambda k: ".block.0." in k)]
+    exports += [("source regex", regex, True), ("source alpha_pattern q 16", q16[0], True),
+                ("source layers_to_transform block 0", block0[0], True)]
+    for tag, mods, extra in [("cat of regex + list", [regex, modules[1]], ["--method", "cat"]),
+                             ("linear of block 0 said two ways", block0, ["--method", "linear"]),
+                             ("lorahub of a shared alpha_pattern", q16, ["--method", "lorahub"]),
+                             ("svd of a shared alpha_pattern", q16, ["--method", "svd"])]:
+        out = os.path.join(work, "issue16_" + tag.replace(" ", "_"))
+        lorahub("compose", "--model", base, "--modules", *mods, "--weights=0.7,-0.4", "--out", out, *extra)
+        exports.append((tag, out, True))
+
+
 def run_family(name, family):
     fixture = os.path.join(SHARED, "fixtures", name)
     base, lora = os.path.join(fixture, "base"), os.path.join(fixture, "lora")
@@ -109,6 +145,9 @@ def run_family(name, family):
         lorahub("train-lora", "--model", base, "--data", shots, "--out", out, "--mode", mode, "--steps", "3",
                 "--lr", "0.05")
         exports.append((f"train-lora --mode {mode}", out, True))
+
+    if family == "t5":
+        issue16_exports(work, base, modules, exports)
 
     auto = transformers.AutoModelForSeq2SeqLM if family == "t5" else transformers.AutoModelForCausalLM
     tok_class = transformers.T5Tokenizer if family == "t5" else transformers.LlamaTokenizer

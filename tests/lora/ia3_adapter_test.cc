@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <functional>
 
 namespace lorahub::lora {
 namespace {
@@ -88,6 +90,70 @@ TEST_F(Ia3Parity, BinLoadsAsSafetensors) {
   const double from_bin = batch_loss(load_peft_ia3_adapter(dir, tiny_model()));
   EXPECT_EQ(from_bin, batch_loss(load_peft_ia3_adapter(ia3_dir(1), tiny_model())));
   EXPECT_EQ(golden_ia3()["adapters"][1]["bin_vs_safetensors_abs_loss_diff"].get<double>(), 0.0);
+}
+
+// A copy of ia3_0 with its adapter_config.json edited.
+std::string ia3_copy(const std::string& tag, const std::function<void(nlohmann::json&)>& edit) {
+  const std::string dir = testing::temp_dir(tag);
+  std::filesystem::copy_file(ia3_dir(0) + "/adapter_model.safetensors", dir + "/adapter_model.safetensors");
+  auto config = nlohmann::json::parse(testing::read_file(ia3_dir(0) + "/adapter_config.json"));
+  edit(config);
+  std::ofstream(dir + "/adapter_config.json") << config.dump();
+  return dir;
+}
+
+std::string ia3_error(const std::string& dir) {
+  try {
+    load_peft_ia3_adapter(dir, tiny_model());
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << dir << " loaded";
+  return "";
+}
+
+// The adapter_config.json rules of LoRA adapters (lora/peft_config.h) hold for IA3 too (issue 16).
+TEST(Ia3Config, FollowsTheRulesOfLoraConfigs) {
+  // Unknown keys and fan_in_fan_out are warned about by name, the numbers unchanged.
+  const std::string warned = ia3_copy("ia3-warned", [](nlohmann::json& c) {
+    c["zzz_scaling"] = 2;
+    c["fan_in_fan_out"] = true;
+  });
+  ::testing::internal::CaptureStderr();
+  const double loss = batch_loss(load_peft_ia3_adapter(warned, tiny_model()));
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(),
+            "warning: " + warned + "/adapter_config.json: field 'zzz_scaling' is not known to lorahub and is ignored\n"
+            "warning: " + warned + "/adapter_config.json: fan_in_fan_out is set to True but the target modules are "
+            "torch Linear layers; setting fan_in_fan_out to False (as PEFT does)\n");
+  EXPECT_LT(rel_diff(loss, golden_ia3()["adapters"][0]["hf_batch_loss"].get<double>()), 1e-5);
+  // Refused, as for LoRA: modules_to_save; a tensor of a module target_modules does not name (PEFT
+  // would not wrap wo); feedforward_modules outside target_modules (PEFT's IA3Config check); a
+  // target that names no projection; another task type.
+  struct Case {
+    std::string tag, expected;
+    std::function<void(nlohmann::json&)> edit;
+  };
+  const std::vector<Case> cases = {
+      {"ia3-save", "/adapter_config.json: field 'modules_to_save': not supported; expected null, found [\"lm_head\"]",
+       [](nlohmann::json& c) { c["modules_to_save"] = {"lm_head"}; }},
+      {"ia3-no-wo", "/adapter_model.safetensors: tensor 'base_model.model.decoder.block.0.layer.2.DenseReluDense.wo.ia3_l': "
+       "'decoder.block.0.layer.2.DenseReluDense.wo' is not named by target_modules in ",
+       [](nlohmann::json& c) {
+         c["target_modules"] = {"k", "v"};
+         c["feedforward_modules"] = nlohmann::json::array();
+       }},
+      {"ia3-ff-subset", "/adapter_config.json: field 'feedforward_modules': 'wo' is not in target_modules (PEFT: "
+       "feedforward_modules should be a subset of target_modules)",
+       [](nlohmann::json& c) { c["target_modules"] = {"k", "v"}; }},
+      {"ia3-typo", "/adapter_config.json: field 'target_modules': 'wout' names no projection of the base model",
+       [](nlohmann::json& c) { c["target_modules"] = {"k", "v", "wout"}; }},
+      {"ia3-task", "/adapter_config.json: field 'task_type': expected \"SEQ_2_SEQ_LM\" for a t5 model, found \"CAUSAL_LM\"",
+       [](nlohmann::json& c) { c["task_type"] = "CAUSAL_LM"; }},
+  };
+  for (const auto& c : cases) {
+    const std::string dir = ia3_copy(c.tag, c.edit);
+    EXPECT_EQ(ia3_error(dir).rfind(dir + c.expected, 0), 0u) << ia3_error(dir);
+  }
 }
 
 }  // namespace

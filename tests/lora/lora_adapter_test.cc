@@ -5,6 +5,7 @@
 #include "io/json_file.h"
 #include "io/safetensors.h"
 #include "lora/composition.h"
+#include "lora/peft_export.h"
 #include "lora/tiny_pool.h"
 
 #include <ATen/ATen.h>
@@ -14,6 +15,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <limits>
 
 namespace lorahub::lora {
@@ -375,6 +377,71 @@ TEST(LoraPool, CompatibilityIsOnTheEffectiveScale) {
                                          "': scale 4 (lora_alpha 8 / sqrt(r 4), use_rslora) but the other modules have "
                                          "scale 2 (lora_alpha 8 / r 4)");
   }
+}
+
+// The update merge() folds into each weight, against s_m * B A computed here
+// from the file's tensors in double (s_m: the scale the test expects for module m).
+void expect_merged_deltas(const LoraPool& pool, const at::Tensor& w, const std::function<double(const std::string&)>& scale_of) {
+  at::NoGradGuard no_grad;
+  const auto merged = merge(tiny_model(), pool, w, Method::kLoraHub);
+  const auto tensors = io::read_safetensors(lora_dir(0) + "/adapter_model.safetensors").tensors;
+  for (const auto& t : pool.targets()) {
+    const at::Tensor a = tensors.at(peft_key(t.module, true)).to(at::kDouble);
+    const at::Tensor b = tensors.at(peft_key(t.module, false)).to(at::kDouble);
+    const at::Tensor expected = scale_of(t.module) * w.sum().item<double>() * w.sum().item<double>() * at::matmul(b, a);
+    const std::string name = t.module + ".weight";
+    const at::Tensor got = merged->tensors().at(name).to(at::kDouble) - tiny_model().weights().tensors().at(name).to(at::kDouble);
+    EXPECT_LT((got - expected).abs().max().item<double>(), 1e-5 * expected.abs().max().item<double>()) << t.module;
+  }
+}
+
+TEST(LoraPool, CompatibilityIsDecidedPerProjectionOnTheEffectiveScale) {
+  // alpha_pattern gives lora0's q modules scale 16 / 4 = 4 where lora0 has 2: refused, naming the projection.
+  const std::string q16 = adapter_copy("pool-q16", [](io::TensorMap&, nlohmann::json& c) { c["alpha_pattern"] = {{"q", 16}}; });
+  try {
+    LoraPool::load(tiny_model(), {lora_dir(0), q16});
+    ADD_FAILURE() << "composed";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()), "cannot compose LoRA module '" + q16 + "' with '" + lora_dir(0) + "': scale 4 "
+              "(alpha_pattern: lora_alpha 16 / r 4) on 'decoder.block.0.layer.0.SelfAttention.q' but the other "
+              "modules have scale 2 (lora_alpha 8 / r 4) there");
+  }
+  // lora_alpha 16 everywhere and lora_alpha 8 with alpha_pattern 16 on q and v: scale 4 on every
+  // projection, so they compose; at w = (0.5, 0.5) the composition is lora0's tensors at scale 4,
+  // whose loss the cases give (rslora_r4_a8's expected value, "also what lora0's tensors give with lora_alpha 16").
+  const std::string alpha16 = adapter_copy("pool-a16", [](io::TensorMap&, nlohmann::json& c) { c["lora_alpha"] = 16; });
+  const std::string qv16 = adapter_copy("pool-qv16", [](io::TensorMap&, nlohmann::json& c) {
+    c["alpha_pattern"] = {{"q", 16}, {"v", 16}};
+  });
+  {
+    at::NoGradGuard no_grad;
+    const LoraPool pool = LoraPool::load(tiny_model(), {alpha16, qv16});
+    const auto set = compose(pool, at::full({2}, 0.5, at::kDouble), Method::kLoraHub);
+    const auto batch = golden_batch();
+    EXPECT_LT(rel_diff(tiny_model().loss(batch.input_ids, batch.attention_mask, batch.labels, &set).item<double>() / 6,
+                       1.6356751), kCaseTolerance);
+  }
+  // Modules sharing one alpha_pattern compose with a scale per projection: q 4, v 2.
+  const std::string q16b = adapter_copy("pool-q16b", [](io::TensorMap&, nlohmann::json& c) { c["alpha_pattern"] = {{"q", 16}}; });
+  const LoraPool shared = LoraPool::load(tiny_model(), {q16, q16b});
+  const at::Tensor w = at::tensor(std::vector<double>{0.7, 0.5}, at::kDouble);
+  const auto leaf_scale = [](const std::string& m) { return m.back() == 'q' ? 4.0 : 2.0; };
+  expect_merged_deltas(shared, w, leaf_scale);
+  // ... and its export (one lora_alpha, q's ratio folded into B) reloads to the same update.
+  {
+    at::NoGradGuard no_grad;
+    const std::string out = testing::temp_dir("pool-q16-export");
+    write_peft_adapter(out, composed_adapter(shared, w, Method::kLoraHub), shared.target_modules(), "", "SEQ_2_SEQ_LM");
+    const LoraPool reloaded = LoraPool::load(tiny_model(), {out});
+    expect_merged_deltas(reloaded, at::ones({1}, at::kDouble), [&](const std::string& m) {
+      return leaf_scale(m) * 1.2 * 1.2;  // w sums to 1.2, folded into the exported tensors
+    });
+  }
+  // A negative lora_alpha (PEFT accepts it): scale -8 / 4 = -2, alone or with itself.
+  const std::string negative = adapter_copy("pool-neg", [](io::TensorMap&, nlohmann::json& c) { c["lora_alpha"] = -8; });
+  const LoraPool neg = LoraPool::load(tiny_model(), {negative, negative});
+  EXPECT_DOUBLE_EQ(neg.scale(), -2.0);
+  expect_merged_deltas(neg, at::tensor(std::vector<double>{0.25, 0.5}, at::kDouble), [](const std::string&) { return -2.0; });
 }
 
 TEST(LoraAdapter, NonFiniteTensorsAreRefusedByFileAndTensor) {

@@ -47,6 +47,7 @@ LoraAdapter llama_adapter(int i) {
     const std::string module = key.substr(prefix.size(), key.rfind(is_a ? ".lora_A" : ".lora_B") - prefix.size());
     (is_a ? a.modules[module].a : a.modules[module].b) = t;
   }
+  for (auto& [module, pair] : a.modules) pair.scale = a.scale();  // no alpha_pattern: the adapter's scale
   return a;
 }
 

@@ -4,6 +4,8 @@
 
 #include "io/json_file.h"
 #include "io/tensor_file.h"
+#include "io/safetensors.h"
+#include "lora/merge_methods.h"
 #include "lora/tiny_pool.h"
 #include "model/weight_store.h"
 
@@ -12,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <limits>
@@ -116,6 +119,79 @@ TEST(PeftExport, EveryCompositionRoundTripsForEveryTargetForm) {
   }
 }
 
+// compose --method <merge method> (issue 16): the export names its targets
+// so that it reloads to the same modules with the same numbers: the
+// modules' own target fields when they agree (a regex stays a string), else
+// an explicit list of the projections (short names when they name exactly
+// the merged modules, full names otherwise), never a regex or "all-linear"
+// inside a list. Oracle: the merged adapter folded into the weights before
+// export (merged_weights), against the reloaded file applied at run time.
+TEST(PeftExport, MergeMethodExportsReloadWithTheirTargets) {
+  at::NoGradGuard no_grad;
+  const auto regex = edited_copies("mm-regex", [](nlohmann::json& c) { c["target_modules"] = R"(.*\.(q|v))"; });
+  const auto all_linear = edited_copies("mm-all", [](nlohmann::json& c) { c["target_modules"] = "all-linear"; });
+  // Block 0 only, said two ways (layers_to_transform with a pattern; a list of dotted names).
+  std::vector<std::string> block0;
+  for (int i = 0; i < 2; ++i) {
+    const std::string dir = testing::temp_dir("mm-block0-" + std::to_string(i));
+    io::TensorMap kept;
+    for (const auto& [k, t] : io::read_tensor_file(testing::lora_dir(i) + "/adapter_model.safetensors")) {
+      if (k.find(".block.0.") != std::string::npos) kept[k] = t;
+    }
+    io::write_safetensors(dir + "/adapter_model.safetensors", kept, {{"format", "pt"}});
+    auto config = io::read_json_file(testing::lora_dir(i) + "/adapter_config.json");
+    config["layers_to_transform"] = {0};
+    config["layers_pattern"] = "block";
+    if (i == 1) config["target_modules"] = {"SelfAttention.q", "SelfAttention.v", "EncDecAttention.q", "EncDecAttention.v"};
+    io::write_json_file(dir + "/adapter_config.json", config);
+    block0.push_back(dir);
+  }
+  std::vector<std::string> block0_names;
+  for (const auto& p : tiny_model().projections().all()) {
+    if (p.module.find(".block.0.") != std::string::npos && (p.leaf() == "q" || p.leaf() == "v")) block0_names.push_back(p.module);
+  }
+  std::sort(block0_names.begin(), block0_names.end());
+  struct Form {
+    std::string tag;
+    std::vector<std::string> dirs;
+    nlohmann::json target_modules;
+  };
+  const std::vector<Form> forms = {
+      {"regex", {regex[0], regex[1]}, R"(.*\.(q|v))"},
+      {"all-linear + list", {all_linear[0], testing::lora_dir(1)}, {"q", "v"}},
+      {"regex + list", {regex[0], testing::lora_dir(1)}, {"q", "v"}},
+      {"block 0, two spellings", block0, block0_names},
+  };
+  for (const auto& form : forms) {
+    std::vector<LoraAdapter> adapters;
+    for (const auto& d : form.dirs) adapters.push_back(load_adapter(d, tiny_model()));
+    std::vector<const LoraAdapter*> sources;
+    for (const auto& a : adapters) sources.push_back(&a);
+    for (Method m : {Method::kCat, Method::kLinear, Method::kSvd, Method::kTies}) {
+      const std::string what = form.tag + " " + method_name(m);
+      MergeOptions o;
+      o.method = m;
+      o.density = m == Method::kTies ? 0.5 : 1.0;
+      const ComposedAdapter merged = merge_adapters(adapters, {0.7, -0.4}, o);
+      std::vector<std::string> modules;
+      for (const auto& [key, t] : merged.tensors) {
+        std::string module;
+        bool is_a = false;
+        if (parse_peft_key(key, module, is_a) && is_a) modules.push_back(module);
+      }
+      const nlohmann::json targets = export_target_config(sources, modules, tiny_model().projections());
+      EXPECT_EQ(targets["target_modules"], form.target_modules) << what;
+      const std::string dir = testing::temp_dir("mm-out");
+      write_peft_adapter(dir, merged, targets, "base", "SEQ_2_SEQ_LM");
+      const LoraPool reloaded = LoraPool::load(tiny_model(), {dir});
+      EXPECT_EQ(static_cast<size_t>(reloaded.targets().size()), modules.size()) << what;
+      const auto set = compose(reloaded, at::ones({1}, at::kDouble), Method::kLoraHub);
+      const t5::T5Model merged_model(tiny_model().config(), merged_weights(tiny_model().weights(), merged));
+      EXPECT_LT(rel_diff(loss_with(tiny_model(), &set), loss_with(merged_model, nullptr)), 1e-5) << what;
+    }
+  }
+}
+
 TEST(PeftExport, NonFiniteCompositionsAreNeverWritten) {
   at::NoGradGuard no_grad;
   const std::string dir = testing::temp_dir("never-nan") + "/out";
@@ -125,9 +201,10 @@ TEST(PeftExport, NonFiniteCompositionsAreNeverWritten) {
     write_merged_checkpoint(dir, tiny_model(), tiny_pool(), w, Method::kLoraHub, testing::tiny_dir() + "/base");
     ADD_FAILURE() << "merged an infinite weight";
   } catch (const std::invalid_argument& e) {
-    EXPECT_EQ(std::string(e.what()), dir + ": merged checkpoint not written: its tensor "
-                                     "'decoder.block.0.layer.0.SelfAttention.q.weight' is not finite (the composition "
-                                     "weights or the modules overflow float32)");
+    // Refused where any composition is folded into weights (WeightStore::with_replaced), before a file is written.
+    EXPECT_EQ(std::string(e.what()), "LoRA composition merged into " + testing::tiny_dir() + "/base/model.safetensors: "
+                                     "tensor 'decoder.block.0.layer.0.SelfAttention.q.weight' is not finite (the "
+                                     "composition weights or the modules overflow float32)");
   }
   try {
     write_peft_adapter(dir, composed_adapter(tiny_pool(), w, Method::kCat), tiny_pool().target_modules(), "base", "SEQ_2_SEQ_LM");

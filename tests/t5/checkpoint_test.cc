@@ -74,6 +74,24 @@ TEST(Checkpoint, ShardedCheckpointLoadsAllShards) {
   io::write_json_file(dir + "/model.safetensors.index.json", index);
   const std::string msg = load_error(dir);
   EXPECT_NE(msg.find("missing tensor 'encoder.extra.weight'"), std::string::npos) << msg;
+  index["weight_map"].erase("encoder.extra.weight");
+
+  // Issue 16: a shard's tensor the index leaves out, or places in the other shard, is refused
+  // (transformers loads each tensor from the shard its index names; here the last file read would win).
+  const std::string moved = all.begin()->first;  // in shard 1
+  const std::string first_shard = dir + "/model-00001-of-00002.safetensors";
+  const std::string index_path = dir + "/model.safetensors.index.json";
+  index["weight_map"][moved] = "model-00002-of-00002.safetensors";
+  io::write_json_file(index_path, index);
+  EXPECT_EQ(load_error(dir), first_shard + ": tensor '" + moved + "' is placed in model-00002-of-00002.safetensors by " +
+                                 index_path);
+  index["weight_map"].erase(moved);
+  io::write_json_file(index_path, index);
+  EXPECT_EQ(load_error(dir), first_shard + ": tensor '" + moved + "' is not listed in " + index_path);
+  index["weight_map"][moved] = "../model-00001-of-00002.safetensors";
+  io::write_json_file(index_path, index);
+  EXPECT_EQ(load_error(dir), index_path + ": field 'weight_map." + moved + "': expected the name of a shard file beside "
+                                 "the index, found \"../model-00001-of-00002.safetensors\"");
 }
 
 TEST(Checkpoint, EmbedTokensAliasShared) {

@@ -166,6 +166,29 @@ TEST(LlamaTokenizer, ConfigValuesThatChangeIdsAreRefusedByName) {
   EXPECT_EQ(config_error("\"padding_side\": \"left\""), "");
 }
 
+// Issue 16 (kind 7): bos_token / eos_token are honoured as transformers 4.36 does: the config's,
+// overridden by special_tokens_map.json's (from_pretrained reads the map after the config).
+TEST(LlamaTokenizer, SpecialTokensOfConfigAndMapAreHonoured) {
+  const auto& g = golden()["tokenizer"];
+  const int64_t bos = g["bos_token_id"].get<int64_t>(), eos = g["eos_token_id"].get<int64_t>();
+  const auto plain = tiny().encode("a");
+  ASSERT_EQ(plain.front(), bos);
+  auto with = [&](const std::string& config, const std::string& map) {
+    const std::string dir = testing::temp_dir("llama-special");
+    std::filesystem::copy_file(llama_base() + "/tokenizer.model", dir + "/tokenizer.model");
+    testing::write_file(dir + "/tokenizer_config.json", "{\"legacy\": true, " + config + "}");
+    if (!map.empty()) testing::write_file(dir + "/special_tokens_map.json", map);
+    return LlamaTokenizer::from_dir(dir).encode("a");
+  };
+  auto expected = plain;
+  expected.front() = eos;  // "</s>" as the BOS: its id starts the text
+  EXPECT_EQ(with("\"bos_token\": \"</s>\"", ""), expected);
+  EXPECT_EQ(with("\"bos_token\": \"</s>\"", "{\"bos_token\": {\"content\": \"<s>\"}}"), plain);  // the map wins
+  expected = plain;
+  expected.push_back(bos);  // "<s>" as the EOS, appended by add_eos_token
+  EXPECT_EQ(with("\"eos_token\": \"<s>\", \"add_eos_token\": true", ""), expected);
+}
+
 TEST(LlamaTokenizer, AddedTokensSplitTheTextAndDecodeAsWritten) {
   LlamaTokenizerOptions o;
   o.added_tokens.push_back({"<sep>", 600, false, false, false});
