@@ -10,6 +10,7 @@
 #include "model/runtime.h"
 #include "model/weight_store.h"
 #include "tasks/bbh.h"
+#include "util/random.h"
 #include "tasks/scoring.h"
 
 #include <ATen/ATen.h>
@@ -94,7 +95,7 @@ struct Log {
 };
 
 std::vector<tasks::Example> examples(const SyntheticTask& t, int n, uint64_t seed) {
-  optim::Rng rng(tasks::stable_hash("demo|" + t.name + "|" + std::to_string(seed)));
+  util::Rng rng(util::stable_hash("demo|" + t.name + "|" + std::to_string(seed)));
   std::vector<tasks::Example> out;
   for (int i = 0; i < n; ++i) out.push_back(t.make(rng));
   return out;
@@ -185,7 +186,7 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
     for (const auto& t : heldout_tasks()) {
       for (const auto& e : examples(t, 50, o.seed + 1)) c << prompt(t, e.input) << "\n" << e.target << "\n";
     }
-    optim::Rng filler(o.seed + 2);
+    util::Rng filler(o.seed + 2);
     for (int i = 0; i < 200; ++i) c << filler_instruction(filler) << "\n";
   }
   const auto tokenizer_ptr = model::train_tokenizer(o.family, {corpus, rc.vocab_size, lexicon_symbols(), o.seed + 1}, w.model_dir);
@@ -236,7 +237,7 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
                  base_accuracy = nlohmann::json::object();
   for (size_t i = 0; i < upstream.size(); ++i) {
     const auto& t = upstream[i];
-    optim::Rng rng(tasks::stable_hash("module|" + t.name + "|" + std::to_string(o.seed)));
+    util::Rng rng(util::stable_hash("module|" + t.name + "|" + std::to_string(o.seed)));
     std::vector<std::string> prompts, targets;
     std::vector<tasks::Example> skill_data;  // what the module is trained on, as the runner's skill data
     for (const auto& e : upstream_data[t.name]) {
@@ -248,7 +249,7 @@ DemoWorld build_demo_world(const DemoWorldOptions& o) {
       skill_data.push_back({prompts.back(), e.target});
     }
     tasks::write_examples_jsonl(w.skill_data_dir + "/" + t.name + ".jsonl", skill_data);
-    lo.seed = tasks::stable_hash("lora|" + t.name) ^ o.seed;  // batch order
+    lo.seed = util::stable_hash("lora|" + t.name) ^ o.seed;  // batch order
     lo.init_seed = o.seed;  // one A initialisation for every module (see TrainOptions)
     const auto r = learn::train(base, learn::encode_inputs(*loaded.tokenizer, prompts),
                                 learn::encode_targets(*loaded.tokenizer, targets), lo);

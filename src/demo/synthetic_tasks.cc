@@ -25,13 +25,13 @@ const std::vector<std::string>& animals() {
 bool is_animal(const std::string& w) { return std::find(animals().begin(), animals().end(), w) != animals().end(); }
 
 // Inserts a random animal at a random position of `w`; returns it.
-std::string insert_animal(optim::Rng& rng, std::vector<std::string>& w) {
+std::string insert_animal(util::Rng& rng, std::vector<std::string>& w) {
   const std::string a = animals()[rng.next() % animals().size()];
   w.insert(w.begin() + static_cast<long>(rng.next() % (w.size() + 1)), a);
   return a;
 }
 
-std::vector<std::string> distinct_words(optim::Rng& rng, size_t n, bool allow_animals = true) {
+std::vector<std::string> distinct_words(util::Rng& rng, size_t n, bool allow_animals = true) {
   std::vector<std::string> out;
   while (out.size() < n) {
     const auto& w = lexicon()[rng.next() % lexicon().size()];
@@ -41,7 +41,7 @@ std::vector<std::string> distinct_words(optim::Rng& rng, size_t n, bool allow_an
   return out;
 }
 
-std::vector<int> distinct_numbers(optim::Rng& rng, size_t n, int limit) {
+std::vector<int> distinct_numbers(util::Rng& rng, size_t n, int limit) {
   std::vector<int> out;
   while (out.size() < n) {
     const int v = static_cast<int>(rng.next() % static_cast<uint64_t>(limit));
@@ -62,21 +62,21 @@ std::string join(const std::vector<int>& numbers) {
   return s;
 }
 
-size_t list_length(optim::Rng&) { return 3; }  // short lists keep the demo model small and quick to train
+size_t list_length(util::Rng&) { return 3; }  // short lists keep the demo model small and quick to train
 
 // The skills, each a generator of (input, target).
-using Make = std::function<tasks::Example(optim::Rng&)>;
+using Make = std::function<tasks::Example(util::Rng&)>;
 
 std::map<std::string, Make> skills() {
   std::map<std::string, Make> s;
   auto words_task = [](std::function<std::string(std::vector<std::string>)> answer) -> Make {
-    return [answer](optim::Rng& rng) {
+    return [answer](util::Rng& rng) {
       const auto w = distinct_words(rng, list_length(rng));
       return tasks::Example{"List: " + join(w), answer(w)};
     };
   };
   auto numbers_task = [](size_t fixed, std::function<std::string(std::vector<int>)> answer) -> Make {
-    return [fixed, answer](optim::Rng& rng) {
+    return [fixed, answer](util::Rng& rng) {
       const auto v = distinct_numbers(rng, fixed ? fixed : list_length(rng), 50);
       return tasks::Example{"Numbers: " + join(v), answer(v)};
     };
@@ -95,7 +95,7 @@ std::map<std::string, Make> skills() {
   s["max"] = numbers_task(0, [](auto v) { return std::to_string(*std::max_element(v.begin(), v.end())); });
   s["min"] = numbers_task(0, [](auto v) { return std::to_string(*std::min_element(v.begin(), v.end())); });
   s["add"] = numbers_task(2, [](auto v) { return std::to_string(v[0] + v[1]); });
-  s["member"] = [](optim::Rng& rng) {
+  s["member"] = [](util::Rng& rng) {
     const auto w = distinct_words(rng, list_length(rng));
     const bool in = rng.next() % 2 == 0;
     std::string probe = w[rng.next() % w.size()];
@@ -105,7 +105,7 @@ std::map<std::string, Make> skills() {
     }
     return tasks::Example{"Word: " + probe + " List: " + join(w), in ? "yes" : "no"};
   };
-  s["animal"] = [](optim::Rng& rng) {
+  s["animal"] = [](util::Rng& rng) {
     auto w = distinct_words(rng, list_length(rng) - 1, false);
     const std::string a = insert_animal(rng, w);
     return tasks::Example{"List: " + join(w), a};
@@ -115,7 +115,7 @@ std::map<std::string, Make> skills() {
   s["sort+last"] = words_task([](auto w) { return *std::max_element(w.begin(), w.end()); });
   // find_animal's recognition with word_in_list's yes/no answer: half the
   // lists hold one animal, half none.
-  s["member+animal"] = [](optim::Rng& rng) {
+  s["member+animal"] = [](util::Rng& rng) {
     const bool in = rng.next() % 2 == 0;
     auto w = distinct_words(rng, list_length(rng) - (in ? 1 : 0), false);
     if (in) insert_animal(rng, w);
@@ -174,7 +174,7 @@ std::vector<std::string> composing_modules(const SyntheticTask& task) {
   return out;
 }
 
-std::string filler_instruction(optim::Rng& rng) {
+std::string filler_instruction(util::Rng& rng) {
   static const std::vector<std::string> words = [] {
     std::set<std::string> all = {"please", "now", "task", "answer", "do", "here", "for", "me"};
     auto add = [&](const std::string& text) {

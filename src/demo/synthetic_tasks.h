@@ -4,7 +4,7 @@
 // (one skill each) train the LoRA modules; held-out tasks reuse a skill
 // under new instruction wording or compose two skills.
 
-#include "optim/rng.h"
+#include "util/random.h"
 #include "tasks/examples.h"
 
 #include <functional>
@@ -17,7 +17,7 @@ struct SyntheticTask {
   std::string name;
   std::string instruction;
   std::string skill;  // the upstream skill it exercises ("sort+first" when composed)
-  std::function<tasks::Example(optim::Rng&)> make;
+  std::function<tasks::Example(util::Rng&)> make;
 };
 
 std::vector<SyntheticTask> upstream_tasks();
@@ -31,7 +31,7 @@ std::vector<std::string> composing_modules(const SyntheticTask& task);
 // An instruction of 3-7 words drawn from all instructions of the world and a
 // few fillers, in random order ("Order the write list these?"): one the base
 // model has never seen, as a held-out task's is.
-std::string filler_instruction(optim::Rng& rng);
+std::string filler_instruction(util::Rng& rng);
 
 // The words and numbers of task inputs, one vocabulary piece each.
 std::vector<std::string> lexicon_symbols();

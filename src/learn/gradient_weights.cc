@@ -1,7 +1,7 @@
 #include "learn/gradient_weights.h"
 
 #include "learn/trainer.h"
-#include "optim/rng.h"
+#include "util/random.h"
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
@@ -37,11 +37,6 @@ void check(const GradientOptions& o, size_t examples) {
   if (!(o.validation_fraction >= 0 && o.validation_fraction < 1)) throw fail("validation fraction outside [0, 1)");
 }
 
-// A seeded permutation of 0..n-1 (Fisher-Yates on SplitMix64).
-void shuffle(std::vector<int64_t>& v, optim::Rng& rng) {
-  for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.next() % i]);
-}
-
 model::PairBatch batch_of(const model::LanguageModel& model, const std::vector<int64_t>& idx,
                           const std::vector<model::TokenIds>& inputs, const std::vector<model::TokenIds>& targets) {
   std::vector<model::TokenIds> in, out;
@@ -57,10 +52,10 @@ struct Split {
   std::vector<int64_t> train, validation;
 };
 
-Split split(size_t n, const GradientOptions& o, optim::Rng& rng) {
+Split split(size_t n, const GradientOptions& o, util::Rng& rng) {
   std::vector<int64_t> all(n);
   std::iota(all.begin(), all.end(), 0);
-  shuffle(all, rng);
+  util::shuffle(all, rng);
   int64_t held = static_cast<int64_t>(std::llround(o.validation_fraction * static_cast<double>(n)));
   if (o.validation_fraction > 0) held = std::max<int64_t>(held, 1);
   if (held >= static_cast<int64_t>(n)) {
@@ -80,7 +75,7 @@ GradientResult learn_weights_by_gradient(const model::LanguageModel& model, cons
                                          const std::vector<model::TokenIds>& inputs,
                                          const std::vector<model::TokenIds>& targets, const GradientOptions& o) {
   check(o, inputs.size());
-  optim::Rng rng(o.seed ^ 0xca7ULL);
+  util::Rng rng(o.seed ^ 0xca7ULL);
   const Split sp = split(inputs.size(), o, rng);
   const int64_t n = pool.size(), l = static_cast<int64_t>(pool.targets().size());
   at::Tensor w = o.per_target ? at::full({n, l}, 1.0 / static_cast<double>(n), at::kDouble)
@@ -111,7 +106,7 @@ GradientResult learn_weights_by_gradient(const model::LanguageModel& model, cons
   std::vector<int64_t> order = sp.train;
   for (int64_t step = 1; step <= total; ++step) {
     const int64_t k = (step - 1) % per_epoch;
-    if (k == 0) shuffle(order, rng);
+    if (k == 0) util::shuffle(order, rng);
     const auto first = order.begin() + k * o.batch_size;
     const std::vector<int64_t> idx(first, first + std::min<int64_t>(o.batch_size, order.end() - first));
     adamw.zero_grad();

@@ -3,7 +3,7 @@
 #include "lora/lora_adapter.h"
 #include "model/target_modules.h"
 #include "model/weight_store.h"
-#include "optim/rng.h"
+#include "util/random.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -135,7 +135,7 @@ TrainResult train(const model::LanguageModel& model, const std::vector<model::To
   const model::LowRankSet* adaptation = o.mode == TrainMode::kFull ? nullptr : &result.adaptation;
 
   // Batches walk through seeded shuffles of the examples, epoch after epoch.
-  optim::Rng rng(o.seed ^ 0x5eedULL);
+  util::Rng rng(o.seed ^ 0x5eedULL);
   std::vector<size_t> order(inputs.size());
   std::iota(order.begin(), order.end(), 0);
   size_t cursor = order.size();
@@ -144,7 +144,7 @@ TrainResult train(const model::LanguageModel& model, const std::vector<model::To
     std::vector<model::TokenIds> in, out;
     while (in.size() < batch) {
       if (cursor == order.size()) {
-        for (size_t i = order.size() - 1; i > 0; --i) std::swap(order[i], order[rng.next() % (i + 1)]);
+        util::shuffle(order, rng);
         cursor = 0;
       }
       in.push_back(inputs[order[cursor]]);

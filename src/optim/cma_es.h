@@ -10,7 +10,7 @@
 // (its values are recorded but do not update the distribution).
 
 #include "optim/optimizer.h"
-#include "optim/rng.h"
+#include "util/random.h"
 
 #include <Eigen/Dense>
 
@@ -30,7 +30,7 @@ class CmaEs : public Optimizer {
  private:
   void update_eigen();
 
-  Rng rng_;
+  util::Rng rng_;
   int64_t n_, lambda_, mu_;
   Eigen::VectorXd weights_;
   double mueff_, cc_, cs_, c1_, cmu_, damps_, chi_n_;

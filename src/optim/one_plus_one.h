@@ -4,7 +4,7 @@
 // success and shrinks on failure so that about 1/5 of steps succeed.
 
 #include "optim/optimizer.h"
-#include "optim/rng.h"
+#include "util/random.h"
 
 namespace lorahub::optim {
 
@@ -18,7 +18,7 @@ class OnePlusOne : public Optimizer {
   void observe(const std::vector<Vec>& z, const std::vector<double>& values) override;
 
  private:
-  Rng rng_;
+  util::Rng rng_;
   Vec parent_;
   double parent_value_;
   double sigma_ = 1.0;

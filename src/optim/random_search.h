@@ -3,7 +3,7 @@
 // box (a reference for how much the other optimizers' models buy).
 
 #include "optim/optimizer.h"
-#include "optim/rng.h"
+#include "util/random.h"
 
 namespace lorahub::optim {
 
@@ -17,7 +17,7 @@ class RandomSearch : public Optimizer {
   void observe(const std::vector<Vec>&, const std::vector<double>&) override {}
 
  private:
-  Rng rng_;
+  util::Rng rng_;
   bool first_ = true;
 };
 

@@ -6,6 +6,7 @@
 #include "lora/method.h"
 #include "model/family.h"
 #include "tasks/bbh.h"
+#include "util/random.h"
 
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
@@ -557,7 +558,7 @@ std::string Config::results_hash() const {
     for (const auto& t : *stop_strings) s << t.size() << ':' << t;
   }
   char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(tasks::stable_hash(s.str())));
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(util::stable_hash(s.str())));
   return buf;
 }
 

@@ -3,6 +3,7 @@
 #include "learn/learner.h"
 #include "optim/optimizer.h"
 #include "tasks/bbh.h"
+#include "util/random.h"
 #include "tasks/scoring.h"
 
 #include <algorithm>
@@ -93,7 +94,7 @@ class Coordinator {
                         {"modules", s.module_dirs}, {"composition", s.method->composition}};
     if (s.method->name == "merge") {
       u["merge"] = {{"method", s.method->merge_method}, {"density", s.method->density},
-                    {"majority_sign", s.method->majority_sign}, {"seed", tasks::stable_hash("merge|" + s.trial.id)}};
+                    {"majority_sign", s.method->majority_sign}, {"seed", util::stable_hash("merge|" + s.trial.id)}};
     }
     return u;
   }
@@ -116,7 +117,7 @@ class Coordinator {
       if (const auto* own = config_.task_modules(t.task)) {  // modules.per_task: the task's own modules
         chosen.assign(own->begin(), own->end());
       } else {
-        chosen = tasks::draw_modules(static_cast<int64_t>(config_.module_ids.size()), t.n_modules,
+        chosen = draw_modules(static_cast<int64_t>(config_.module_ids.size()), t.n_modules,
                                      static_cast<uint64_t>(t.seed));
       }
       for (int64_t i : chosen) {
@@ -131,7 +132,7 @@ class Coordinator {
     }
     if (s->method->name == "merge") s->final_weights.assign(s->module_dirs.size(), 1.0 / static_cast<double>(t.n_modules));
     if (s->method->learns()) {
-      optim::OptimizerOptions o{s->method->optimizer, s->method->budget, tasks::stable_hash("optimizer|" + t.id),
+      optim::OptimizerOptions o{s->method->optimizer, s->method->budget, util::stable_hash("optimizer|" + t.id),
                                 s->method->population};
       s->optimizer = optim::make_optimizer(o, learn::lorahub_box(t.n_modules, s->method->bound));
     }
@@ -207,7 +208,7 @@ class Coordinator {
     u["alpha"] = m.alpha;
     u["batch_size"] = m.train_batch_size;
     if (!m.targets.empty()) u["targets"] = m.targets;
-    u["seed"] = tasks::stable_hash("train|" + s.trial.id);
+    u["seed"] = util::stable_hash("train|" + s.trial.id);
     s.predictions.assign(s.split.eval.size(), "");
     offsets_[u["unit"].get<int64_t>()] = 0;
     ready_.push_back(std::move(u));

@@ -1,5 +1,10 @@
 #include "run/plan.h"
 
+#include "util/random.h"
+
+#include <numeric>
+#include <stdexcept>
+
 namespace lorahub::run {
 namespace {
 // A module id as part of a label ('.', '/' and spaces separate id fields).
@@ -43,6 +48,18 @@ std::vector<Trial> expand_plan(const Config& c) {
     }
   }
   return out;
+}
+
+std::vector<int64_t> draw_modules(int64_t pool_size, int64_t n, uint64_t run_seed) {
+  if (n < 1 || n > pool_size) {
+    throw std::invalid_argument("cannot draw " + std::to_string(n) + " modules from a pool of " + std::to_string(pool_size));
+  }
+  std::vector<int64_t> order(static_cast<size_t>(pool_size));
+  std::iota(order.begin(), order.end(), 0);
+  util::Rng rng(util::stable_hash("modules|" + std::to_string(run_seed)));
+  util::shuffle(order, rng);
+  order.resize(static_cast<size_t>(n));
+  return order;
 }
 
 }  // namespace lorahub::run

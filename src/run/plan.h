@@ -29,4 +29,11 @@ struct Trial {
 // modules get one trial per (seed, k) with N = its number of modules.
 std::vector<Trial> expand_plan(const Config& config);
 
+// The N module indices a trial of run seed `run_seed` draws from a pool of
+// `pool_size`: the first N of a permutation seeded by the run seed alone
+// (util::shuffle), so smaller draws nest in larger ones and a draw does not
+// depend on the task, the method or the number of MPI ranks. Throws
+// std::invalid_argument unless 1 <= n <= pool_size.
+std::vector<int64_t> draw_modules(int64_t pool_size, int64_t n, uint64_t run_seed);
+
 }  // namespace lorahub::run

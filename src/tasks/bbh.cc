@@ -2,7 +2,7 @@
 
 #include "io/json_file.h"
 #include "io/text_file.h"
-#include "optim/rng.h"
+#include "util/random.h"
 
 #include <nlohmann/json.hpp>
 
@@ -62,15 +62,6 @@ void parse_cot_prompt(const std::string& path, BbhTask& task) {
 }
 
 }  // namespace
-
-uint64_t stable_hash(const std::string& text) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
 
 std::vector<std::string> list_bbh_tasks(const std::string& dir) {
   const fs::path bbh = fs::path(dir) / "bbh";
@@ -144,32 +135,14 @@ ShotSplit split_shots(const BbhTask& task, int64_t k, uint64_t shot_seed, int64_
   }
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0);
-  optim::Rng rng(stable_hash("shots|" + task.name + "|" + std::to_string(shot_seed)));
-  for (int64_t i = n - 1; i > 0; --i) {  // Fisher-Yates
-    const auto j = static_cast<int64_t>(rng.next() % static_cast<uint64_t>(i + 1));
-    std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(j)]);
-  }
+  util::Rng rng(util::stable_hash("shots|" + task.name + "|" + std::to_string(shot_seed)));
+  util::shuffle(order, rng);
   ShotSplit split;
   split.shots.assign(order.begin(), order.begin() + k);
   const int64_t eval_n = max_eval > 0 ? std::min(max_eval, n - k) : n - k;
   split.eval.assign(order.begin() + k, order.begin() + k + eval_n);
   std::sort(split.eval.begin(), split.eval.end());
   return split;
-}
-
-std::vector<int64_t> draw_modules(int64_t pool_size, int64_t n, uint64_t run_seed) {
-  if (n < 1 || n > pool_size) {
-    throw std::invalid_argument("cannot draw " + std::to_string(n) + " modules from a pool of " + std::to_string(pool_size));
-  }
-  std::vector<int64_t> order(static_cast<size_t>(pool_size));
-  std::iota(order.begin(), order.end(), 0);
-  optim::Rng rng(stable_hash("modules|" + std::to_string(run_seed)));
-  for (int64_t i = pool_size - 1; i > 0; --i) {
-    const auto j = static_cast<int64_t>(rng.next() % static_cast<uint64_t>(i + 1));
-    std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(j)]);
-  }
-  order.resize(static_cast<size_t>(n));
-  return order;
 }
 
 }  // namespace lorahub::tasks

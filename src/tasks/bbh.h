@@ -42,11 +42,4 @@ struct ShotSplit {
 };
 ShotSplit split_shots(const BbhTask& task, int64_t k, uint64_t shot_seed, int64_t max_eval = 0);
 
-// N module indices drawn from a pool of `pool_size` for a run seed: the
-// first N of a seeded permutation, so smaller draws nest in larger ones.
-std::vector<int64_t> draw_modules(int64_t pool_size, int64_t n, uint64_t run_seed);
-
-// A stable 64-bit hash (FNV-1a) for deriving RNG streams from names.
-uint64_t stable_hash(const std::string& text);
-
 }  // namespace lorahub::tasks

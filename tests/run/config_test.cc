@@ -10,6 +10,17 @@
 namespace lorahub::run {
 namespace {
 
+TEST(Plan, ModuleDrawsAreReproducibleAndNested) {
+  const auto d20 = draw_modules(196, 20, 3);
+  EXPECT_EQ(d20, draw_modules(196, 20, 3));
+  EXPECT_EQ(std::set<int64_t>(d20.begin(), d20.end()).size(), 20u);
+  const auto d5 = draw_modules(196, 5, 3);
+  EXPECT_TRUE(std::equal(d5.begin(), d5.end(), d20.begin()));
+  EXPECT_NE(draw_modules(196, 20, 4), d20);
+  EXPECT_THROW(draw_modules(5, 6, 1), std::invalid_argument);
+}
+
+
 std::string base_config(const std::string& extra_sweep = "", const std::string& methods = "[zero_shot, lorahub]") {
   const std::string s = testing::shared_dir();
   return "model: " + s + "/fixtures/tiny-t5/base\n"

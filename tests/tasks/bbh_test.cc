@@ -103,16 +103,6 @@ TEST(Bbh, ShotsAreReproducibleDisjointAndSeedDependent) {
   EXPECT_THROW(split_shots(task, 250, 1), std::invalid_argument);
 }
 
-TEST(Bbh, ModuleDrawsAreReproducibleAndNested) {
-  const auto d20 = draw_modules(196, 20, 3);
-  EXPECT_EQ(d20, draw_modules(196, 20, 3));
-  EXPECT_EQ(std::set<int64_t>(d20.begin(), d20.end()).size(), 20u);
-  const auto d5 = draw_modules(196, 5, 3);
-  EXPECT_TRUE(std::equal(d5.begin(), d5.end(), d20.begin()));
-  EXPECT_NE(draw_modules(196, 20, 4), d20);
-  EXPECT_THROW(draw_modules(5, 6, 1), std::invalid_argument);
-}
-
 TEST(Scoring, ReferenceNormalisation) {
   EXPECT_TRUE(exact_match("  False. ", "false"));
   EXPECT_TRUE(exact_match("(B)", "(b)."));
