@@ -1,5 +1,6 @@
 #include "cli/common_options.h"
 
+#include "model/dtype_names.h"
 #include "model/runtime.h"
 #include "model/weight_store.h"
 #include "io/text_file.h"
@@ -44,7 +45,8 @@ bool parse_command_line(const Args& args, const po::options_description& desc, p
 void add_runtime_options(po::options_description& desc, RuntimeOptions& opts) {
   desc.add_options()
       ("device", po::value(&opts.device_name)->default_value("cpu"), "cpu, cuda or cuda:N")
-      ("dtype", po::value(&opts.dtype_name)->default_value("float32"), "float32 or bfloat16")
+      ("dtype", po::value(&opts.dtype_name)->default_value("float32"),
+       ("weights' type: " + util::names_list(model::kDTypeNames)).c_str())
       ("threads", po::value(&opts.threads)->default_value(0), "CPU threads (0: all cores)");
 }
 

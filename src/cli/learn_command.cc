@@ -41,9 +41,11 @@ void progress_bar(const optim::Optimizer& opt, bool enabled) {
 }
 
 learn::LossNormalization parse_loss(const std::string& name) {
-  if (name == "lorahub") return learn::LossNormalization::kLorahub;
-  if (name == "token_mean") return learn::LossNormalization::kTokenMean;
-  throw UsageError("--loss: expected lorahub or token_mean, found \"" + name + "\"");
+  try {
+    return util::parse_name(learn::kLossNames, name, "--loss");
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
 }
 
 }  // namespace
@@ -57,23 +59,24 @@ int learn_command(const Args& args) {
   RuntimeOptions runtime;
   GradientFlags gradient;
   StopFlags stop;
-  double bound = 1.5;
+  double bound = learn::defaults::kBound;
   po::options_description desc(
       "lorahub learn --model DIR --modules DIR... --examples FILE.jsonl [--optimizer cobyla] [--budget 40]");
   desc.add_options()("help,h", "show this help")
       ("model", po::value(&model_dir)->required(), "Hugging Face model directory (T5, Llama or Mistral)")
       ("examples", po::value(&examples_path)->required(), "few-shot examples, JSONL with input and target (or output)")
-      ("optimizer", po::value(&opt_options.name)->default_value("cobyla"), "cobyla, cmaes, random or one_plus_one (gradient-free), "
-       "or adamw (gradient descent on the weights, base and modules frozen)")
-      ("budget", po::value(&opt_options.budget)->default_value(40), "objective evaluations")
+      ("optimizer", po::value(&opt_options.name)->default_value("cobyla"), (util::names_list(optim::kOptimizerNames) +
+       " (gradient-free), or adamw (gradient descent on the weights, base and modules frozen)").c_str())
+      ("budget", po::value(&opt_options.budget)->default_value(optim::kDefaultBudget), "objective evaluations")
       ("seed", po::value(&opt_options.seed)->default_value(0), "optimizer seed (cmaes, random, one_plus_one)")
       ("population", po::value(&opt_options.population)->default_value(0), "CMA-ES population (0: 4 + 3 ln N)")
-      ("bound", po::value(&bound)->default_value(1.5), "weights are searched in [-bound, bound]")
+      ("bound", po::value(&bound)->default_value(learn::defaults::kBound), "weights are searched in [-bound, bound]")
       ("method", po::value(&method_name)->default_value("lorahub"), "lorahub or cat")
-      ("loss", po::value(&loss_name)->default_value("lorahub"), "lorahub (sum of batch means / examples) or token_mean")
+      ("loss", po::value(&loss_name)->default_value("lorahub"), (util::names_list(learn::kLossNames) +
+       " (lorahub: sum of batch means / examples; token_mean: mean over target tokens)").c_str())
       ("loss-batch-size", po::value(&obj.batch_size)->default_value(0), "examples per loss batch (0: all)")
-      ("l1", po::value(&obj.l1_weight)->default_value(0.05), "weight of the mean |w| regulariser (adamw: 0 unless given)")
-      ("candidates-per-pass", po::value(&obj.candidates_per_pass)->default_value(16), "candidates per forward pass")
+      ("l1", po::value(&obj.l1_weight)->default_value(learn::defaults::kL1), "weight of the mean |w| regulariser (adamw: 0 unless given)")
+      ("candidates-per-pass", po::value(&obj.candidates_per_pass)->default_value(learn::defaults::kCandidatesPerPass), "candidates per forward pass")
       ("exact-batch", "batch candidates over all examples in one padded batch, as the reference does, never in "
                       "length groups (only a GPU uses the groups: on the CPU the model skips padding itself)")
       ("export", po::value(&export_dir), "write the learned composition as a PEFT adapter here")

@@ -25,7 +25,7 @@ namespace lorahub::cli {
 int loss_command(const Args& args) {
   std::string model_dir, examples_path;
   int64_t loss_batch_size = 0;
-  double l1 = 0.05;
+  double l1 = learn::defaults::kL1;
   AdapterFlags adapter;
   RuntimeOptions runtime;
   po::options_description desc(
@@ -37,7 +37,7 @@ int loss_command(const Args& args) {
       ("model", po::value(&model_dir)->required(), "Hugging Face model directory (T5, Llama or Mistral)")
       ("examples", po::value(&examples_path)->required(), "examples, JSONL with input and target (or output)")
       ("loss-batch-size", po::value(&loss_batch_size)->default_value(0), "examples per batch of lorahub_loss (0: all)")
-      ("l1", po::value(&l1)->default_value(0.05), "weight of the mean |w| term of score")
+      ("l1", po::value(&l1)->default_value(learn::defaults::kL1), "weight of the mean |w| term of score")
       ("merged", "fold LoRA updates into the weights (merge_and_unload) instead of applying them at run time");
   add_adapter_options(desc, adapter);
   add_runtime_options(desc, runtime);

@@ -32,6 +32,6 @@ LearnResult learn_weights(const FewShotObjective& objective, optim::Optimizer& o
                           const Progress& progress = nullptr);
 
 // The LoraHub search box: [-1.5, 1.5]^n from w = 0.
-optim::Box lorahub_box(int64_t num_modules, double bound = 1.5);
+optim::Box lorahub_box(int64_t num_modules, double bound = defaults::kBound);
 
 }  // namespace lorahub::learn

@@ -12,6 +12,7 @@
 // losses are those of one padded batch.
 
 #include "lora/composition.h"
+#include "learn/defaults.h"
 #include "lora/lora_pool.h"
 #include "model/language_model.h"
 
@@ -21,20 +22,12 @@
 
 namespace lorahub::learn {
 
-enum class LossNormalization {
-  // lorahub's default_get_loss: sum over batches of the batch-mean token
-  // cross-entropy, divided by the number of examples.
-  kLorahub,
-  // Mean token cross-entropy over all examples.
-  kTokenMean,
-};
-
 struct ObjectiveOptions {
   lora::Method method = lora::Method::kLoraHub;
   LossNormalization normalization = LossNormalization::kLorahub;
   int64_t batch_size = 0;        // examples per loss batch (lorahub's batch_size); 0: all
-  double l1_weight = 0.05;       // lorahub's default_l1_regularization
-  int64_t candidates_per_pass = 16;  // candidates evaluated in one forward pass
+  double l1_weight = defaults::kL1;  // lorahub's default_l1_regularization
+  int64_t candidates_per_pass = defaults::kCandidatesPerPass;  // candidates evaluated in one forward pass
   // Passes of several candidates group the examples by input length
   // (padding <= 25% of a group's tokens) instead of padding all k to the
   // longest, unless the model packs padding itself. Same losses (to float

@@ -1,5 +1,7 @@
 #include "model/weight_store.h"
 
+#include "model/dtype_names.h"
+
 #include <ATen/ATen.h>
 
 #include <sstream>
@@ -8,9 +10,7 @@
 namespace lorahub::model {
 
 c10::ScalarType parse_dtype(const std::string& name, const std::string& what) {
-  if (name == "float32" || name == "fp32" || name == "float") return c10::kFloat;
-  if (name == "bfloat16" || name == "bf16") return c10::kBFloat16;
-  throw std::invalid_argument(what + ": expected float32 or bfloat16, found \"" + name + "\"");
+  return util::parse_name(kDTypeNames, name, what) == DType::kBFloat16 ? c10::kBFloat16 : c10::kFloat;
 }
 namespace {
 std::string shape_str(at::IntArrayRef s) {

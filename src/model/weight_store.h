@@ -13,8 +13,9 @@
 
 namespace lorahub::model {
 
-// Parses "float32"/"fp32" and "bfloat16"/"bf16" (the dtypes weights may be
-// loaded in); throws std::invalid_argument naming `what`.
+// A name of model/dtype_names.h ("float32", "bfloat16" and their aliases
+// fp32, bf16, float) as a ScalarType; throws std::invalid_argument naming
+// `what`, the names expected and the name found.
 c10::ScalarType parse_dtype(const std::string& name, const std::string& what);
 
 class WeightStore {

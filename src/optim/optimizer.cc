@@ -42,11 +42,13 @@ void Optimizer::tell(const std::vector<Vec>& xs, const std::vector<double>& valu
 }
 
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerOptions& o, const Box& box) {
-  if (o.name == "cobyla") return std::make_unique<Cobyla>(box, o.budget);
-  if (o.name == "cmaes") return std::make_unique<CmaEs>(box, o.budget, o.seed, o.population);
-  if (o.name == "random") return std::make_unique<RandomSearch>(box, o.budget, o.seed);
-  if (o.name == "one_plus_one") return std::make_unique<OnePlusOne>(box, o.budget, o.seed);
-  throw std::invalid_argument("unknown optimizer \"" + o.name + "\" (expected cobyla, cmaes, random or one_plus_one)");
+  switch (util::parse_name(kOptimizerNames, o.name, "optimizer")) {
+    case OptimizerKind::kCobyla: return std::make_unique<Cobyla>(box, o.budget);
+    case OptimizerKind::kCmaEs: return std::make_unique<CmaEs>(box, o.budget, o.seed, o.population);
+    case OptimizerKind::kRandom: return std::make_unique<RandomSearch>(box, o.budget, o.seed);
+    case OptimizerKind::kOnePlusOne: return std::make_unique<OnePlusOne>(box, o.budget, o.seed);
+  }
+  throw std::logic_error("make_optimizer: unhandled optimizer");
 }
 
 }  // namespace lorahub::optim

@@ -11,6 +11,7 @@
 // seed and same values told -> same candidates asked.
 
 #include "optim/box.h"
+#include "optim/optimizer_kind.h"
 
 #include <cstdint>
 #include <limits>
@@ -52,8 +53,8 @@ class Optimizer {
 };
 
 struct OptimizerOptions {
-  std::string name = "cobyla";  // cobyla | cmaes | random | one_plus_one
-  int64_t budget = 40;
+  std::string name = "cobyla";  // a name of kOptimizerNames
+  int64_t budget = kDefaultBudget;
   uint64_t seed = 0;
   int64_t population = 0;  // CMA-ES lambda; 0: 4 + floor(3 ln n)
 };

@@ -3,7 +3,10 @@
 #include "io/json_file.h"
 #include "io/output_guard.h"
 #include "io/text_file.h"
+#include "learn/defaults.h"
 #include "lora/method.h"
+#include "model/dtype_names.h"
+#include "optim/optimizer_kind.h"
 #include "model/family.h"
 #include "tasks/bbh.h"
 #include "util/random.h"
@@ -160,6 +163,17 @@ void require_one_of(const Reader& r, const YAML::Node& n, const std::string& key
   }
 }
 
+// `value`, a name of an enum's table (util/names.h), as its canonical name.
+template <class E, size_t N>
+std::string one_of_table(const Reader& r, const YAML::Node& n, const std::string& key, const std::string& value,
+                         const util::Name<E> (&table)[N]) {
+  try {
+    return util::canonical_name(table, value, key);
+  } catch (const std::invalid_argument&) {
+    r.fail(n, key, "unknown value '" + value + "' (expected one of: " + util::names_list(table) + ")");
+  }
+}
+
 std::string resolve_path(const std::string& base_file, const std::string& p) {
   if (p.empty() || fs::path(p).is_absolute()) return p;
   // Relative paths are relative to the config file's directory.
@@ -204,14 +218,22 @@ void refuse_unused_keys(const Reader& r, const YAML::Node& m, const MethodConfig
 // The keys of the merge and cat_learned methods.
 void parse_soups_keys(const Reader& r, const YAML::Node& m, MethodConfig& mc) {
   if (m["merge_method"]) mc.merge_method = r.string(m["merge_method"], "sweep.methods.merge_method");
-  require_one_of(r, m["merge_method"] ? m["merge_method"] : m, "sweep.methods.merge_method", mc.merge_method,
-                 {"linear", "svd", "cat", "ties", "ties_svd", "dare_linear", "dare_ties", "dare_linear_svd",
-                  "dare_ties_svd", "magnitude_prune", "magnitude_prune_svd"});
+  try {  // lora/method.h's table, lorahub excluded (it is a learned composition)
+    if (lora::parse_method(mc.merge_method, "", true) == lora::Method::kLoraHub) throw std::invalid_argument("");
+  } catch (const std::invalid_argument&) {
+    r.fail(m["merge_method"] ? m["merge_method"] : m, "sweep.methods.merge_method",
+           "unknown value '" + mc.merge_method + "' (expected a PEFT combination type: linear, svd, cat, ties, "
+           "ties_svd, dare_linear, dare_ties, dare_linear_svd, dare_ties_svd, magnitude_prune, magnitude_prune_svd)");
+  }
   if (m["density"]) mc.density = r.number(m["density"], "sweep.methods.density");
   if (!(mc.density > 0 && mc.density <= 1)) r.fail(m["density"], "sweep.methods.density", "expected a number in (0, 1]");
   if (m["majority_sign"]) mc.majority_sign = r.string(m["majority_sign"], "sweep.methods.majority_sign");
-  require_one_of(r, m["majority_sign"] ? m["majority_sign"] : m, "sweep.methods.majority_sign", mc.majority_sign,
-                 {"total", "frequency"});
+  try {
+    lora::parse_majority_sign(mc.majority_sign, "");
+  } catch (const std::invalid_argument&) {
+    r.fail(m["majority_sign"] ? m["majority_sign"] : m, "sweep.methods.majority_sign",
+           "unknown value '" + mc.majority_sign + "' (expected one of: total, frequency)");
+  }
   if (m["epochs"]) mc.epochs = r.integer(m["epochs"], "sweep.methods.epochs");
   if (m["per_target"]) mc.per_target = r.boolean(m["per_target"], "sweep.methods.per_target");
   if (m["train_data"]) mc.train_data = r.string(m["train_data"], "sweep.methods.train_data");
@@ -390,8 +412,8 @@ Config parse_yaml(const std::string& text, const std::string& path) {
       if (m["composition"]) mc.composition = r.string(m["composition"], "sweep.methods.composition");
       require_one_of(r, m["composition"] ? m["composition"] : where, "sweep.methods.composition", mc.composition, {"lorahub", "cat"});
       if (m["optimizer"]) mc.optimizer = r.string(m["optimizer"], "sweep.methods.optimizer");
-      require_one_of(r, m["optimizer"] ? m["optimizer"] : where, "sweep.methods.optimizer", mc.optimizer,
-                     {"cobyla", "cmaes", "random", "one_plus_one"});
+      mc.optimizer = one_of_table(r, m["optimizer"] ? m["optimizer"] : where, "sweep.methods.optimizer", mc.optimizer,
+                                  optim::kOptimizerNames);
       if (m["budget"]) mc.budget = r.integer(m["budget"], "sweep.methods.budget");
       if (mc.budget < 1) r.fail(m["budget"], "sweep.methods.budget", "expected a positive integer, found " + std::to_string(mc.budget));
       if (m["population"]) mc.population = r.integer(m["population"], "sweep.methods.population");
@@ -401,7 +423,7 @@ Config parse_yaml(const std::string& text, const std::string& path) {
       }
       if (m["l1"]) mc.l1 = r.number(m["l1"], "sweep.methods.l1");
       if (m["loss"]) mc.loss = r.string(m["loss"], "sweep.methods.loss");
-      require_one_of(r, m["loss"] ? m["loss"] : where, "sweep.methods.loss", mc.loss, {"lorahub", "token_mean"});
+      mc.loss = one_of_table(r, m["loss"] ? m["loss"] : where, "sweep.methods.loss", mc.loss, learn::kLossNames);
       if (m["loss_batch_size"]) mc.loss_batch_size = r.integer(m["loss_batch_size"], "sweep.methods.loss_batch_size");
       if (mc.loss_batch_size < 0) {
         r.fail(m["loss_batch_size"], "sweep.methods.loss_batch_size", "expected 0 (all) or a positive integer");
@@ -457,7 +479,7 @@ Config parse_yaml(const std::string& text, const std::string& path) {
     if (rt["device"]) c.device = r.string(rt["device"], "runtime.device");
     require_one_of(r, rt["device"] ? rt["device"] : rt, "runtime.device", c.device, {"auto", "cpu", "cuda"});
     if (rt["dtype"]) c.dtype = r.string(rt["dtype"], "runtime.dtype");
-    require_one_of(r, rt["dtype"] ? rt["dtype"] : rt, "runtime.dtype", c.dtype, {"float32", "bfloat16"});
+    c.dtype = one_of_table(r, rt["dtype"] ? rt["dtype"] : rt, "runtime.dtype", c.dtype, model::kDTypeNames);
     if (rt["threads"]) c.threads = r.integer(rt["threads"], "runtime.threads");
     if (rt["candidates_per_pass"]) c.candidates_per_pass = r.integer(rt["candidates_per_pass"], "runtime.candidates_per_pass");
     if (c.threads < 0 || c.candidates_per_pass < 1) r.fail(rt, "runtime", "threads >= 0 and candidates_per_pass >= 1");

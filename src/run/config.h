@@ -3,6 +3,9 @@
 // Parsing checks every key: unknown keys and wrong types are errors that
 // name the file, the key path and its line.
 
+#include "learn/defaults.h"
+#include "optim/optimizer_kind.h"
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -16,13 +19,13 @@ struct MethodConfig {
   std::string name;   // zero_shot | icl | lorahub | lora_tuning | full_ft | ia3 | merge | cat_learned | single | data_mix
   std::string label;  // unique name in results; default: name, or lorahub-<optimizer>[-cat]
   std::string composition = "lorahub";  // lorahub | cat
-  std::string optimizer = "cobyla";     // cobyla | cmaes | random | one_plus_one
-  int64_t budget = 40;
+  std::string optimizer = "cobyla";     // a name of optim::kOptimizerNames
+  int64_t budget = optim::kDefaultBudget;
   int64_t population = 0;
-  double l1 = 0.05;
-  std::string loss = "lorahub";  // lorahub | token_mean
+  double l1 = learn::defaults::kL1;
+  std::string loss = "lorahub";  // a name of learn::kLossNames
   int64_t loss_batch_size = 0;
-  double bound = 1.5;
+  double bound = learn::defaults::kBound;
   // Gradient baselines (lora_tuning, full_ft, ia3) on the same k shots.
   int64_t train_steps = 40;
   double lr = 0;  // 0: 1e-3 (lora_tuning), 3e-3 (ia3), 3e-5 (full_ft)
@@ -84,9 +87,9 @@ struct Config {
   int64_t eval_batch_size = 16;
   int64_t eval_shard_size = 32;
   std::string device = "auto";  // auto | cpu | cuda
-  std::string dtype = "float32";
+  std::string dtype = "float32";  // canonical name of model::kDTypeNames (fp32, bf16 accepted)
   int64_t threads = 0;  // per worker; 0: cores / ranks on the node
-  int64_t candidates_per_pass = 16;
+  int64_t candidates_per_pass = learn::defaults::kCandidatesPerPass;
   std::string output = "results.h5";
   double flush_interval_s = 30;
 

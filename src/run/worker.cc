@@ -89,8 +89,7 @@ struct Worker::State {
       }
       learn::ObjectiveOptions o;
       o.method = lora::parse_method(unit.at("composition"), "composition");
-      o.normalization = unit.at("loss") == "token_mean" ? learn::LossNormalization::kTokenMean
-                                                        : learn::LossNormalization::kLorahub;
+      o.normalization = util::parse_name(learn::kLossNames, unit.at("loss").get<std::string>(), "work unit: loss");
       o.batch_size = unit.at("loss_batch_size");
       o.l1_weight = unit.at("l1");
       o.candidates_per_pass = config.candidates_per_pass;
