@@ -7,10 +7,13 @@ namespace {
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
-bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) s.replace(pos, from.size(), to);
+  for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size())
+    s.replace(pos, from.size(), to);
   return s;
 }
 
@@ -19,8 +22,9 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
 const std::string kSpmUnderline = "\xE2\x96\x81";
 
 void sort_longest_first(std::vector<AddedToken>& tokens) {
-  std::stable_sort(tokens.begin(), tokens.end(),
-                   [](const AddedToken& a, const AddedToken& b) { return a.content.size() > b.content.size(); });
+  std::stable_sort(tokens.begin(), tokens.end(), [](const AddedToken& a, const AddedToken& b) {
+    return a.content.size() > b.content.size();
+  });
 }
 
 const AddedToken* match_added(const std::vector<AddedToken>& tokens, const std::string& text, size_t pos) {
@@ -30,8 +34,9 @@ const AddedToken* match_added(const std::vector<AddedToken>& tokens, const std::
   return nullptr;
 }
 
-std::vector<int64_t> tokenize_around_added(const std::string& raw, const std::vector<AddedToken>& added, bool legacy,
-                                           int64_t underline_id, const ChunkEncoder& encode_chunk) {
+std::vector<int64_t> tokenize_around_added(const std::string& raw, const std::vector<AddedToken>& added,
+                                           bool legacy, int64_t underline_id,
+                                           const ChunkEncoder& encode_chunk) {
   const bool prefixed = !legacy && !raw.empty();
   const std::string text = prefixed ? kSpmUnderline + replace_all(raw, kSpmUnderline, " ") : raw;
   // Plain chunks and added tokens alternate, a chunk (maybe empty) first and last.
@@ -54,9 +59,11 @@ std::vector<int64_t> tokenize_around_added(const std::string& raw, const std::ve
   parts.push_back({text.substr(start), nullptr});
   for (size_t i = 1; i + 1 < parts.size(); i += 2) {
     auto& next = parts[i + 1].text;
-    if (parts[i].token->rstrip) next.erase(0, std::find_if_not(next.begin(), next.end(), is_space) - next.begin());
+    if (parts[i].token->rstrip)
+      next.erase(0, std::find_if_not(next.begin(), next.end(), is_space) - next.begin());
     auto& prev = parts[i - 1].text;
-    if (parts[i].token->lstrip) prev.erase(std::find_if_not(prev.rbegin(), prev.rend(), is_space).base(), prev.end());
+    if (parts[i].token->lstrip)
+      prev.erase(std::find_if_not(prev.rbegin(), prev.rend(), is_space).base(), prev.end());
   }
   std::vector<int64_t> ids;
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -84,7 +91,8 @@ std::vector<int64_t> encode_chunk_without_prefix(const SpmProcessor& no_prefix, 
     // Without the dummy prefix SentencePiece drops a leading space; the
     // unk token in front keeps it, and its pieces are cut off again.
     ids = no_prefix.encode(unk_token + chunk);
-    if (ids.size() >= unk_length) ids.erase(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(unk_length));
+    if (ids.size() >= unk_length)
+      ids.erase(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(unk_length));
   }
   return std::vector<int64_t>(ids.begin(), ids.end());
 }

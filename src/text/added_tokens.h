@@ -50,8 +50,9 @@ using ChunkEncoder = std::function<std::vector<int64_t>(const std::string& chunk
 // in all_special_tokens`), so a character outside the vocabulary, which
 // SentencePiece encodes to the unknown id but whose token is the character
 // itself, keeps the "▁" in front ("{x}" -> "▁", "{", "x", "}").
-std::vector<int64_t> tokenize_around_added(const std::string& text, const std::vector<AddedToken>& added, bool legacy,
-                                           int64_t underline_id, const ChunkEncoder& encode_chunk);
+std::vector<int64_t> tokenize_around_added(const std::string& text, const std::vector<AddedToken>& added,
+                                           bool legacy, int64_t underline_id,
+                                           const ChunkEncoder& encode_chunk);
 
 // legacy=False's _tokenize of one chunk on `no_prefix` (the model without its
 // dummy prefix): a chunk that starts with " " or "▁" is encoded after
