@@ -93,7 +93,8 @@ const std::vector<std::string> kCommonLayersPattern = {"layers", "h", "block", "
 enum class LayerRule {
   kPeft07,    // PEFT 0.7.1 (the reference): re.match(".*.<p>\.(\d+)\.*") for the first of
               // layers_pattern, or of kCommonLayersPattern without one, that matches
-  kPeftNewer  // newer PEFT: re.match(".*\.<p>\.(\d+)\.") for the first of layers_pattern
+  kPeftNewer  // PEFT >= 0.8 (huggingface/peft#1263, merged Dec 2023, after 0.7.1):
+              // re.match(".*\.<p>\.(\d+)\.") for the first of layers_pattern
               // that matches, or r".*\.[^.]*\.(\d+)\." (the last ".<name>.<n>.") without one
 };
 
@@ -165,7 +166,7 @@ void refuse_unsupported(const io::JsonFields& f) {
 // '|' outside a group would change which part of that regex is the layer.
 void check_layers_pattern(const io::JsonFields& f, const std::string& p) {
   if (p.empty()) f.fail("layers_pattern", "an empty pattern; give the name part before the layer number (\"block\")");
-  model::check_peft_regex(p, f.file() + ": field 'layers_pattern'");
+  model::compile_peft_regex(p, f.file() + ": field 'layers_pattern'");  // also what std::regex refuses
   int depth = 0;
   for (size_t i = 0; i < p.size(); ++i) {
     if (p[i] == '\\') {
@@ -243,7 +244,7 @@ ModuleScales read_patterns(const io::JsonFields& f, const LoraAdapter& ad, const
     if (!f.at(field).is_object()) f.fail(field, std::string("expected an object, found ") + f.at(field).type_name());
     for (auto it = f.at(field).begin(); it != f.at(field).end(); ++it) {
       if (!it.value().is_number()) f.fail(field, "'" + it.key() + "': expected a number, found " + it.value().dump());
-      model::check_peft_regex(it.key(), f.file() + ": field '" + field + "'");
+      model::compile_peft_regex(it.key(), f.file() + ": field '" + field + "'");
       keys.emplace_back(it.key(), field);
     }
   }

@@ -343,6 +343,8 @@ TEST(LoraConfig, LayersToTransformIsReadAsEveryPeftVersionReadsIt) {
        "field 'layers_pattern': 'block|layer' has a '|' outside a group"},
       {[](nlohmann::json& c) { c["layers_to_transform"] = {0}; c["layers_pattern"] = "(?P<n>block)"; },
        "field 'layers_pattern': '(?P<n>block)' uses a named group"},
+      {[](nlohmann::json& c) { c["layers_to_transform"] = {0}; c["layers_pattern"] = "block)"; },
+       "field 'layers_pattern': expected a regular expression, found 'block)'"},
       {[](nlohmann::json& c) { c["target_modules"] = ".*q"; c["layers_to_transform"] = {1}; },
        "field 'layers_to_transform': cannot be used when target_modules is a string"},
   };
@@ -403,6 +405,13 @@ TEST(LoraConfig, AlphaPatternScalesItsModules) {
   EXPECT_NE(load_error(anchored).find("adapter_config.json: field 'alpha_pattern': 'q\\Z' uses '\\Z' (character 2)"),
             std::string::npos)
       << load_error(anchored);
+  const std::string unbalanced = adapter_copy("alpha-pattern-paren", [](io::TensorMap&, nlohmann::json& c) {
+    c["alpha_pattern"] = {{"q)", 16}};
+  });
+  EXPECT_NE(load_error(unbalanced).find("adapter_config.json: field 'alpha_pattern': expected a regular expression, "
+                                        "found 'q)'"),
+            std::string::npos)
+      << load_error(unbalanced);
 }
 
 TEST(LoraConfig, FieldsNotImplementedAreRefusedByName) {
