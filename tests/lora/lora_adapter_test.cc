@@ -354,6 +354,23 @@ TEST(LoraConfig, LayersToTransformIsReadAsEveryPeftVersionReadsIt) {
   }
 }
 
+TEST(LoraConfig, ExportWithoutALayersPatternListsTheModules) {
+  // layers_to_transform with no layers_pattern both PEFT rules read alike
+  // (none was found at load) is never written as is: the export names the
+  // adapted modules one by one (PEFT's list rule: an entry equal to the name).
+  LoraAdapter ad;
+  ad.target_modules = {"q", "v"};
+  ad.layers_to_transform = {0};
+  const std::vector<std::string> modules = {"encoder.block.0.layer.0.SelfAttention.q",
+                                            "encoder.block.0.layer.0.SelfAttention.v"};
+  const nlohmann::json t = export_target_config({&ad}, modules, tiny_model().projections());
+  EXPECT_EQ(t["target_modules"], nlohmann::json(modules));
+  EXPECT_TRUE(t["layers_to_transform"].is_null());
+  EXPECT_TRUE(t["layers_pattern"].is_null());
+  ad.layers_pattern = {"block"};  // with one, the adapter's own fields
+  EXPECT_EQ(export_target_config({&ad}, modules, tiny_model().projections()), target_config(ad));
+}
+
 TEST(LoraConfig, LayersToTransformOnLlamaNamesReadsAlike) {
   // "model.layers.<n>.self_attn.q_proj": PEFT 0.7.1's first common pattern
   // "layers" and newer PEFT's last ".<name>.<n>." both read n; "layers"
