@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <regex>
 #include <set>
 #include <stdexcept>
@@ -37,12 +38,11 @@ bool parse_peft_key(const std::string& key, std::string& module, bool& is_a) {
   if (key.rfind(kPrefix, 0) != 0) return false;
   std::string rest = key.substr(kPrefix.size());
   for (const char* ab : {"A", "B"}) {
-    for (const std::string suffix : {std::string(".lora_") + ab + ".weight", std::string(".lora_") + ab + ".default.weight"}) {
-      if (ends_with(rest, suffix)) {
-        module = rest.substr(0, rest.size() - suffix.size());
-        is_a = ab[0] == 'A';
-        return true;
-      }
+    const std::string suffix = std::string(".lora_") + ab + ".weight";
+    if (ends_with(rest, suffix)) {
+      module = rest.substr(0, rest.size() - suffix.size());
+      is_a = ab[0] == 'A';
+      return true;
     }
   }
   return false;
@@ -63,6 +63,15 @@ TensorPairs read_pairs(const std::string& weights_path) {
     std::string module;
     bool is_a = false;
     if (!parse_peft_key(key, module, is_a)) {
+      // "...lora_A.default.weight": PeftModel.state_dict() keeps the adapter
+      // name, which save_pretrained removes; PEFT's loader puts the name in
+      // again, finds no such parameter and silently gives the base model.
+      static const std::regex named(R"(.*\.lora_[AB]\.[^.]+\.weight)");
+      if (std::regex_match(key, named)) {
+        throw fail("tensor '" + key + "' holds an adapter name (a PeftModel.state_dict() dump): PEFT's loader reads no "
+                   "weight from it and gives the base model; write the adapter with PeftModel.save_pretrained "
+                   "(keys base_model.model.<module>.lora_A.weight)");
+      }
       throw fail("tensor '" + key + "' is not a LoRA A or B weight (expected base_model.model.<module>.lora_A.weight)");
     }
     if (t.dim() != 2) throw fail("tensor '" + key + "' has " + std::to_string(t.dim()) + " dimensions, expected 2");
@@ -76,17 +85,43 @@ TensorPairs read_pairs(const std::string& weights_path) {
 // Module -> its own scale where rank_pattern/alpha_pattern name it.
 using ModuleScales = std::map<std::string, double>;
 
-// PEFT check_target_module_exists: re.match(r".*.[^.]*\.(\d+)\.", key), or
-// ".*.<pattern>\.(\d+)\." for each of layers_pattern; -1 when none matches.
-int64_t layer_index(const std::string& module, const std::vector<std::string>& patterns) {
-  std::vector<std::string> regexes;
-  if (patterns.empty()) regexes.push_back(R"(.*.[^.]*\.(\d+)\.)");
-  for (const auto& p : patterns) regexes.push_back(".*." + p + R"(\.(\d+)\.)");
-  for (const auto& r : regexes) {
-    std::smatch m;
-    if (std::regex_search(module, m, std::regex(r), std::regex_constants::match_continuous)) return std::stoll(m[1]);
+// PEFT 0.7.1's COMMON_LAYERS_PATTERN (utils/constants.py): the patterns its
+// check_target_module_exists tries, in order, when layers_pattern is absent.
+const std::vector<std::string> kCommonLayersPattern = {"layers", "h", "block", "blocks", "layer"};
+
+// The two rules PEFT versions use for a module's layer under layers_to_transform.
+enum class LayerRule {
+  kPeft07,    // PEFT 0.7.1 (the reference): re.match(".*.<p>\.(\d+)\.*") for the first of
+              // layers_pattern, or of kCommonLayersPattern without one, that matches
+  kPeftNewer  // PEFT >= 0.8 (huggingface/peft#1263, merged Dec 2023, after 0.7.1):
+              // re.match(".*\.<p>\.(\d+)\.") for the first of layers_pattern
+              // that matches, or r".*\.[^.]*\.(\d+)\." (the last ".<name>.<n>.") without one
+};
+
+struct LayerReading {
+  std::optional<int64_t> index;  // none: PEFT does not wrap the module
+  std::string after;             // the pattern (or name) the number follows
+};
+
+LayerReading read_layer(const std::string& module, const std::vector<std::string>& patterns, LayerRule rule) {
+  std::smatch m;
+  const auto match = [&](const std::string& re) {
+    return std::regex_search(module, m, std::regex(re), std::regex_constants::match_continuous);
+  };
+  if (rule == LayerRule::kPeftNewer && patterns.empty()) {
+    if (match(R"(.*\.([^.]*)\.(\d+)\.)")) return {std::stoll(m[2]), m[1]};
+    return {};
   }
-  return -1;
+  for (const auto& p : patterns.empty() ? kCommonLayersPattern : patterns) {
+    if (match(rule == LayerRule::kPeft07 ? ".*." + p + R"(\.(\d+)\.*)" : R"(.*\.)" + p + R"(\.(\d+)\.)")) {
+      return {std::stoll(m[1]), p};
+    }
+  }
+  return {};
+}
+
+bool in_layers(const LayerReading& r, const std::vector<int64_t>& layers) {
+  return r.index && std::count(layers.begin(), layers.end(), *r.index) > 0;
 }
 
 // Every LoraConfig key of PEFT 0.7 to 0.13 beyond those all kinds share
@@ -126,6 +161,34 @@ void refuse_unsupported(const io::JsonFields& f) {
   }
 }
 
+// One layers_pattern entry: PEFT puts it inside its regex before "\.(\d+)",
+// so it must read alike in Python and std::regex, and a capturing group or a
+// '|' outside a group would change which part of that regex is the layer.
+void check_layers_pattern(const io::JsonFields& f, const std::string& p) {
+  if (p.empty()) f.fail("layers_pattern", "an empty pattern; give the name part before the layer number (\"block\")");
+  model::compile_peft_regex(p, f.file() + ": field 'layers_pattern'");  // also what std::regex refuses
+  int depth = 0;
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (p[i] == '\\') {
+      ++i;
+    } else if (p[i] == '[') {
+      i = p.find(']', i + 1);  // escapes and a leading ']' in a class are refused above
+      if (i == std::string::npos) break;
+    } else if (p[i] == '(') {
+      ++depth;
+      if (i + 1 == p.size() || p[i + 1] != '?') {
+        f.fail("layers_pattern", "'" + p + "' has a capturing group, which PEFT would read as the layer number; "
+               "use (?:...)");
+      }
+    } else if (p[i] == ')') {
+      --depth;
+    } else if (p[i] == '|' && depth == 0) {
+      f.fail("layers_pattern", "'" + p + "' has a '|' outside a group, which splits PEFT's whole layer regex; "
+             "use (?:a|b)");
+    }
+  }
+}
+
 void read_targets(const io::JsonFields& f, const model::LanguageModel& base, LoraAdapter& ad) {
   const model::TargetModules rule = read_target_modules(f, base, "target_modules");
   const bool is_string = rule.kind() != model::TargetModules::Kind::kList;
@@ -142,10 +205,19 @@ void read_targets(const io::JsonFields& f, const model::LanguageModel& base, Lor
     } else {
       f.fail("layers_to_transform", "expected an integer or a list of integers, found " + v.dump());
     }
+    if (ad.layers_to_transform.empty()) {
+      f.fail("layers_to_transform", "an empty list: PEFT 0.7.1 then wraps no module (and raises), newer PEFT every "
+             "layer; give null for every layer, or the layers to adapt");
+    }
   }
   if (f.has("layers_pattern")) {
     if (is_string) f.fail("layers_pattern", "cannot be used when target_modules is a string (PEFT LoraConfig)");
     ad.layers_pattern = f.get_strings("layers_pattern");
+    if (ad.layers_pattern.empty()) {
+      f.fail("layers_pattern", "an empty list: PEFT 0.7.1 reads it as no layer restriction, newer PEFT as no "
+             "pattern; give null or the name part before the layer number (\"block\")");
+    }
+    for (const auto& p : ad.layers_pattern) check_layers_pattern(f, p);
   }
 }
 
@@ -172,6 +244,7 @@ ModuleScales read_patterns(const io::JsonFields& f, const LoraAdapter& ad, const
     if (!f.at(field).is_object()) f.fail(field, std::string("expected an object, found ") + f.at(field).type_name());
     for (auto it = f.at(field).begin(); it != f.at(field).end(); ++it) {
       if (!it.value().is_number()) f.fail(field, "'" + it.key() + "': expected a number, found " + it.value().dump());
+      model::compile_peft_regex(it.key(), f.file() + ": field '" + field + "'");
       keys.emplace_back(it.key(), field);
     }
   }
@@ -209,6 +282,51 @@ ModuleScales read_patterns(const io::JsonFields& f, const LoraAdapter& ad, const
   return scales;
 }
 
+// layers_to_transform as PEFT 0.7.1 and newer PEFT read it (LayerRule): a
+// module named by target_modules that one would wrap and the other not is
+// refused, naming both readings. Without layers_pattern, the first of
+// kCommonLayersPattern under which both rules wrap exactly the modules they
+// wrap now becomes the adapter's layers_pattern, so that exports write it
+// (left empty when none does; export_target_config then lists the modules).
+void check_layers(const io::JsonFields& f, LoraAdapter& ad, const model::ProjectionRegistry& sites) {
+  if (ad.layers_to_transform.empty()) return;
+  const auto named = model::TargetModules::list(ad.target_modules);
+  const auto& layers = ad.layers_to_transform;
+  const auto describe = [](const LayerReading& r) {
+    return r.index ? "layer " + std::to_string(*r.index) + " (the number after '" + r.after + "')"
+                   : std::string("no layer (not wrapped)");
+  };
+  for (const auto& p : sites.all()) {
+    if (!named.matches(p.module)) continue;
+    const LayerReading old_rule = read_layer(p.module, ad.layers_pattern, LayerRule::kPeft07);
+    const LayerReading new_rule = read_layer(p.module, ad.layers_pattern, LayerRule::kPeftNewer);
+    if (in_layers(old_rule, layers) == in_layers(new_rule, layers)) continue;
+    std::string fix = "give a layers_pattern both rules read alike: the whole name part before the layer number";
+    if (ad.layers_pattern.empty()) {
+      fix = "give layers_pattern (\"" + old_rule.after + "\" for the layers PEFT 0.7.1 reads" +
+            (new_rule.index ? ", \"" + new_rule.after + "\" for those newer PEFT reads" : std::string()) + ")";
+    }
+    f.fail("layers_to_transform", "module '" + p.module + "' is in " + describe(old_rule) + " under PEFT 0.7.1's rule" +
+           (ad.layers_pattern.empty() ? " (no layers_pattern: the first of layers, h, block, blocks, layer)" : "") +
+           " but in " + describe(new_rule) + " under newer PEFT's" +
+           (ad.layers_pattern.empty() ? " (the last '.<name>.<n>.')" : "") + ", so " + nlohmann::json(layers).dump() +
+           " would wrap it in one and not the other; " + fix);
+  }
+  if (!ad.layers_pattern.empty()) return;
+  for (const auto& candidate : kCommonLayersPattern) {
+    const bool same = std::all_of(sites.all().begin(), sites.all().end(), [&](const model::Projection& p) {
+      if (!named.matches(p.module)) return true;
+      const bool wrapped = in_layers(read_layer(p.module, {}, LayerRule::kPeft07), layers);
+      return in_layers(read_layer(p.module, {candidate}, LayerRule::kPeft07), layers) == wrapped &&
+             in_layers(read_layer(p.module, {candidate}, LayerRule::kPeftNewer), layers) == wrapped;
+    });
+    if (same) {
+      ad.layers_pattern = {candidate};
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 std::string peft_key(const std::string& module, bool is_a) {
@@ -225,8 +343,7 @@ bool targets_module(const LoraAdapter& adapter, const std::string& module) {
                               : model::TargetModules::list(adapter.target_modules);
   const bool named = rule.matches(module);
   if (!named || adapter.layers_to_transform.empty()) return named;
-  const int64_t layer = layer_index(module, adapter.layers_pattern);
-  return std::count(adapter.layers_to_transform.begin(), adapter.layers_to_transform.end(), layer) > 0;
+  return in_layers(read_layer(module, adapter.layers_pattern, LayerRule::kPeft07), adapter.layers_to_transform);
 }
 
 nlohmann::json target_config(const LoraAdapter& adapter) {
@@ -243,7 +360,11 @@ nlohmann::json export_target_config(const std::vector<const LoraAdapter*>& adapt
                                     const std::vector<std::string>& modules, const model::ProjectionRegistry& sites) {
   if (adapters.empty()) throw std::invalid_argument("export: no adapters");
   const nlohmann::json first = target_config(*adapters.front());
-  if (std::all_of(adapters.begin(), adapters.end(), [&](const LoraAdapter* a) { return target_config(*a) == first; })) {
+  // layers_to_transform is kept only with an explicit layers_pattern: without
+  // one, PEFT versions may read other layers (check_layers).
+  const bool layers_explicit = first.at("layers_to_transform").is_null() || !first.at("layers_pattern").is_null();
+  if (layers_explicit &&
+      std::all_of(adapters.begin(), adapters.end(), [&](const LoraAdapter* a) { return target_config(*a) == first; })) {
     return first;
   }
   const std::set<std::string> present(modules.begin(), modules.end());
@@ -271,6 +392,7 @@ LoraAdapter load_adapter(const std::string& dir, const model::LanguageModel& bas
   const nlohmann::json config = io::read_json_file(config_path);
   const io::JsonFields f(config, config_path);
   read_config(f, base, ad);
+  check_layers(f, ad, base.projections());
   const ModuleScales module_scales = read_patterns(f, ad, base.projections());
 
   std::string weights_path = dir + "/adapter_model.safetensors";

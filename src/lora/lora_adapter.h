@@ -8,9 +8,12 @@
 //
 // adapter_config.json fields (PEFT LoraConfig), each honoured or refused by
 // name: r, lora_alpha, use_rslora, target_modules (a list: suffix match; a
-// string: full regex match; "all-linear": every projection of the registry,
-// PEFT >= 0.8's shorthand, which leaves out the output head), layers_to_transform
-// and layers_pattern (PEFT check_target_module_exists), fan_in_fan_out
+// string: full regex match, refused where Python's re and std::regex read
+// it differently (model::check_peft_regex); "all-linear": every projection
+// of the registry, PEFT >= 0.8's shorthand, which leaves out the output
+// head), layers_to_transform and layers_pattern (PEFT 0.7.1's
+// check_target_module_exists; refused where newer PEFT's rule would wrap
+// other modules, e.g. T5 without layers_pattern), fan_in_fan_out
 // (PEFT ignores it for torch Linear layers, so the tensors keep Linear's
 // layout), alpha_pattern (a module's own scale). Refused: use_dora true,
 // rank_pattern giving another rank, bias other than "none", modules_to_save,
@@ -60,9 +63,12 @@ struct LoraAdapter {
   bool target_is_regex = false;
   bool target_all_linear = false;  // target_modules: "all-linear"
   // PEFT's layer restriction (list targets only): the layer index is the number
-  // after one of layers_pattern in the module name ("block.3."), or without a
-  // pattern the last ".<n>." PEFT's regex finds.
+  // after one of layers_pattern in the module name ("block.3.", PEFT 0.7.1's
+  // regex; newer PEFT's reads the same modules, or the adapter is refused).
   std::vector<int64_t> layers_to_transform;  // empty: every layer
+  // As in the config; when the config gives none with layers_to_transform,
+  // the one of PEFT's common patterns ("block", "layers") that both rules
+  // read alike, so that exports write it explicitly (empty if none does).
   std::vector<std::string> layers_pattern;
   std::string base_model_name_or_path;
   std::string task_type;  // the base's when the config gives none
@@ -84,7 +90,9 @@ LoraAdapter load_adapter(const std::string& dir, const model::LanguageModel& bas
 
 // PEFT's key for a module's A or B: "base_model.model.<module>.lora_A.weight".
 std::string peft_key(const std::string& module, bool is_a);
-// The inverse ("...lora_A.default.weight" too): false for any other key.
+// The inverse: false for any other key (also for "...lora_A.default.weight",
+// the adapter-named key of a PeftModel.state_dict() dump, which PEFT's
+// loader does not read).
 bool parse_peft_key(const std::string& key, std::string& module, bool& is_a);
 
 // Whether PEFT would wrap `module` given target_modules (suffix match on a
@@ -98,9 +106,10 @@ bool targets_module(const LoraAdapter& adapter, const std::string& module);
 nlohmann::json target_config(const LoraAdapter& adapter);
 
 // The target fields an export of a composition of `adapters` writes, its
-// tensors adapting `modules`, so that it reloads (here and in PEFT) to
-// exactly those modules: the adapters' own target_config when they all
-// agree, else an explicit list (layers_to_transform and layers_pattern
+// tensors adapting `modules`, so that it reloads (here and in every PEFT
+// version) to exactly those modules: the adapters' own target_config when
+// they all agree and any layers_to_transform comes with a layers_pattern,
+// else an explicit list (layers_to_transform and layers_pattern
 // null) of projection names ("q", "v") when those name exactly `modules`
 // among the projections of `sites`, or of the full module names otherwise
 // (PEFT's list rule matches an entry equal to the whole name). Never a

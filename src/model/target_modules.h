@@ -6,10 +6,32 @@
 
 #include "model/projections.h"
 
+#include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
 namespace lorahub::model {
+
+// PEFT reads its regular expressions (a target_modules string, the keys of
+// rank_pattern/alpha_pattern, layers_pattern) with Python's `re`; lorahub
+// with std::regex (ECMAScript). They agree on literals, escaped punctuation,
+// ".", classes "[...]" (ranges, negation, \d \w \s inside), groups "(...)",
+// "(?:...)", lookahead "(?=...)" "(?!...)", alternation, anchors "^" "$",
+// \b \B, quantifiers * + ? {n} {n,} {n,m} (and their lazy forms), \d \D \w
+// \W \s \S \n \t \r \f \v, \xHH below 0x80 and back-references \1-\9 on
+// ASCII names. Throws std::invalid_argument "<where>: '<pattern>' uses
+// <construct> (character <i>): <how each reads it>; <what to write>" for
+// syntax the two read differently: \A \Z and other letter or digit escapes,
+// "{,n}" and a "{" that starts no repeat count, POSIX classes and any "["
+// inside a class, "]" first in a class, "(?P<...>)" and other "(?...)"
+// extensions (inline flags, lookbehind, comments, atomic groups),
+// possessive quantifiers, non-ASCII characters.
+void check_peft_regex(const std::string& pattern, const std::string& where);
+// check_peft_regex, then compiles; a pattern std::regex refuses throws
+// std::invalid_argument "<where>: expected a regular expression, found
+// '<pattern>' (<std::regex's reason>)".
+std::regex compile_peft_regex(const std::string& pattern, const std::string& where);
 
 class TargetModules {
  public:
@@ -22,9 +44,10 @@ class TargetModules {
   TargetModules() = default;
   static TargetModules list(std::vector<std::string> names);
   // The string form of target_modules: "all-linear" (any case, as PEFT)
-  // or a regular expression (ECMAScript syntax standing in for Python's
-  // `re`; the two agree on the patterns adapters use). Throws
-  // std::invalid_argument naming `where` when the pattern does not compile.
+  // or a regular expression, compiled once by compile_peft_regex (which
+  // refuses syntax Python's `re` reads otherwise). Throws
+  // std::invalid_argument naming `where` (e.g. "<file>: field
+  // 'target_modules'") when the pattern is refused or does not compile.
   static TargetModules from_string(const std::string& value, const std::string& where);
 
   Kind kind() const { return kind_; }
@@ -40,6 +63,7 @@ class TargetModules {
  private:
   Kind kind_ = Kind::kList;
   std::vector<std::string> names_;
+  std::shared_ptr<const std::regex> regex_;  // kRegex
 };
 
 }  // namespace lorahub::model

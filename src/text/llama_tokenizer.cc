@@ -19,16 +19,7 @@
 namespace lorahub::text {
 namespace {
 
-const std::string kUnderline = "\xE2\x96\x81";  // U+2581, SentencePiece's space
-
 bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
-
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) s.replace(pos, from.size(), to);
-  return s;
-}
-
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
 // A special-token value: a string, an AddedToken object {"content": ...}, or null.
 std::optional<std::string> token_value(const io::JsonFields& f, const nlohmann::json& doc, const std::string& key) {
@@ -178,7 +169,7 @@ LlamaTokenizer::LlamaTokenizer(const std::string& model_path, LlamaTokenizerOpti
   vocab_size_ = spm_->piece_size();
   for (const auto& a : options_.added_tokens) {
     if (a.id < 0) throw std::invalid_argument(model_path + ": added token '" + a.content + "' has a negative id");
-    added_.push_back({a.content, a.id, a.lstrip, a.rstrip, a.special});
+    added_.push_back({a.content, a.id, a.lstrip, a.rstrip, false});
     vocab_size_ = std::max(vocab_size_, a.id + 1);
   }
   // The special-token attributes (bos, eos, unk, pad, additional): what
@@ -193,9 +184,14 @@ LlamaTokenizer::LlamaTokenizer(const std::string& model_path, LlamaTokenizerOpti
     additional_ids_.push_back(token_id(t, "additional_special_tokens"));
     special_ids_.push_back(additional_ids_.back());
   }
-  // Longest first, so that a match at a position is the longest one (HF's trie).
-  std::stable_sort(added_.begin(), added_.end(),
-                   [](const Added& a, const Added& b) { return a.content.size() > b.content.size(); });
+  // all_special_tokens, compared by string (an added_tokens_decoder entry
+  // flagged special but named by no attribute is not among them).
+  std::set<std::string> special_strings = {options_.unk_token, options_.bos_token, options_.eos_token};
+  if (options_.pad_token) special_strings.insert(*options_.pad_token);
+  special_strings.insert(options_.additional_special_tokens.begin(), options_.additional_special_tokens.end());
+  for (auto& a : added_) a.special = special_strings.count(a.content) > 0;
+  sort_longest_first(added_);
+  underline_id_ = underline_id(*spm_);
   if (!options_.legacy) {
     spm_no_prefix_ = std::make_shared<SpmProcessor>(without_dummy_prefix(io::read_file_bytes(model_path), model_path),
                                                     model_path);
@@ -217,14 +213,7 @@ int64_t LlamaTokenizer::token_id(const std::string& token, const std::string& wh
   return id;
 }
 
-const LlamaTokenizer::Added* LlamaTokenizer::match_added(const std::string& text, size_t pos) const {
-  for (const auto& a : added_) {
-    if (!a.content.empty() && text.compare(pos, a.content.size(), a.content) == 0) return &a;
-  }
-  return nullptr;
-}
-
-const LlamaTokenizer::Added* LlamaTokenizer::added_by_id(int64_t id) const {
+const AddedToken* LlamaTokenizer::added_by_id(int64_t id) const {
   for (const auto& a : added_) {
     if (a.id == id) return &a;
   }
@@ -236,63 +225,16 @@ bool LlamaTokenizer::is_special_id(int64_t id) const {
 }
 
 std::vector<int64_t> LlamaTokenizer::encode_chunk(const std::string& chunk) const {
-  std::vector<int> ids;
-  if (options_.legacy) {
-    ids = spm_->encode(chunk);
-  } else if (!starts_with(chunk, kUnderline) && !starts_with(chunk, " ")) {
-    ids = spm_no_prefix_->encode(chunk);
-  } else {
-    // "<unk>" + chunk, its pieces dropped: keeps the chunk's leading space a
-    // piece of its own word.
-    ids = spm_no_prefix_->encode(options_.unk_token + chunk);
-    if (static_cast<int64_t>(ids.size()) >= unk_length_) ids.erase(ids.begin(), ids.begin() + unk_length_);
+  if (!options_.legacy) {
+    return encode_chunk_without_prefix(*spm_no_prefix_, options_.unk_token, static_cast<size_t>(unk_length_), chunk);
   }
+  const std::vector<int> ids = spm_->encode(chunk);
   return std::vector<int64_t>(ids.begin(), ids.end());
 }
 
 std::vector<int64_t> LlamaTokenizer::tokenize(const std::string& text) const {
-  const bool prefixed = !options_.legacy && !text.empty();
-  const std::string t = prefixed ? kUnderline + replace_all(text, kUnderline, " ") : text;
-  struct Part {
-    std::string text;
-    const Added* added;
-  };
-  std::vector<Part> parts;
-  size_t start = 0;
-  for (size_t i = 0; i < t.size();) {
-    if (const Added* a = match_added(t, i)) {
-      parts.push_back({t.substr(start, i - start), nullptr});
-      parts.push_back({a->content, a});
-      i += a->content.size();
-      start = i;
-    } else {
-      ++i;
-    }
-  }
-  parts.push_back({t.substr(start), nullptr});
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (!parts[i].added) continue;
-    auto& next = parts[i + 1].text;  // a plain part follows every added one
-    if (parts[i].added->rstrip) next.erase(0, std::find_if_not(next.begin(), next.end(), is_space) - next.begin());
-    auto& prev = parts[i - 1].text;
-    if (parts[i].added->lstrip) prev.erase(std::find_if_not(prev.rbegin(), prev.rend(), is_space).base(), prev.end());
-  }
-  std::vector<int64_t> ids;
-  bool first_from_chunk = false;
-  for (const auto& p : parts) {
-    if (p.added) {
-      ids.push_back(p.added->id);
-    } else if (!p.text.empty()) {
-      if (ids.empty()) first_from_chunk = true;
-      for (int64_t id : encode_chunk(p.text)) ids.push_back(id);
-    }
-  }
-  // legacy=False: a lone "▁" before a special token is dropped.
-  if (prefixed && first_from_chunk && ids.size() > 1 && spm_->id_to_piece(static_cast<int>(ids[0])) == kUnderline &&
-      is_special_id(ids[1])) {
-    ids.erase(ids.begin());
-  }
-  return ids;
+  return tokenize_around_added(text, added_, options_.legacy, underline_id_,
+                               [this](const std::string& chunk) { return encode_chunk(chunk); });
 }
 
 std::vector<int64_t> LlamaTokenizer::encode(const std::string& text, bool add_special_tokens) const {
@@ -310,7 +252,7 @@ model::TokenIds LlamaTokenizer::encode_target(const std::string& text) const {
 }
 
 std::string LlamaTokenizer::id_to_token(int64_t id) const {
-  if (const Added* a = added_by_id(id)) return a->content;
+  if (const AddedToken* a = added_by_id(id)) return a->content;
   if (id < 0 || id >= spm_->piece_size()) {
     throw std::out_of_range("token id " + std::to_string(id) + " outside the vocabulary of " +
                             std::to_string(vocab_size_));
@@ -326,7 +268,7 @@ std::string LlamaTokenizer::tokens_to_string(const std::vector<int64_t>& ids) co
   for (size_t i = 0; i < ids.size(); ++i) {
     std::string token = id_to_token(ids[i]);
     // HF removes the prefix space it added, from the first token only.
-    if (i == 0 && starts_with(token, kUnderline)) token.erase(0, kUnderline.size());
+    if (i == 0 && starts_with(token, kSpmUnderline)) token.erase(0, kSpmUnderline.size());
     if (is_special_id(ids[i])) {
       if (!prev_special && i != 0 && options_.legacy) out += " ";
       out += sp.decode_pieces(run) + token;
@@ -357,7 +299,7 @@ std::string LlamaTokenizer::decode(const std::vector<int64_t>& ids, bool skip_sp
                               std::to_string(vocab_size_));
     }
     if (skip_special_tokens && is_special_id(id)) continue;
-    const Added* a = added_by_id(id);
+    const AddedToken* a = added_by_id(id);
     const bool additional = std::count(additional_ids_.begin(), additional_ids_.end(), id) > 0;
     if (a && (!is_special_id(id) || (additional && id >= spm_->piece_size()))) {
       flush();

@@ -10,7 +10,9 @@
 // by " "), the model runs without the dummy prefix (its normalizer spec
 // edited, as HF does), a chunk that starts with a space is encoded after
 // "<unk>" whose pieces are then dropped, and a lone leading "▁" before a
-// special token is dropped. Then BOS (add_bos_token) and EOS (add_eos_token).
+// special token is dropped (a special token of the split, compared by its
+// string as HF does: not a character outside a vocabulary without byte
+// fallback, which SentencePiece maps to the unknown id; text/added_tokens.h). Then BOS (add_bos_token) and EOS (add_eos_token).
 // Byte fallback is SentencePiece's: characters outside the vocabulary become
 // <0xXX> pieces, one per UTF-8 byte.
 //
@@ -22,6 +24,7 @@
 // the config asks (Llama's default: no).
 
 #include "model/tokenizer.h"
+#include "text/added_tokens.h"
 #include "text/spm_module.h"
 
 #include <cstdint>
@@ -93,13 +96,7 @@ class LlamaTokenizer final : public model::Tokenizer {
   const LlamaTokenizerOptions& options() const { return options_; }
 
  private:
-  struct Added {
-    std::string content;
-    int64_t id;
-    bool lstrip, rstrip, special;
-  };
-  const Added* match_added(const std::string& text, size_t pos) const;
-  const Added* added_by_id(int64_t id) const;
+  const AddedToken* added_by_id(int64_t id) const;
   bool is_special_id(int64_t id) const;
   // Id of a special token (added token or piece), registered as an added token.
   int64_t token_id(const std::string& token, const std::string& what);
@@ -113,9 +110,11 @@ class LlamaTokenizer final : public model::Tokenizer {
   std::shared_ptr<SpmProcessor> spm_;            // as stored (legacy)
   std::shared_ptr<SpmProcessor> spm_no_prefix_;  // legacy=False: no dummy prefix
   int64_t unk_length_ = 0;                       // pieces of the unk token (legacy=False)
+  int64_t underline_id_ = -1;                    // the piece "▁", -1 if none
   int64_t vocab_size_ = 0, bos_id_ = 1, eos_id_ = 2, unk_id_ = 0;
   std::optional<int64_t> pad_id_;
-  std::vector<Added> added_;                      // longest content first
+  // Longest content first; AddedToken::special marks all_special_tokens.
+  std::vector<AddedToken> added_;
   std::vector<int64_t> special_ids_;
   std::vector<int64_t> additional_ids_;  // additional_special_tokens
 };

@@ -21,8 +21,6 @@ void replace_all(std::string& s, const std::string& from, const std::string& to)
   }
 }
 
-const std::string kUnderline = "\xe2\x96\x81";  // "▁", SentencePiece's word start
-
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
 std::string strip(const std::string& s, bool left = true, bool right = true) {
@@ -136,7 +134,7 @@ T5Tokenizer T5Tokenizer::from_dir(const std::string& dir) {
     if (!added.is_object()) f.fail("added_tokens_decoder", std::string("expected an object, found ") + added.type_name());
     for (auto it = added.begin(); it != added.end(); ++it) {
       const std::string text = token_text(f, "added_tokens_decoder", it.value());
-      auto s = std::find_if(tok.specials_.begin(), tok.specials_.end(), [&](const Special& x) { return x.text == text; });
+      auto s = std::find_if(tok.specials_.begin(), tok.specials_.end(), [&](const AddedToken& x) { return x.content == text; });
       if (s == tok.specials_.end() || std::to_string(s->id) != it.key()) {
         f.fail("added_tokens_decoder", "token '" + text + "' at id " + it.key() +
                " is not a T5 special token at its id; added tokens are not supported");
@@ -171,25 +169,15 @@ T5Tokenizer::T5Tokenizer(const std::string& spiece_model, int extra_ids, bool le
   if (!legacy_) {
     spm_no_prefix_ = std::make_shared<SpmProcessor>(without_dummy_prefix(io::read_file_bytes(spiece_model), spiece_model), spiece_model);
     unk_token_length_ = spm_no_prefix_->encode("<unk>").size();
-    underline_id_ = spm_->piece_to_id(kUnderline);
+    underline_id_ = underline_id(*spm_);
   }
-  specials_.push_back({"<pad>", pad_id_, false, false});
-  specials_.push_back({"</s>", eos_id_, false, false});
-  specials_.push_back({"<unk>", unk_id_, false, false});
+  specials_.push_back({"<pad>", pad_id_, false, false, true});
+  specials_.push_back({"</s>", eos_id_, false, false, true});
+  specials_.push_back({"<unk>", unk_id_, false, false, true});
   for (int n = 0; n < extra_ids_; ++n) {
-    specials_.push_back({"<extra_id_" + std::to_string(n) + ">", sentinel_id(n), true, true});
+    specials_.push_back({"<extra_id_" + std::to_string(n) + ">", sentinel_id(n), true, true, true});
   }
-  // Longest first, so that a match at a position is the longest one (HF's trie).
-  std::stable_sort(specials_.begin(), specials_.end(),
-                   [](const Special& a, const Special& b) { return a.text.size() > b.text.size(); });
-}
-
-const T5Tokenizer::Special* T5Tokenizer::match_special(const std::string& text, size_t pos) const {
-  if (text[pos] != '<') return nullptr;  // every special token starts with '<'
-  for (const auto& s : specials_) {
-    if (text.compare(pos, s.text.size(), s.text) == 0) return &s;
-  }
-  return nullptr;
+  sort_longest_first(specials_);
 }
 
 bool T5Tokenizer::is_special_id(int64_t id) const {
@@ -197,56 +185,15 @@ bool T5Tokenizer::is_special_id(int64_t id) const {
   return id >= piece_size_ && id < piece_size_ + extra_ids_;
 }
 
-std::vector<int> T5Tokenizer::encode_chunk(const std::string& chunk) const {
-  if (legacy_) return spm_->encode(chunk);
-  // Without the dummy prefix SentencePiece drops a leading "▁" or space;
-  // "<unk>" in front keeps it, and its pieces are cut off again.
-  if (chunk.rfind(kUnderline, 0) != 0 && chunk[0] != ' ') return spm_no_prefix_->encode(chunk);
-  std::vector<int> ids = spm_no_prefix_->encode("<unk>" + chunk);
-  if (ids.size() >= unk_token_length_) ids.erase(ids.begin(), ids.begin() + static_cast<long>(unk_token_length_));
-  return ids;
+std::vector<int64_t> T5Tokenizer::encode_chunk(const std::string& chunk) const {
+  if (!legacy_) return encode_chunk_without_prefix(*spm_no_prefix_, "<unk>", unk_token_length_, chunk);
+  const std::vector<int> ids = spm_->encode(chunk);
+  return std::vector<int64_t>(ids.begin(), ids.end());
 }
 
-std::vector<int64_t> T5Tokenizer::encode(const std::string& raw, bool add_eos) const {
-  // Non-legacy: one "▁" before the text, "▁" inside it read as a space.
-  std::string text = raw;
-  if (!legacy_ && !raw.empty()) {
-    replace_all(text, kUnderline, " ");
-    text = kUnderline + text;
-  }
-  // Split into plain chunks and special tokens, as HF's added-token trie does.
-  struct Part {
-    std::string text;
-    const Special* special;
-  };
-  std::vector<Part> parts;
-  size_t start = 0;
-  for (size_t i = 0; i < text.size();) {
-    if (const Special* s = match_special(text, i)) {
-      parts.push_back({text.substr(start, i - start), nullptr});
-      parts.push_back({s->text, s});
-      i += s->text.size();
-      start = i;
-    } else {
-      ++i;
-    }
-  }
-  parts.push_back({text.substr(start), nullptr});
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (!parts[i].special) continue;
-    if (parts[i].special->rstrip && i + 1 < parts.size()) parts[i + 1].text = strip(parts[i + 1].text, true, false);
-    if (parts[i].special->lstrip && i > 0) parts[i - 1].text = strip(parts[i - 1].text, false, true);
-  }
-  std::vector<int64_t> ids;
-  for (const auto& p : parts) {
-    if (p.special) {
-      ids.push_back(p.special->id);
-    } else if (!p.text.empty()) {
-      for (int id : encode_chunk(p.text)) ids.push_back(id);
-    }
-  }
-  // T5Tokenizer.tokenize: a lone "▁" before a special token is dropped.
-  if (!legacy_ && ids.size() > 1 && ids[0] == underline_id_ && is_special_id(ids[1])) ids.erase(ids.begin());
+std::vector<int64_t> T5Tokenizer::encode(const std::string& text, bool add_eos) const {
+  std::vector<int64_t> ids = tokenize_around_added(text, specials_, legacy_, underline_id_,
+                                                   [this](const std::string& chunk) { return encode_chunk(chunk); });
   if (add_eos && (ids.empty() || ids.back() != eos_id_)) ids.push_back(eos_id_);
   return ids;
 }

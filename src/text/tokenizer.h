@@ -8,12 +8,16 @@
 // and _tokenize) the model's add_dummy_prefix is off, the text gets one "▁"
 // in front, and a chunk gets a word-start "▁" only when it begins with a
 // space or "▁": text right after a special token is not a new word
-// ("</s>False" encodes "False" as F-al-se... rather than "▁False"). Sentinels <extra_id_N> take the ids at the
+// ("</s>False" encodes "False" as F-al-se... rather than "▁False"); the
+// "▁" in front is dropped only before a special token of the split, never
+// before a character outside the vocabulary ("{x}" keeps it: "▁", "{", ...;
+// text/added_tokens.h). Sentinels <extra_id_N> take the ids at the
 // top of the vocabulary (piece_size + extra_ids - 1 - N) and, as in HF, strip
 // whitespace on both sides. Decoding skips special ids, lets SentencePiece
 // join the pieces, trims, and applies HF's clean_up_tokenization.
 
 #include "model/tokenizer.h"
+#include "text/added_tokens.h"
 #include "text/spm_module.h"
 
 #include <cstdint>
@@ -68,16 +72,10 @@ class T5Tokenizer final : public model::Tokenizer {
   int64_t sentinel_id(int n) const { return piece_size_ + extra_ids_ - 1 - n; }
 
  private:
-  struct Special {
-    std::string text;
-    int64_t id;
-    bool lstrip, rstrip;
-  };
   bool is_special_id(int64_t id) const;
-  const Special* match_special(const std::string& text, size_t pos) const;
   // One plain chunk: SentencePiece as is (legacy), or transformers'
   // non-legacy _tokenize on the model without the dummy prefix.
-  std::vector<int> encode_chunk(const std::string& chunk) const;
+  std::vector<int64_t> encode_chunk(const std::string& chunk) const;
 
   std::shared_ptr<SpmProcessor> spm_;
   std::shared_ptr<SpmProcessor> spm_no_prefix_;  // non-legacy only
@@ -88,7 +86,7 @@ class T5Tokenizer final : public model::Tokenizer {
   int piece_size_ = 0;
   int extra_ids_ = 0;
   int64_t pad_id_ = 0, eos_id_ = 1, unk_id_ = 2;
-  std::vector<Special> specials_;
+  std::vector<AddedToken> specials_;  // longest first; all of all_special_tokens
 };
 
 // transformers' `clean_up_tokenization`: " ." -> "." and friends.

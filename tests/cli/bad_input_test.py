@@ -215,6 +215,27 @@ write_safetensors(os.path.join(trailing, "model.safetensors"), st_header, _st_da
 adapter_with("adapter_modules_to_save", edit_config=lambda c: c.update(modules_to_save=["lm_head"]))
 adapter_with("adapter_rank_pattern", edit_config=lambda c: c.update(rank_pattern={"EncDecAttention.v": 8}))
 adapter_with("adapter_layers_regex", edit_config=lambda c: c.update(target_modules=".*q", layers_to_transform=[0]))
+# layers_to_transform that PEFT 0.7.1 and newer PEFT read as other layers (T5 without layers_pattern), or not at all.
+adapter_with("adapter_layers_by_version", edit_config=lambda c: c.update(layers_to_transform=[1]))
+adapter_with("adapter_layers_empty", edit_config=lambda c: c.update(layers_to_transform=[]))
+adapter_with("adapter_layers_pattern_group", edit_config=lambda c: c.update(layers_to_transform=[1],
+                                                                            layers_pattern="(block)"))
+# Regexes Python's re (PEFT) and std::regex read differently.
+adapter_with("adapter_regex_end_z", edit_config=lambda c: c.update(target_modules=r".*\.(q|v)\Z"))
+adapter_with("adapter_regex_posix", edit_config=lambda c: c.update(target_modules=r".*\.[[:lower:]]"))
+adapter_with("adapter_regex_no_min", edit_config=lambda c: c.update(target_modules=r".*\.[qv]{,1}"))
+adapter_with("adapter_regex_named", edit_config=lambda c: c.update(target_modules=r"(?P<m>.*)\.(q|v)"))
+adapter_with("adapter_regex_flags", edit_config=lambda c: c.update(target_modules=r"(?i).*\.(Q|V)"))
+adapter_with("adapter_alpha_key_z", edit_config=lambda c: c.update(alpha_pattern={r"q\Z": 16}))
+
+
+def adapter_named_keys(h, d):
+    """Keys as PeftModel.state_dict() gives them: "...lora_A.default.weight"."""
+    for k in [k for k in h if k != "__metadata__"]:
+        h[k[:-len(".weight")] + ".default.weight"] = h.pop(k)
+
+
+adapter_with("adapter_named_keys", edit_tensors=adapter_named_keys)
 adapter_with("adapter_pissa", edit_config=lambda c: c.update(init_lora_weights="pissa"))
 adapter_with("adapter_bias", edit_config=lambda c: c.update(bias="lora_only"))
 tok_eos = copy_dir(base, "tok_eos")
@@ -502,6 +523,44 @@ cases = [
     ('adapter_config.json: layers_to_transform with a regex', with_adapter("adapter_layers_regex"), 1,
      "lorahub compose: error: adapter_layers_regex/adapter_config.json: field 'layers_to_transform': cannot be used "
      "when target_modules is a string (PEFT LoraConfig)"),
+    ('adapter_config.json: layers_to_transform read differently by PEFT versions', with_adapter("adapter_layers_by_version"),
+     1, "lorahub compose: error: adapter_layers_by_version/adapter_config.json: field 'layers_to_transform': module "
+     "'encoder.block.1.layer.0.SelfAttention.q' is in layer 1 (the number after 'block') under PEFT 0.7.1's rule (no "
+     "layers_pattern: the first of layers, h, block, blocks, layer) but in layer 0 (the number after 'layer') under "
+     "newer PEFT's (the last '.<name>.<n>.'), so [1] would wrap it in one and not the other; give layers_pattern "
+     "(\"block\" for the layers PEFT 0.7.1 reads, \"layer\" for those newer PEFT reads)"),
+    ('adapter_config.json: layers_to_transform empty', with_adapter("adapter_layers_empty"), 1,
+     "lorahub compose: error: adapter_layers_empty/adapter_config.json: field 'layers_to_transform': an empty list: "
+     "PEFT 0.7.1 then wraps no module (and raises), newer PEFT every layer; give null for every layer, or the layers to "
+     "adapt"),
+    ('adapter_config.json: layers_pattern with a group', with_adapter("adapter_layers_pattern_group"), 1,
+     "lorahub compose: error: adapter_layers_pattern_group/adapter_config.json: field 'layers_pattern': '(block)' has a "
+     "capturing group, which PEFT would read as the layer number; use (?:...)"),
+    ('adapter_config.json: target_modules regex with \\Z', with_adapter("adapter_regex_end_z"), 1,
+     "lorahub compose: error: adapter_regex_end_z/adapter_config.json: field 'target_modules': '.*\\.(q|v)\\Z' uses "
+     "'\\Z' (character 10): Python's re (PEFT) reads the end of the name, std::regex the letter 'Z'; write '$'"),
+    ('adapter_config.json: target_modules regex with a POSIX class', with_adapter("adapter_regex_posix"), 1,
+     "lorahub compose: error: adapter_regex_posix/adapter_config.json: field 'target_modules': '.*\\.[[:lower:]]' uses "
+     "'[:' inside a class (character 6): std::regex reads a POSIX class or collating element ('[[:lower:]]'), Python's "
+     "re (PEFT) the characters themselves and a ']' after the class; list the characters ('[a-z]')"),
+    ('adapter_config.json: target_modules regex with {,n}', with_adapter("adapter_regex_no_min"), 1,
+     "lorahub compose: error: adapter_regex_no_min/adapter_config.json: field 'target_modules': '.*\\.[qv]{,1}' uses "
+     "'{,1}' (character 9): Python's re (PEFT) reads a missing lower bound as 0, std::regex refuses it; write '{0,1}'"),
+    ('adapter_config.json: target_modules regex with a named group', with_adapter("adapter_regex_named"), 1,
+     "lorahub compose: error: adapter_regex_named/adapter_config.json: field 'target_modules': '(?P<m>.*)\\.(q|v)' "
+     "uses a named group '(?P<...' (character 1): Python only (std::regex has no named groups); use '(...)'"),
+    ('adapter_config.json: target_modules regex with inline flags', with_adapter("adapter_regex_flags"), 1,
+     "lorahub compose: error: adapter_regex_flags/adapter_config.json: field 'target_modules': '(?i).*\\.(Q|V)' uses "
+     "inline flags '(?i)...' (character 1): Python only (std::regex has no inline flags); write the characters out "
+     "(e.g. '[qQ]' for a case-insensitive 'q')"),
+    ('adapter_config.json: alpha_pattern key with \\Z', with_adapter("adapter_alpha_key_z"), 1,
+     "lorahub compose: error: adapter_alpha_key_z/adapter_config.json: field 'alpha_pattern': 'q\\Z' uses '\\Z' "
+     "(character 2): Python's re (PEFT) reads the end of the name, std::regex the letter 'Z'; write '$'"),
+    ('adapter_model.safetensors: keys with the adapter name (state_dict dump)', with_adapter("adapter_named_keys"), 1,
+     "lorahub compose: error: adapter_named_keys/adapter_model.safetensors: tensor "
+     "'base_model.model.decoder.block.0.layer.0.SelfAttention.q.lora_A.default.weight' holds an adapter name (a "
+     "PeftModel.state_dict() dump): PEFT's loader reads no weight from it and gives the base model; write the adapter "
+     "with PeftModel.save_pretrained (keys base_model.model.<module>.lora_A.weight)"),
     ('adapter_config.json: init_lora_weights pissa', with_adapter("adapter_pissa"), 1,
      "lorahub compose: error: adapter_pissa/adapter_config.json: field 'init_lora_weights': \"pissa\" changed the base "
      "weights at initialisation, so the adapter needs that base; convert it to plain LoRA (PEFT save_pretrained with "

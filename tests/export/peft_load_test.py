@@ -107,6 +107,47 @@ def issue16_exports(work, base, modules, exports):
         exports.append((tag, out, True))
 
 
+def layers_exports(work, base, modules, family, exports):
+    """Issue 16: layers_to_transform without layers_pattern, where PEFT 0.7.1 (the first of layers, h, block, blocks,
+    layer) and newer PEFT (the last ".<name>.<n>.") read the same layers, loads as PEFT 0.7.1 reads it (T5 [0, 1]:
+    every block and every sub-layer; Llama [1]: "layers.1" under both), and its export writes that layers_pattern
+    explicitly, so that every PEFT version reads it alike."""
+    if family == "t5":
+        src, pattern = variant(work, "ltt01", modules[0], lambda c: c.update(layers_to_transform=[0, 1])), "block"
+    else:
+        src, pattern = variant(work, "ltt1", modules[0], lambda c: c.update(layers_to_transform=[1]),
+                               keep=lambda k: ".layers.1." in k), "layers"
+    exports.append(("source layers_to_transform without layers_pattern", src, True))
+    out = os.path.join(work, "ltt_export")
+    lorahub("compose", "--model", base, "--modules", src, "--weights=0.7", "--out", out, "--method", "linear")
+    written = json.load(open(os.path.join(out, "adapter_config.json")))["layers_pattern"]
+    print(f"{'ok  ' if written == [pattern] else 'FAIL'} {family}: the export of layers_to_transform without "
+          f"layers_pattern writes layers_pattern {written} (expected {[pattern]})")
+    if written != [pattern]:
+        failures.append(f"{family} layers_pattern of the export")
+    exports.append(("export of layers_to_transform without layers_pattern", out, True))
+
+
+def state_dict_dump_is_no_adapter(work, base, lora0, family, exs, tok, auto):
+    """Issue 16: keys with the adapter name ("...lora_A.default.weight", a PeftModel.state_dict() dump), which
+    lorahub refuses: PEFT 0.7.1's loader reads none of them and gives the base model's losses."""
+    from safetensors.torch import load_file, save_file
+    d = os.path.join(work, "state_dict_dump")
+    os.makedirs(d)
+    tensors = load_file(os.path.join(lora0, "adapter_model.safetensors"))
+    save_file({k[:-len(".weight")] + ".default.weight": v for k, v in tensors.items()},
+              os.path.join(d, "adapter_model.safetensors"), metadata={"format": "pt"})
+    shutil.copy(os.path.join(lora0, "adapter_config.json"), d)
+    dumped = hf_losses(PeftModel.from_pretrained(auto.from_pretrained(base), d).eval(), tok, family, exs)[1]
+    plain = hf_losses(auto.from_pretrained(base).eval(), tok, family, exs)[1]
+    adapted = hf_losses(PeftModel.from_pretrained(auto.from_pretrained(base), lora0).eval(), tok, family, exs)[1]
+    ok = abs(dumped - plain) <= TOL * abs(plain) and abs(adapted - plain) > 100 * TOL * abs(plain)
+    print(f"{'ok  ' if ok else 'FAIL'} {family}: PEFT on a state_dict dump {dumped:.7f}, base model {plain:.7f}, "
+          f"the adapter itself {adapted:.7f}")
+    if not ok:
+        failures.append(f"{family} state_dict dump")
+
+
 def run_family(name, family):
     fixture = os.path.join(SHARED, "fixtures", name)
     base, lora = os.path.join(fixture, "base"), os.path.join(fixture, "lora")
@@ -148,10 +189,12 @@ def run_family(name, family):
 
     if family == "t5":
         issue16_exports(work, base, modules, exports)
+    layers_exports(work, base, modules, family, exports)
 
     auto = transformers.AutoModelForSeq2SeqLM if family == "t5" else transformers.AutoModelForCausalLM
     tok_class = transformers.T5Tokenizer if family == "t5" else transformers.LlamaTokenizer
     tok = tok_class.from_pretrained(base)
+    state_dict_dump_is_no_adapter(work, base, modules[0], family, exs, tok, auto)
     results = {}
     for tag, path, is_adapter in exports:
         if is_adapter:

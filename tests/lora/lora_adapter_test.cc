@@ -7,6 +7,7 @@
 #include "lora/composition.h"
 #include "lora/peft_export.h"
 #include "lora/tiny_pool.h"
+#include "llama/tiny_llama.h"
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
@@ -149,6 +150,15 @@ TEST(LoraAdapter, BadAdaptersFailByName) {
        }},
       {"stray-tensor", "tensor 'base_model.model.lm_head.weight' is not a LoRA A or B weight",
        [&](io::TensorMap& t, nlohmann::json&) { t["base_model.model.lm_head.weight"] = at::zeros({2, 2}); }},
+      // A PeftModel.state_dict() dump: PEFT 0.7.1's loader reads no weight from these keys (base model).
+      {"adapter-named", "adapter_model.safetensors: tensor '" + key_b.substr(0, key_b.size() - 7) +
+                            ".default.weight' holds an adapter name (a PeftModel.state_dict() dump): PEFT's loader "
+                            "reads no weight from it and gives the base model; write the adapter with "
+                            "PeftModel.save_pretrained (keys base_model.model.<module>.lora_A.weight)",
+       [&](io::TensorMap& t, nlohmann::json&) {
+         t[key_b.substr(0, key_b.size() - 7) + ".default.weight"] = t.at(key_b);
+         t.erase(key_b);
+       }},
       {"bad-r", "field 'r': expected an integer, found string",
        [&](io::TensorMap&, nlohmann::json& c) { c["r"] = "four"; }},
       {"not-lora", "field 'peft_type': expected \"LORA\", found \"IA3\"",
@@ -278,16 +288,29 @@ TEST(LoraConfig, UnknownKeysAreWarnedByName) {
   EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
 }
 
-TEST(LoraConfig, LayersToTransformFollowsPeft) {
-  // Without layers_pattern PEFT's regex ".*.[^.]*\.(\d+)\." takes the last
-  // ".<n>." of the name: T5's sub-layer index (layer.0 self, layer.1 cross).
+TEST(LoraConfig, LayersToTransformIsReadAsEveryPeftVersionReadsIt) {
+  // The layer of a module, worked out by hand on the tiny T5's names
+  // ("encoder.block.<b>.layer.<l>.SelfAttention.q", 2 blocks): PEFT 0.7.1
+  // (check_target_module_exists) takes, without layers_pattern, the first of
+  // layers, h, block, blocks, layer for which re.match(".*.<p>\.(\d+)\.*")
+  // matches: "block", the block index b. Newer PEFT takes the last
+  // ".<name>.<n>." (r".*\.[^.]*\.(\d+)\."): the sub-layer l (0 self, 1 cross
+  // attention). [0, 1] wraps every q and v under both: accepted, and the
+  // pattern both read alike ("block") is kept for exports.
   const std::string sub01 = adapter_copy("layers-01", [](io::TensorMap&, nlohmann::json& c) { c["layers_to_transform"] = {0, 1}; });
-  EXPECT_EQ(load_adapter(sub01, tiny_model()).modules.size(), 12u);
-  const std::string sub0 = adapter_copy("layers-0", [](io::TensorMap&, nlohmann::json& c) { c["layers_to_transform"] = 0; });
-  EXPECT_NE(load_error(sub0).find("module 'decoder.block.0.layer.1.EncDecAttention.q' is not named by target_modules and "
-                                  "layers_to_transform in "),
-            std::string::npos);
-  // With layers_pattern "block": the block index.
+  const LoraAdapter both = load_adapter(sub01, tiny_model());
+  EXPECT_EQ(both.modules.size(), 12u);
+  EXPECT_EQ(both.layers_pattern, (std::vector<std::string>{"block"}));
+  EXPECT_EQ(target_config(both)["layers_pattern"], nlohmann::json({"block"}));
+  // [1]: block 1's self attention is layer 1 for PEFT 0.7.1, layer 0 for newer PEFT.
+  const std::string sub1 = adapter_copy("layers-1", [](io::TensorMap&, nlohmann::json& c) { c["layers_to_transform"] = {1}; });
+  EXPECT_EQ(load_error(sub1),
+            sub1 + "/adapter_config.json: field 'layers_to_transform': module 'encoder.block.1.layer.0.SelfAttention.q' "
+            "is in layer 1 (the number after 'block') under PEFT 0.7.1's rule (no layers_pattern: the first of layers, "
+            "h, block, blocks, layer) but in layer 0 (the number after 'layer') under newer PEFT's (the last "
+            "'.<name>.<n>.'), so [1] would wrap it in one and not the other; give layers_pattern (\"block\" for the "
+            "layers PEFT 0.7.1 reads, \"layer\" for those newer PEFT reads)");
+  // With layers_pattern "block": the block index under both.
   const std::string block1 = adapter_copy("layers-block1", [](io::TensorMap& t, nlohmann::json& c) {
     c["layers_to_transform"] = {1};
     c["layers_pattern"] = "block";
@@ -297,12 +320,76 @@ TEST(LoraConfig, LayersToTransformFollowsPeft) {
   EXPECT_EQ(ad.modules.size(), 6u);
   EXPECT_FALSE(targets_module(ad, "encoder.block.0.layer.0.SelfAttention.q"));
   EXPECT_TRUE(targets_module(ad, "encoder.block.1.layer.0.SelfAttention.q"));
-  const std::string regex = adapter_copy("layers-regex", [](io::TensorMap&, nlohmann::json& c) {
-    c["target_modules"] = ".*q";
-    c["layers_to_transform"] = {1};
+  // "lock": PEFT 0.7.1's ".*.lock\.(\d+)\.*" matches inside "block" (any
+  // character before it), newer PEFT's ".*\.lock\.(\d+)\." does not.
+  const std::string lock = adapter_copy("layers-lock", [](io::TensorMap&, nlohmann::json& c) {
+    c["layers_to_transform"] = {0, 1};
+    c["layers_pattern"] = "lock";
   });
-  EXPECT_NE(load_error(regex).find("field 'layers_to_transform': cannot be used when target_modules is a string"),
-            std::string::npos);
+  EXPECT_NE(load_error(lock).find("field 'layers_to_transform': module 'encoder.block.0.layer.0.SelfAttention.q' is in "
+                                  "layer 0 (the number after 'lock') under PEFT 0.7.1's rule but in no layer (not "
+                                  "wrapped) under newer PEFT's, so [0,1] would wrap it in one and not the other; give a "
+                                  "layers_pattern both rules read alike"),
+            std::string::npos)
+      << load_error(lock);
+  const std::pair<std::function<void(nlohmann::json&)>, std::string> refused[] = {
+      {[](nlohmann::json& c) { c["layers_to_transform"] = nlohmann::json::array(); },
+       "field 'layers_to_transform': an empty list: PEFT 0.7.1 then wraps no module (and raises), newer PEFT every layer"},
+      {[](nlohmann::json& c) { c["layers_to_transform"] = {0}; c["layers_pattern"] = nlohmann::json::array(); },
+       "field 'layers_pattern': an empty list: PEFT 0.7.1 reads it as no layer restriction, newer PEFT as no pattern"},
+      {[](nlohmann::json& c) { c["layers_to_transform"] = {0}; c["layers_pattern"] = "(block)"; },
+       "field 'layers_pattern': '(block)' has a capturing group, which PEFT would read as the layer number"},
+      {[](nlohmann::json& c) { c["layers_to_transform"] = {0}; c["layers_pattern"] = "block|layer"; },
+       "field 'layers_pattern': 'block|layer' has a '|' outside a group"},
+      {[](nlohmann::json& c) { c["layers_to_transform"] = {0}; c["layers_pattern"] = "(?P<n>block)"; },
+       "field 'layers_pattern': '(?P<n>block)' uses a named group"},
+      {[](nlohmann::json& c) { c["layers_to_transform"] = {0}; c["layers_pattern"] = "block)"; },
+       "field 'layers_pattern': expected a regular expression, found 'block)'"},
+      {[](nlohmann::json& c) { c["target_modules"] = ".*q"; c["layers_to_transform"] = {1}; },
+       "field 'layers_to_transform': cannot be used when target_modules is a string"},
+  };
+  for (const auto& [edit, expected] : refused) {
+    const std::string dir = adapter_copy("layers-refused", [&](io::TensorMap&, nlohmann::json& c) { edit(c); });
+    EXPECT_NE(load_error(dir).find(dir + "/adapter_config.json: " + expected), std::string::npos) << load_error(dir);
+  }
+}
+
+TEST(LoraConfig, ExportWithoutALayersPatternListsTheModules) {
+  // layers_to_transform with no layers_pattern both PEFT rules read alike
+  // (none was found at load) is never written as is: the export names the
+  // adapted modules one by one (PEFT's list rule: an entry equal to the name).
+  LoraAdapter ad;
+  ad.target_modules = {"q", "v"};
+  ad.layers_to_transform = {0};
+  const std::vector<std::string> modules = {"encoder.block.0.layer.0.SelfAttention.q",
+                                            "encoder.block.0.layer.0.SelfAttention.v"};
+  const nlohmann::json t = export_target_config({&ad}, modules, tiny_model().projections());
+  EXPECT_EQ(t["target_modules"], nlohmann::json(modules));
+  EXPECT_TRUE(t["layers_to_transform"].is_null());
+  EXPECT_TRUE(t["layers_pattern"].is_null());
+  ad.layers_pattern = {"block"};  // with one, the adapter's own fields
+  EXPECT_EQ(export_target_config({&ad}, modules, tiny_model().projections()), target_config(ad));
+}
+
+TEST(LoraConfig, LayersToTransformOnLlamaNamesReadsAlike) {
+  // "model.layers.<n>.self_attn.q_proj": PEFT 0.7.1's first common pattern
+  // "layers" and newer PEFT's last ".<name>.<n>." both read n; "layers"
+  // becomes explicit for exports.
+  const std::string dir = testing::temp_dir("llama-layers-1");
+  const std::string src = testing::llama_dir() + "/lora/lora0";
+  auto tensors = io::read_safetensors(src + "/adapter_model.safetensors").tensors;
+  for (auto it = tensors.begin(); it != tensors.end();) {
+    it = it->first.find(".layers.1.") == std::string::npos ? tensors.erase(it) : ++it;
+  }
+  auto config = io::read_json_file(src + "/adapter_config.json");
+  config["layers_to_transform"] = 1;
+  io::write_safetensors(dir + "/adapter_model.safetensors", tensors);
+  io::write_json_file(dir + "/adapter_config.json", config);
+  const LoraAdapter ad = load_adapter(dir, testing::llama_model());
+  EXPECT_EQ(ad.modules.size(), tensors.size() / 2);
+  EXPECT_EQ(ad.layers_pattern, (std::vector<std::string>{"layers"}));
+  EXPECT_FALSE(targets_module(ad, "model.layers.0.self_attn.q_proj"));
+  EXPECT_TRUE(targets_module(ad, "model.layers.1.self_attn.q_proj"));
 }
 
 TEST(LoraConfig, AlphaPatternScalesItsModules) {
@@ -328,6 +415,20 @@ TEST(LoraConfig, AlphaPatternScalesItsModules) {
     c["rank_pattern"] = {{"SelfAttention.q", 4}};
   });
   EXPECT_EQ(load_adapter(same, tiny_model()).modules.size(), 12u);
+  // Keys are regexes to PEFT (re.match(".*\.<key>$")): held to the same syntax rule as target_modules.
+  const std::string anchored = adapter_copy("alpha-pattern-z", [](io::TensorMap&, nlohmann::json& c) {
+    c["alpha_pattern"] = {{"q\\Z", 16}};
+  });
+  EXPECT_NE(load_error(anchored).find("adapter_config.json: field 'alpha_pattern': 'q\\Z' uses '\\Z' (character 2)"),
+            std::string::npos)
+      << load_error(anchored);
+  const std::string unbalanced = adapter_copy("alpha-pattern-paren", [](io::TensorMap&, nlohmann::json& c) {
+    c["alpha_pattern"] = {{"q)", 16}};
+  });
+  EXPECT_NE(load_error(unbalanced).find("adapter_config.json: field 'alpha_pattern': expected a regular expression, "
+                                        "found 'q)'"),
+            std::string::npos)
+      << load_error(unbalanced);
 }
 
 TEST(LoraConfig, FieldsNotImplementedAreRefusedByName) {

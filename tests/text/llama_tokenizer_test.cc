@@ -127,6 +127,40 @@ TEST(LlamaTokenizer, NonLegacyPrefixesOnceAndKeepsSpacesAfterSpecialTokens) {
   EXPECT_EQ(tok.encode("</s>True", false)[0], 2);
 }
 
+TEST(LlamaTokenizer, NonLegacyKeepsTheWordStartBeforeACharacterOutsideTheVocabulary) {
+  // A vocabulary without byte fallback (tiny-t5's spiece.model; "<s>" is no
+  // piece of it, so BOS is "<pad>"): a character it lacks encodes to the
+  // unknown id, but HF compares token strings with all_special_tokens, so
+  // the "▁" in front stays. Ids from transformers 4.36.2,
+  // LlamaTokenizer(vocab_file=spiece.model, bos_token="<pad>",
+  // eos_token="</s>", unk_token="<unk>", legacy=False)(text).input_ids,
+  // produced once and stored here.
+  LlamaTokenizerOptions o;
+  o.legacy = false;
+  o.bos_token = "<pad>";
+  const LlamaTokenizer tok(testing::tiny_dir() + "/base/spiece.model", o);
+  const std::pair<std::string, std::vector<int64_t>> cases[] = {
+      {"{x} y", {0, 3, 2, 389, 2, 3, 97}},
+      {"<s>begin", {0, 3, 2, 14, 2, 96, 20, 397, 103}},
+      {"~ z", {0, 3, 2, 3, 2}},
+      {"\xe4\xb8\xad text", {0, 3, 2, 3, 29, 20, 389, 29}},  // "中 text"
+      {"{x}</s>", {0, 3, 2, 389, 2, 1}},
+      {"</s>x", {0, 1, 389}},
+      {"<unk>x", {0, 2, 389}},
+      {" </s> y", {0, 1, 3, 97}},
+  };
+  for (const auto& [text, ids] : cases) EXPECT_EQ(tok.encode(text), ids) << text;
+  // The fixture's vocabulary (byte fallback): "{" is bytes, a leading space
+  // before a special token gives two "▁" (identity normalisation), both kept.
+  // transformers 4.36.2, LlamaTokenizer.from_pretrained(tiny-llama/base, legacy=False).
+  LlamaTokenizerOptions f;
+  f.legacy = false;
+  const LlamaTokenizer fallback(llama_base() + "/tokenizer.model", f);
+  EXPECT_EQ(fallback.encode("{x} y"), (std::vector<int64_t>{1, 527, 126, 576, 128, 304}));
+  EXPECT_EQ(fallback.encode(" <s>"), (std::vector<int64_t>{1, 527, 527, 1}));
+  EXPECT_EQ(fallback.encode("<s>begin"), (std::vector<int64_t>{1, 1, 308, 544, 261}));
+}
+
 TEST(LlamaTokenizer, FastTokenizerOnlyDirectoryIsRefusedByName) {
   const std::string dir = testing::temp_dir("llama-fast-only");
   testing::write_file(dir + "/tokenizer.json", "{}");

@@ -141,6 +141,42 @@ TEST(T5Tokenizer, LegacyFalseEncodesTextAfterASpecialTokenWithoutAWordStart) {
   EXPECT_EQ(tok.encode(""), (std::vector<int64_t>{1}));
 }
 
+TEST(T5Tokenizer, LegacyFalseKeepsTheWordStartBeforeACharacterOutsideTheVocabulary) {
+  // Ids from transformers 4.36.2, T5Tokenizer.from_pretrained(tiny-t5/base,
+  // legacy=False)(text).input_ids, and T5Tokenizer(vocab_file=spiece.model,
+  // extra_ids=3, legacy=False) for the sentinels; produced once, stored here.
+  // "{", "<", "~", "中" are not in the vocabulary: SentencePiece gives the
+  // unknown id 2, but the token is the character, not the special "<unk>",
+  // so the "▁" in front stays; only a real special token drops it.
+  const std::string dir = testing::temp_dir("legacy-false-oov");
+  std::filesystem::copy_file(testing::tiny_dir() + "/base/spiece.model", dir + "/spiece.model");
+  std::filesystem::copy_file(testing::shared_dir() + "/cases/t5_legacy_false/tokenizer_config.json",
+                             dir + "/tokenizer_config.json");
+  const T5Tokenizer tok = T5Tokenizer::from_dir(dir);
+  const std::pair<std::string, std::vector<int64_t>> cases[] = {
+      {"{x} y", {3, 2, 389, 2, 3, 97, 1}},
+      {"<s>begin", {3, 2, 14, 2, 96, 20, 397, 103, 1}},
+      {" <s>", {3, 2, 14, 2, 1}},
+      {"~ z", {3, 2, 3, 2, 1}},
+      {"\xe4\xb8\xad text", {3, 2, 3, 29, 20, 389, 29, 1}},  // "中 text"
+      {"{", {3, 2, 1}},
+      {"{x}</s>", {3, 2, 389, 2, 1}},
+      {"\xe2\x96\x81{x}", {3, 2, 389, 2, 1}},  // "▁{x}"
+      {"</s>x", {1, 389, 1}},
+      {"<unk>x", {2, 389, 1}},
+      {" </s> y", {1, 3, 97, 1}},
+  };
+  for (const auto& [text, ids] : cases) EXPECT_EQ(tok.encode(text), ids) << text;
+  const T5Tokenizer sentinels(testing::tiny_dir() + "/base/spiece.model", 3, false);
+  const std::pair<std::string, std::vector<int64_t>> sentinel_cases[] = {
+      {"<extra_id_0>x", {402, 389, 1}},
+      {" <extra_id_1> {y}", {401, 2, 97, 2, 1}},
+      {"{<extra_id_2>", {3, 2, 400, 1}},
+      {"<extra_id_0>{", {402, 2, 1}},
+  };
+  for (const auto& [text, ids] : sentinel_cases) EXPECT_EQ(sentinels.encode(text), ids) << text;
+}
+
 TEST(T5Tokenizer, ConfigFieldsThatChangeIdsAreHonouredOrRefused) {
   struct Case {
     std::string tag, expected;
