@@ -501,15 +501,23 @@ Config parse_yaml(const std::string& text, const std::string& path) {
 
 }  // namespace
 
-void refuse_output_over_inputs(const Config& c, const std::string& what) {
+namespace {
+std::vector<io::NamedPath> sweep_inputs(const Config& c) {
   std::vector<io::NamedPath> inputs{{"config", c.path},          {"model", c.model}, {"modules.dir", c.modules_dir},
                                     {"modules.list", c.modules_list}, {"bbh.dir", c.bbh_dir},
                                     {"modules.skill_data", c.skill_data_dir}};
   if (c.modules_dir.empty()) {
     for (size_t i = 0; i < c.module_ids.size(); ++i) inputs.push_back({"modules.ids", c.module_dir(i)});
   }
-  io::refuse_output_over_inputs(what, c.output, inputs);
+  return inputs;
 }
+}  // namespace
+
+void refuse_output_over_inputs(const Config& c, const std::string& what) {
+  io::refuse_output_over_inputs(what, c.output, sweep_inputs(c));
+}
+
+void check_output(const Config& c, const std::string& what) { io::check_outputs({{what, c.output}}, sweep_inputs(c)); }
 
 Config parse_config(const std::string& text, const std::string& path) {
   try {

@@ -135,10 +135,8 @@ int run_sweep(const RunOptions& options) {
   if (comm.rank() == 0) {
     try {
       Config c = load_config(options.config_path);
-      if (!options.output.empty()) {
-        c.output = options.output;
-        refuse_output_over_inputs(c, "--output");
-      }
+      if (!options.output.empty()) c.output = options.output;
+      check_output(c, options.output.empty() ? "output" : "--output");
       msg = {{"ok", true}, {"text", c.text}, {"path", c.path}};
     } catch (const std::exception& e) {
       msg = {{"ok", false}, {"error", e.what()}};
