@@ -12,6 +12,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -73,17 +74,29 @@ class Reader {
                                                      : n.IsNull() ? std::string("null") : std::string("a collection")));
     }
   }
-  // A finite number: YAML's .nan and .inf are refused here, for every key.
+  // A finite number: YAML's .nan and .inf, and numbers past a double's
+  // range (1e400), are refused here, for every key.
   double number(const YAML::Node& n, const std::string& key) const {
     double v = 0;
     try {
       if (!n.IsScalar()) throw YAML::Exception(n.Mark(), "");
       v = n.as<double>();
     } catch (const YAML::Exception&) {
+      if (n.IsScalar() && overflows_double(n.Scalar())) {
+        fail(n, key, "expected a finite number, found '" + n.Scalar() + "' (out of range)");
+      }
       fail(n, key, "expected a number");
     }
     if (!std::isfinite(v)) fail(n, key, "expected a finite number, found '" + n.as<std::string>() + "'");
     return v;
+  }
+  // Whether `text` is a whole decimal number too large for a double (yaml-cpp
+  // then fails as if it were no number at all).
+  static bool overflows_double(const std::string& text) {
+    errno = 0;
+    char* end = nullptr;
+    const double v = std::strtod(text.c_str(), &end);
+    return end != text.c_str() && *end == '\0' && errno == ERANGE && std::isinf(v);
   }
   bool boolean(const YAML::Node& n, const std::string& key) const {
     try {
