@@ -132,7 +132,8 @@ std::optional<std::vector<std::string>> stop_strings(const StopFlags& flags, con
   return out;
 }
 
-void check_output_flags(const std::vector<io::OutputPath>& outputs, const std::vector<io::NamedPath>& inputs) {
+void check_output_flags(const std::vector<io::OutputPath>& outputs,
+                        const std::vector<io::NamedPath>& inputs) {
   try {
     io::check_outputs(outputs, inputs);
   } catch (const std::invalid_argument& e) {

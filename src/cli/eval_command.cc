@@ -1,8 +1,8 @@
 // lorahub eval: BBH accuracy of a model (optionally with an adapter or a
 // composition of modules), zero-shot or in-context.
 
-#include "cli/commands.h"
 #include "cli/adapter_options.h"
+#include "cli/commands.h"
 #include "cli/common_options.h"
 #include "io/atomic_file.h"
 #include "learn/generation.h"
@@ -101,11 +101,15 @@ int eval_command(const Args& args) {
     std::printf("%-45s %9.4f %8lld\n", task.name.c_str(), s.accuracy(), static_cast<long long>(s.total));
     if (!predictions_path.empty()) {
       for (size_t i = 0; i < n; ++i) {
-        predictions += nlohmann::json{{"task", task.name}, {"index", i}, {"target", targets[i]}, {"prediction", outputs[i]}}.dump() + "\n";
+        const nlohmann::json line{
+            {"task", task.name}, {"index", i}, {"target", targets[i]}, {"prediction", outputs[i]}};
+        predictions += line.dump() + "\n";
       }
     }
   }
-  if (!predictions_path.empty()) io::write_atomically(predictions_path, [&](std::ostream& out) { out << predictions; });
+  if (!predictions_path.empty()) {
+    io::write_atomically(predictions_path, [&](std::ostream& out) { out << predictions; });
+  }
   std::printf("%-45s %9.4f %8zu\n", "average", sum / static_cast<double>(bbh.size()), bbh.size());
   return 0;
 }

@@ -43,11 +43,14 @@ void refuse_non_finite(const nlohmann::json& out) {
       found = number_name(out[key].get<double>());
     }
     if (found.empty()) continue;
-    const std::string examples = bad.empty() ? "" : " (" + std::to_string(bad.size()) + " of " +
-                                                        std::to_string(per.size()) + " examples have a non-finite loss)";
-    throw model::NonFiniteError(std::string(key) + " is " + found + examples +
-                                ": the model's weights or config, or its adapter or composition, give non-finite "
-                                "numbers");
+    const std::string examples = bad.empty()
+                                     ? ""
+                                     : " (" + std::to_string(bad.size()) + " of " +
+                                           std::to_string(per.size()) + " examples have a non-finite loss)";
+    throw model::NonFiniteError(
+        std::string(key) + " is " + found + examples +
+        ": the model's weights or config, or its adapter or composition, give non-finite "
+        "numbers");
   }
 }
 

@@ -42,8 +42,12 @@ void check_location(const OutputPath& o) {
   const fs::path path(o.path);
   const std::string head = o.what + ": '" + o.path + "'";
   if (fs::exists(path, ec)) {
-    if (o.directory && !fs::is_directory(path, ec)) throw std::invalid_argument(head + " is a file, expected a directory");
-    if (!o.directory && fs::is_directory(path, ec)) throw std::invalid_argument(head + " is a directory, expected a file");
+    if (o.directory && !fs::is_directory(path, ec)) {
+      throw std::invalid_argument(head + " is a file, expected a directory");
+    }
+    if (!o.directory && fs::is_directory(path, ec)) {
+      throw std::invalid_argument(head + " is a directory, expected a file");
+    }
   }
   // The directory the output is created in: a file's own directory; for a
   // directory, its nearest existing ancestor (the missing ones are created).
@@ -55,7 +59,9 @@ void check_location(const OutputPath& o) {
   } else if (!fs::exists(dir, ec)) {
     throw std::invalid_argument(head + ": directory '" + dir.string() + "' does not exist");
   }
-  if (!fs::is_directory(dir, ec)) throw std::invalid_argument(head + ": '" + dir.string() + "' is not a directory");
+  if (!fs::is_directory(dir, ec)) {
+    throw std::invalid_argument(head + ": '" + dir.string() + "' is not a directory");
+  }
   if (::access(dir.c_str(), W_OK | X_OK) != 0) {
     throw std::invalid_argument(head + ": directory '" + dir.string() + "' is not writable");
   }
@@ -72,8 +78,9 @@ void check_outputs(const std::vector<OutputPath>& outputs, const std::vector<Nam
       if (outputs[j].path.empty()) continue;
       const std::string how = overlap(resolved(o.path), resolved(outputs[j].path));
       if (how.empty()) continue;
-      throw std::invalid_argument(o.what + ": '" + o.path + "' " + how + " the output " + outputs[j].what + " '" +
-                                  outputs[j].path + "'; give each output a path of its own, outside the others");
+      throw std::invalid_argument(o.what + ": '" + o.path + "' " + how + " the output " + outputs[j].what +
+                                  " '" + outputs[j].path +
+                                  "'; give each output a path of its own, outside the others");
     }
     check_location(o);
   }

@@ -78,7 +78,8 @@ double finite_loss(const at::Tensor& loss, int64_t step, int64_t steps, double l
   if (std::isfinite(v)) return v;
   const std::string found = std::string("the loss is ") + (std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
   if (step == 1) {  // no update yet: the learning rate cannot be the cause
-    throw model::NonFiniteError(what + ": " + found + " before any update (step 1 of " + std::to_string(steps) +
+    throw model::NonFiniteError(what + ": " + found + " before any update (step 1 of " +
+                                std::to_string(steps) +
                                 "): the model's weights or config, its adapters or modules, or the data give "
                                 "non-finite numbers (nothing was written)");
   }

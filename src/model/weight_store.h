@@ -42,8 +42,7 @@ class WeightStore {
   // Throws std::invalid_argument on a name or shape the base lacks, and
   // model::NonFiniteError when a replacement is not finite (a composition
   // that overflowed), so no merged model computes on NaN or inf.
-  std::shared_ptr<WeightStore> with_replaced(const io::TensorMap& replaced,
-                                             const std::string& what) const;
+  std::shared_ptr<WeightStore> with_replaced(const io::TensorMap& replaced, const std::string& what) const;
 
  private:
   io::TensorMap tensors_;

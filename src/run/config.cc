@@ -530,7 +530,9 @@ void refuse_output_over_inputs(const Config& c, const std::string& what) {
   io::refuse_output_over_inputs(what, c.output, sweep_inputs(c));
 }
 
-void check_output(const Config& c, const std::string& what) { io::check_outputs({{what, c.output}}, sweep_inputs(c)); }
+void check_output(const Config& c, const std::string& what) {
+  io::check_outputs({{what, c.output}}, sweep_inputs(c));
+}
 
 Config parse_config(const std::string& text, const std::string& path) {
   try {

@@ -222,7 +222,9 @@ class Coordinator {
     const int64_t unit = result.at("unit");
     auto it = active_.find(result.at("trial").get<std::string>());
     if (it == active_.end()) {
-      if (failed_.count(result.at("trial").get<std::string>()) && offsets_.erase(unit)) return;  // its trial failed
+      const bool of_failed_trial =
+          failed_.count(result.at("trial").get<std::string>()) && offsets_.erase(unit);
+      if (of_failed_trial) return;  // in flight when its trial failed
       throw std::logic_error("result for an unknown trial");
     }
     TrialState& s = *it->second;

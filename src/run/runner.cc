@@ -90,9 +90,10 @@ int coordinate_and_report(const RunOptions& o, const Config& c, Transport& trans
   // Failed trials count as finished: a trial fails on its own numbers, so a rerun would fail again.
   const int64_t failed = store.failed();
   const std::string failures =
-      failed == 0 ? ""
-                  : "; " + std::to_string(failed) + (failed == 1 ? " trial" : " trials") +
-                        " failed (status 'failed', the reason under 'error'; --resume does not run them again)";
+      failed == 0
+          ? ""
+          : "; " + std::to_string(failed) + (failed == 1 ? " trial" : " trials") +
+                " failed (status 'failed', the reason under 'error'; --resume does not run them again)";
   std::fprintf(stderr, "done: %lld trials run, %lld already finished, results in %s%s\n",
                static_cast<long long>(s.finished), static_cast<long long>(s.skipped), c.output.c_str(),
                failures.c_str());

@@ -1,7 +1,7 @@
 #include "run/worker.h"
 
-#include "learn/objective.h"
 #include "learn/generation.h"
+#include "learn/objective.h"
 #include "learn/trainer.h"
 #include "lora/composition.h"
 #include "lora/lora_adapter.h"

@@ -41,15 +41,17 @@ TEST_F(OutputGuard, FilesNeedAnExistingDirectory) {
             "--history: '" + root_ + "/nodir/h.json': directory '" + root_ + "/nodir' does not exist");
   EXPECT_EQ(error_of({{"--history", root_ + "/afile/h.json"}}),
             "--history: '" + root_ + "/afile/h.json': '" + root_ + "/afile' is not a directory");
-  EXPECT_EQ(error_of({{"--history", root_ + "/adir"}}), "--history: '" + root_ + "/adir' is a directory, expected a file");
+  EXPECT_EQ(error_of({{"--history", root_ + "/adir"}}),
+            "--history: '" + root_ + "/adir' is a directory, expected a file");
   EXPECT_EQ(error_of({{"--history", root_ + "/afile"}}), "");  // replaced whole when written
-  EXPECT_EQ(error_of({{"--history", "h.json"}}), "");  // the current directory
+  EXPECT_EQ(error_of({{"--history", "h.json"}}), "");          // the current directory
 }
 
 TEST_F(OutputGuard, DirectoriesAreCreatedWithTheirParentsButNotThroughAFile) {
   EXPECT_EQ(error_of({{"--export", root_ + "/new/deeper/E", true}}), "");
   EXPECT_EQ(error_of({{"--export", root_ + "/adir", true}}), "");
-  EXPECT_EQ(error_of({{"--export", root_ + "/afile", true}}), "--export: '" + root_ + "/afile' is a file, expected a directory");
+  EXPECT_EQ(error_of({{"--export", root_ + "/afile", true}}),
+            "--export: '" + root_ + "/afile' is a file, expected a directory");
   EXPECT_EQ(error_of({{"--out", root_ + "/afile/sub/E", true}}),
             "--out: '" + root_ + "/afile/sub/E': '" + root_ + "/afile' is not a directory");
   EXPECT_FALSE(fs::exists(root_ + "/new"));  // checking creates nothing
@@ -66,7 +68,8 @@ TEST_F(OutputGuard, OutputsAreDistinctAndApart) {
   EXPECT_EQ(error_of({{"--history", root_ + "/adir/h.json"}, {"--weights-out", root_ + "/adir/./h.json"}}),
             "--weights-out: '" + root_ + "/adir/./h.json' is the output --history '" + root_ +
                 "/adir/h.json'; give each output a path of its own, outside the others");
-  EXPECT_EQ(error_of({{"--export", e, true}, {"--history", root_ + "/adir/h.json"}, {"--weights-out", ""}}), "");
+  EXPECT_EQ(error_of({{"--export", e, true}, {"--history", root_ + "/adir/h.json"}, {"--weights-out", ""}}),
+            "");
 }
 
 TEST_F(OutputGuard, InputsComeFirst) {

@@ -4,11 +4,11 @@
 
 #include "learn/generation.h"
 #include "lora/composition.h"
+#include "lora/tiny_pool.h"
 #include "model/non_finite.h"
+#include "optim/cobyla.h"
 #include "tasks/examples.h"
 #include "text/tokenizer.h"
-#include "lora/tiny_pool.h"
-#include "optim/cobyla.h"
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>

@@ -3,10 +3,10 @@
 
 #include "learn/trainer.h"
 
-#include "lora/lora_pool.h"
 #include "io/json_file.h"
 #include "io/safetensors.h"
 #include "lora/ia3_adapter.h"
+#include "lora/lora_pool.h"
 #include "lora/peft_export.h"
 #include "model/non_finite.h"
 #include "t5/tiny_model.h"
@@ -71,9 +71,10 @@ TEST(Trainer, NonFiniteLossBeforeAnyUpdateIsNotCalledADivergence) {
       train(testing::tiny_model_with_nan(), field("input_ids"), field("label_ids"), o);
       ADD_FAILURE() << "trained a NaN model";
     } catch (const model::NonFiniteError& e) {
-      EXPECT_EQ(std::string(e.what()), "train: the loss is nan before any update (step 1 of 2): the model's weights or "
-                                       "config, its adapters or modules, or the data give non-finite numbers (nothing "
-                                       "was written)");
+      EXPECT_EQ(std::string(e.what()),
+                "train: the loss is nan before any update (step 1 of 2): the model's weights or "
+                "config, its adapters or modules, or the data give non-finite numbers (nothing "
+                "was written)");
     }
   }
   o.mode = TrainMode::kFull;
@@ -85,7 +86,8 @@ TEST(Trainer, NonFiniteLossBeforeAnyUpdateIsNotCalledADivergence) {
   } catch (const model::NonFiniteError& e) {
     const std::string msg = e.what();
     EXPECT_EQ(msg.find("train: the loss is nan at step "), 0u) << msg;
-    EXPECT_NE(msg.find("training diverged; lower the learning rate (nothing was written)"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("training diverged; lower the learning rate (nothing was written)"), std::string::npos)
+        << msg;
     EXPECT_EQ(msg.find("step 1 of"), std::string::npos) << msg;
   }
 }

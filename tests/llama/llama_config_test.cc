@@ -78,7 +78,8 @@ TEST(LlamaConfig, MissingRopeThetaAndKeyValueHeadsTakeTheirDefaults) {
 TEST(LlamaConfig, RealValuedSettingsMustBeFiniteAndPositive) {
   EXPECT_EQ(error_of(edited("rms_norm_eps", "-1.0")),
             "dir/config.json: field 'rms_norm_eps': expected a finite number > 0, found -1.0");
-  EXPECT_EQ(error_of(edited("rms_norm_eps", "0")), "dir/config.json: field 'rms_norm_eps': expected a finite number > 0, found 0");
+  EXPECT_EQ(error_of(edited("rms_norm_eps", "0")),
+            "dir/config.json: field 'rms_norm_eps': expected a finite number > 0, found 0");
   EXPECT_EQ(error_of(edited("rope_theta", "-10000")),
             "dir/config.json: field 'rope_theta': expected a finite number > 0, found -10000");
   EXPECT_EQ(error_of(edited("rms_norm_eps", "\"1e-6\"")),
@@ -86,7 +87,8 @@ TEST(LlamaConfig, RealValuedSettingsMustBeFiniteAndPositive) {
   EXPECT_EQ(error_of(edited("rope_scaling", R"({"type": "linear", "factor": 1})")),
             "dir/config.json: field 'rope_scaling.factor': expected a finite number > 1, found 1");
   EXPECT_DOUBLE_EQ(LlamaConfig::from_text(edited("rms_norm_eps", "1e-5"), "c").rms_norm_eps, 1e-5);
-  EXPECT_DOUBLE_EQ(LlamaConfig::from_text(edited("rms_norm_eps", "null"), "c").rms_norm_eps, 1e-6);  // the default
+  EXPECT_DOUBLE_EQ(LlamaConfig::from_text(edited("rms_norm_eps", "null"), "c").rms_norm_eps,
+                   1e-6);  // the default
 }
 
 TEST(LlamaConfig, RopeScalingLinearAndDynamicReadOthersRefused) {

@@ -190,12 +190,15 @@ TEST(Config, BadConfigsAreOneClearLine) {
 TEST(Config, NumbersMustBeFinite) {
   EXPECT_EQ(error_of(base_config("", "[{name: lorahub, l1: 1e400}]")),
             "/cfg/test.yaml:12: 'sweep.methods.l1': expected a finite number, found '1e400' (out of range)");
-  EXPECT_EQ(error_of(base_config("", "[{name: lorahub, bound: -1e999}]")),
-            "/cfg/test.yaml:12: 'sweep.methods.bound': expected a finite number, found '-1e999' (out of range)");
+  EXPECT_EQ(
+      error_of(base_config("", "[{name: lorahub, bound: -1e999}]")),
+      "/cfg/test.yaml:12: 'sweep.methods.bound': expected a finite number, found '-1e999' (out of range)");
   EXPECT_EQ(error_of(base_config("", "[{name: lorahub, l1: .nan}]")),
             "/cfg/test.yaml:12: 'sweep.methods.l1': expected a finite number, found '.nan'");
-  EXPECT_EQ(error_of(base_config("", "[{name: lorahub, l1: lots}]")), "/cfg/test.yaml:12: 'sweep.methods.l1': expected a number");
-  EXPECT_EQ(error_of(base_config("", "[{name: lorahub, l1: 1e400x}]")), "/cfg/test.yaml:12: 'sweep.methods.l1': expected a number");
+  EXPECT_EQ(error_of(base_config("", "[{name: lorahub, l1: lots}]")),
+            "/cfg/test.yaml:12: 'sweep.methods.l1': expected a number");
+  EXPECT_EQ(error_of(base_config("", "[{name: lorahub, l1: 1e400x}]")),
+            "/cfg/test.yaml:12: 'sweep.methods.l1': expected a number");
 }
 
 }  // namespace

@@ -111,7 +111,9 @@ TEST_F(T5Parity, GreedyFlagsNonFiniteLogits) {
   GreedyOptions four;
   four.max_new_tokens = 4;
   EXPECT_TRUE(tiny_model().greedy(batch.input_ids, batch.attention_mask, four).all_finite.item<bool>());
-  EXPECT_FALSE(testing::tiny_model_with_nan().greedy(batch.input_ids, batch.attention_mask, four).all_finite.item<bool>());
+  EXPECT_FALSE(testing::tiny_model_with_nan()
+                   .greedy(batch.input_ids, batch.attention_mask, four)
+                   .all_finite.item<bool>());
   // Through the model interface, which learn::generate reads.
   std::vector<model::TokenIds> prompts;
   for (const auto& ex : golden()["examples"]) prompts.push_back(testing::ids(ex["input_ids"]));

@@ -32,9 +32,9 @@ inline const t5::T5Model& tiny_model_with_nan() {
     at::Tensor norm = w.at("decoder.final_layer_norm.weight").clone();
     norm[0] = std::numeric_limits<float>::quiet_NaN();
     w["decoder.final_layer_norm.weight"] = norm;
-    return t5::T5Model(tiny_checkpoint().config,
-                       std::make_shared<model::WeightStore>(std::move(w), std::map<std::string, std::string>{}, "nan",
-                                                            at::kFloat, test_device()));
+    return t5::T5Model(tiny_checkpoint().config, std::make_shared<model::WeightStore>(
+                                                     std::move(w), std::map<std::string, std::string>{},
+                                                     "nan", at::kFloat, test_device()));
   }();
   return model;
 }
