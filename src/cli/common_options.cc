@@ -134,13 +134,12 @@ std::optional<std::vector<std::string>> stop_strings(const StopFlags& flags, con
   return out;
 }
 
-void refuse_outputs_over_inputs(const std::vector<io::NamedPath>& outputs, const std::vector<io::NamedPath>& inputs) {
-  for (const auto& out : outputs) {
-    try {
-      io::refuse_output_over_inputs(out.what, out.path, inputs);
-    } catch (const std::invalid_argument& e) {
-      throw UsageError(e.what());
-    }
+void check_output_flags(const std::vector<io::OutputPath>& outputs,
+                        const std::vector<io::NamedPath>& inputs) {
+  try {
+    io::check_outputs(outputs, inputs);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
   }
 }
 

@@ -70,11 +70,12 @@ void add_stop_options(boost::program_options::options_description& desc, StopFla
 // UsageError. An unknown escape (\x) is a UsageError naming it.
 std::optional<std::vector<std::string>> stop_strings(const StopFlags& flags,
                                                      const boost::program_options::variables_map& vm);
-// Every output flag of a command (`outputs`: flag and path, empty paths
-// skipped) checked against its inputs before anything is loaded or written:
-// UsageError when an output is, lies inside or contains an input
-// (io::refuse_output_over_inputs).
-void refuse_outputs_over_inputs(const std::vector<io::NamedPath>& outputs, const std::vector<io::NamedPath>& inputs);
+// Every output flag of a command (`outputs`: flag, path, file or directory;
+// empty paths skipped) checked before anything is loaded or written
+// (io::check_outputs): UsageError when an output is, lies inside or
+// contains an input or another output, or cannot be written where it is
+// named (a file's directory missing, a file in the way).
+void check_output_flags(const std::vector<io::OutputPath>& outputs, const std::vector<io::NamedPath>& inputs);
 // The inputs named by module flags: each directory (--modules) and the list file.
 std::vector<io::NamedPath> module_inputs(const ModuleOptions& opts, const std::vector<std::string>& dirs);
 

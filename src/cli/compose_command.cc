@@ -53,7 +53,7 @@ int compose_command(const Args& args) {
   const std::vector<std::string> dirs = resolve_modules(modules);
   auto inputs = module_inputs(modules, dirs);
   inputs.push_back({"--model", model_dir});
-  refuse_outputs_over_inputs({{"--out", out_dir}}, inputs);
+  check_output_flags({{"--out", out_dir, true}}, inputs);
   if (w.size() != dirs.size()) {
     throw UsageError("--weights: " + std::to_string(w.size()) + " weights for " +
                                 std::to_string(dirs.size()) + " modules");

@@ -31,6 +31,7 @@ int demo_world_command(const Args& args) {
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
+  check_output_flags({{"--out", o.out, true}}, {});
   const auto w = demo::build_demo_world(o);
   std::cout << "model " << w.model_dir << "\nmodules " << w.lora_dir << " (" << w.module_ids.size() << ")\nbbh "
             << w.bbh_dir << "\n";

@@ -1,9 +1,10 @@
 // lorahub eval: BBH accuracy of a model (optionally with an adapter or a
 // composition of modules), zero-shot or in-context.
 
-#include "cli/commands.h"
 #include "cli/adapter_options.h"
+#include "cli/commands.h"
 #include "cli/common_options.h"
+#include "io/atomic_file.h"
 #include "learn/generation.h"
 #include "model/loader.h"
 #include "tasks/bbh.h"
@@ -56,7 +57,7 @@ int eval_command(const Args& args) {
         mods.dirs.empty() && mods.list_file.empty() ? std::vector<std::string>{} : resolve_modules(mods);
     auto inputs = module_inputs(mods, dirs);
     inputs.insert(inputs.end(), {{"--model", model_dir}, {"--adapter", adapter.adapter}, {"--bbh", bbh_dir}});
-    refuse_outputs_over_inputs({{"--predictions", predictions_path}}, inputs);
+    check_output_flags({{"--predictions", predictions_path}}, inputs);
   }
   std::vector<std::string> names;
   std::stringstream ss(task_list);
@@ -73,11 +74,8 @@ int eval_command(const Args& args) {
   const AdaptedModel adapted = adapt_model(model, adapter, true);
   const model::LanguageModel& m = adapted.model(model);
 
-  std::ofstream predictions;
-  if (!predictions_path.empty()) {
-    predictions.open(predictions_path);
-    if (!predictions) throw std::runtime_error(predictions_path + ": cannot write");
-  }
+  // Written whole at the end (io::write_atomically): a failed evaluation leaves an earlier file as it was.
+  std::string predictions;
   const bool tty = ::isatty(2);
   double sum = 0;
   std::printf("%-45s %9s %8s\n", "task", "accuracy", "n");
@@ -101,11 +99,16 @@ int eval_command(const Args& args) {
     const auto s = tasks::score(outputs, targets);
     sum += s.accuracy();
     std::printf("%-45s %9.4f %8lld\n", task.name.c_str(), s.accuracy(), static_cast<long long>(s.total));
-    if (predictions.is_open()) {
+    if (!predictions_path.empty()) {
       for (size_t i = 0; i < n; ++i) {
-        predictions << nlohmann::json{{"task", task.name}, {"index", i}, {"target", targets[i]}, {"prediction", outputs[i]}}.dump() << "\n";
+        const nlohmann::json line{
+            {"task", task.name}, {"index", i}, {"target", targets[i]}, {"prediction", outputs[i]}};
+        predictions += line.dump() + "\n";
       }
     }
+  }
+  if (!predictions_path.empty()) {
+    io::write_atomically(predictions_path, [&](std::ostream& out) { out << predictions; });
   }
   std::printf("%-45s %9.4f %8zu\n", "average", sum / static_cast<double>(bbh.size()), bbh.size());
   return 0;

@@ -103,8 +103,9 @@ int learn_command(const Args& args) {
   const auto dirs = resolve_modules(modules);
   auto read = module_inputs(modules, dirs);
   read.insert(read.end(), {{"--model", model_dir}, {"--examples", examples_path}, {"--eval", eval_path}});
-  refuse_outputs_over_inputs(
-      {{"--export", export_dir}, {"--history", history_path}, {"--weights-out", gradient.weights_out}}, read);
+  check_output_flags(
+      {{"--export", export_dir, true}, {"--history", history_path}, {"--weights-out", gradient.weights_out}},
+      read);
   if (opt_options.name == "adamw") {
     const LearnRequest request{model_dir, method_name, export_dir, history_path, eval_path, dirs,
                                !modules.ignore_base, tasks::read_examples_jsonl(examples_path),

@@ -8,6 +8,7 @@
 #include "learn/generation.h"
 #include "learn/objective.h"
 #include "model/loader.h"
+#include "model/non_finite.h"
 #include "tasks/examples.h"
 
 #include <ATen/ATen.h>
@@ -21,6 +22,39 @@
 namespace po = boost::program_options;
 
 namespace lorahub::cli {
+namespace {
+
+std::string number_name(double v) { return std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf"; }
+
+// JSON has no NaN or inf (nlohmann writes null): a value that is not finite
+// is an error naming it and the examples whose loss is not finite.
+void refuse_non_finite(const nlohmann::json& out) {
+  const auto per = out.at("per_example_loss").get<std::vector<double>>();
+  std::vector<size_t> bad;
+  for (size_t i = 0; i < per.size(); ++i) {
+    if (!std::isfinite(per[i])) bad.push_back(i + 1);
+  }
+  for (const char* key : {"batch_loss", "lorahub_loss", "per_example_loss", "l1_term", "score"}) {
+    if (!out.contains(key)) continue;
+    std::string found;
+    if (out[key].is_array()) {
+      if (!bad.empty()) found = number_name(per[bad[0] - 1]) + " for example " + std::to_string(bad[0]);
+    } else if (!std::isfinite(out[key].get<double>())) {
+      found = number_name(out[key].get<double>());
+    }
+    if (found.empty()) continue;
+    const std::string examples = bad.empty()
+                                     ? ""
+                                     : " (" + std::to_string(bad.size()) + " of " +
+                                           std::to_string(per.size()) + " examples have a non-finite loss)";
+    throw model::NonFiniteError(
+        std::string(key) + " is " + found + examples +
+        ": the model's weights or config, or its adapter or composition, give non-finite "
+        "numbers");
+  }
+}
+
+}  // namespace
 
 int loss_command(const Args& args) {
   std::string model_dir, examples_path;
@@ -78,6 +112,7 @@ int loss_command(const Args& args) {
     out["l1_term"] = l1 * mean_abs / static_cast<double>(adapted.weights.size());
     out["score"] = out["lorahub_loss"].get<double>() + out["l1_term"].get<double>();
   }
+  refuse_non_finite(out);
   std::cout << out.dump() << "\n";
   return 0;
 }

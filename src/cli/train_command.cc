@@ -63,7 +63,8 @@ int train_command(const Args& args) {
   if (data.empty() == (bbh_dir.empty() || task.empty())) {
     throw UsageError("give either --data FILE.jsonl or --bbh DIR --task NAME");
   }
-  refuse_outputs_over_inputs({{"--out", out_dir}}, {{"--model", model_dir}, {"--data", data}, {"--bbh", bbh_dir}});
+  check_output_flags({{"--out", out_dir, true}},
+                     {{"--model", model_dir}, {"--data", data}, {"--bbh", bbh_dir}});
   std::vector<std::string> inputs, outputs;
   if (!data.empty()) {
     for (const auto& e : tasks::read_examples_jsonl(data)) {

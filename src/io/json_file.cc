@@ -4,6 +4,7 @@
 #include "io/text_file.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -92,6 +93,20 @@ double JsonFields::get_double(const std::string& key) const {
 
 double JsonFields::get_double(const std::string& key, double fallback) const {
   return has(key) ? get_double(key) : fallback;
+}
+
+double JsonFields::get_double_above(const std::string& key, double above) const {
+  const double v = get_double(key);
+  if (!(std::isfinite(v) && v > above)) {
+    std::ostringstream o;
+    o << "expected a finite number > " << above << ", found " << obj_.at(key).dump();
+    fail(key, o.str());
+  }
+  return v;
+}
+
+double JsonFields::get_double_above(const std::string& key, double above, double fallback) const {
+  return has(key) ? get_double_above(key, above) : fallback;
 }
 
 bool JsonFields::get_bool(const std::string& key, bool fallback) const {

@@ -35,6 +35,14 @@ class JsonFields {
   int64_t get_int(const std::string& key, int64_t fallback) const;
   double get_double(const std::string& key) const;
   double get_double(const std::string& key, double fallback) const;
+  // The one rule for a model's real-valued settings (norm epsilons,
+  // rope_theta, rope_scaling.factor): a finite number > `above`, else
+  // "<file>: field '<key>': expected a finite number > <above>, found <v>".
+  // Such a value enters every forward pass: a NaN, a zero or a negative
+  // epsilon would give NaN logits in silence. The fallback (when absent or
+  // null) is not checked.
+  double get_double_above(const std::string& key, double above) const;
+  double get_double_above(const std::string& key, double above, double fallback) const;
   bool get_bool(const std::string& key, bool fallback) const;
   std::string get_string(const std::string& key) const;
   std::string get_string(const std::string& key, const std::string& fallback) const;

@@ -1,5 +1,7 @@
 #include "learn/generation.h"
 
+#include "model/non_finite.h"
+
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 
@@ -51,6 +53,12 @@ std::vector<std::string> generate(const model::LanguageModel& model, const model
     const size_t end = std::min(inputs.size(), start + step);
     const std::vector<std::string> chunk(inputs.begin() + static_cast<long>(start), inputs.begin() + static_cast<long>(end));
     const model::Generation result = model.generate(encode_inputs(tokenizer, chunk), g, lora);
+    if (result.all_finite.defined() && !result.all_finite.item<bool>()) {  // one sync per batch
+      // No input index in the message: a trial's reason must not depend on how its inputs were sharded.
+      throw model::NonFiniteError(
+          "generate: the logits are not finite (NaN or inf): the model's weights or config, "
+          "or its adapter or composition, give non-finite numbers (no prediction is made)");
+    }
     for (const auto& ids : result.new_tokens) out.push_back(cut_at_stop(tokenizer.decode(ids), stops));
   }
   return out;

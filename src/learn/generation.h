@@ -23,7 +23,10 @@ struct GenerateOptions {
 };
 
 // Greedy outputs for `inputs` (Tokenizer::encode_input), decoded with
-// skip_special_tokens and cut before the first stop string.
+// skip_special_tokens and cut before the first stop string. Throws
+// model::NonFiniteError when a logit of a row still generating is NaN or
+// inf (checked once per batch of options.batch_size inputs), so no
+// prediction of a model whose numbers overflowed is ever scored.
 std::vector<std::string> generate(const model::LanguageModel& model, const model::Tokenizer& tokenizer,
                                   const std::vector<std::string>& inputs, const GenerateOptions& options,
                                   const model::LowRankSet* lora = nullptr);

@@ -1,5 +1,7 @@
 #include "learn/learner.h"
 
+#include "model/non_finite.h"
+
 #include <ATen/ATen.h>
 
 #include <chrono>
@@ -7,6 +9,11 @@
 #include <string>
 
 namespace lorahub::learn {
+
+std::string never_finite_reason(int64_t candidates) {
+  return "the objective was not finite for any of the " + std::to_string(candidates) +
+         " candidates (NaN or inf losses: check the modules' and the model's weights)";
+}
 
 optim::Box lorahub_box(int64_t num_modules, double bound) {
   return optim::Box::uniform(static_cast<size_t>(num_modules), -bound, bound, 0.0);
@@ -32,8 +39,7 @@ LearnResult learn_weights(const FewShotObjective& objective, optim::Optimizer& o
     if (progress) progress(optimizer, result.history);
   }
   if (optimizer.best_x().empty()) {  // every value NaN or inf: there is no best point to return
-    throw std::runtime_error("the objective was not finite for any of the " + std::to_string(result.history.size()) +
-                             " candidates (NaN or inf losses: check the modules' and the model's weights)");
+    throw model::NonFiniteError(never_finite_reason(static_cast<int64_t>(result.history.size())));
   }
   result.weights = optimizer.best_x();
   result.objective = optimizer.best_value();

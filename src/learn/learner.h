@@ -6,6 +6,7 @@
 #include "optim/optimizer.h"
 
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace lorahub::learn {
@@ -26,10 +27,14 @@ struct LearnResult {
 // Called after each told population with the evaluations so far.
 using Progress = std::function<void(const optim::Optimizer&, const std::vector<Evaluation>&)>;
 
-// Throws std::runtime_error when no candidate's objective was finite (NaN or
-// inf for all: there is no best point).
+// Throws model::NonFiniteError (never_finite_reason) when no candidate's
+// objective was finite (NaN or inf for all: there is no best point).
 LearnResult learn_weights(const FewShotObjective& objective, optim::Optimizer& optimizer,
                           const Progress& progress = nullptr);
+
+// "the objective was not finite for any of the <n> candidates (...)": the
+// reason `learn` stops and a LoraHub trial of `lorahub run` fails.
+std::string never_finite_reason(int64_t candidates);
 
 // The LoraHub search box: [-1.5, 1.5]^n from w = 0.
 optim::Box lorahub_box(int64_t num_modules, double bound = defaults::kBound);

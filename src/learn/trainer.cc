@@ -1,6 +1,7 @@
 #include "learn/trainer.h"
 
 #include "lora/lora_adapter.h"
+#include "model/non_finite.h"
 #include "model/target_modules.h"
 #include "model/weight_store.h"
 #include "util/random.h"
@@ -74,17 +75,21 @@ std::string diverged(const std::string& what, const std::string& found, int64_t 
 
 double finite_loss(const at::Tensor& loss, int64_t step, int64_t steps, double lr, const std::string& what) {
   const double v = loss.item<double>();
-  if (!std::isfinite(v)) {
-    throw std::runtime_error(diverged(what, std::string("the loss is ") + (std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf"),
-                                      step, steps, lr));
+  if (std::isfinite(v)) return v;
+  const std::string found = std::string("the loss is ") + (std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
+  if (step == 1) {  // no update yet: the learning rate cannot be the cause
+    throw model::NonFiniteError(what + ": " + found + " before any update (step 1 of " +
+                                std::to_string(steps) +
+                                "): the model's weights or config, its adapters or modules, or the data give "
+                                "non-finite numbers (nothing was written)");
   }
-  return v;
+  throw model::NonFiniteError(diverged(what, found, step, steps, lr));
 }
 
 void require_finite_parameters(const std::vector<at::Tensor>& params, int64_t steps, double lr, const std::string& what) {
   for (const auto& p : params) {
     if (!at::isfinite(p.detach()).all().item<bool>()) {
-      throw std::runtime_error(diverged(what, "the trained parameters are not finite", steps, steps, lr));
+      throw model::NonFiniteError(diverged(what, "the trained parameters are not finite", steps, steps, lr));
     }
   }
 }

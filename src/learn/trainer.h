@@ -60,11 +60,13 @@ TrainResult train(const model::LanguageModel& model, const std::vector<model::To
                   const std::vector<model::TokenIds>& targets, const TrainOptions& options);
 
 // Gradient training stops at the first batch loss, or trained parameter,
-// that is not finite: throws std::runtime_error "<what>: the loss is nan at
-// step 3 of 5 (AdamW lr 1e+30): training diverged; lower the learning rate
-// (nothing was written)". Returns the loss as a double otherwise. Used by
-// train() and learn_weights_by_gradient(), so no diverged adapter,
-// checkpoint or weight vector is ever written.
+// that is not finite: throws model::NonFiniteError "<what>: the loss is nan
+// at step 3 of 5 (AdamW lr 1e+30): training diverged; lower the learning
+// rate (nothing was written)"; at step 1 (no update yet) it says the loss is
+// not finite before any update, blaming the model, modules or data, not the
+// learning rate. Returns the loss as a double otherwise. Used by train() and
+// learn_weights_by_gradient(), so no diverged adapter, checkpoint or weight
+// vector is ever written.
 double finite_loss(const at::Tensor& loss, int64_t step, int64_t steps, double lr, const std::string& what);
 void require_finite_parameters(const std::vector<at::Tensor>& params, int64_t steps, double lr, const std::string& what);
 

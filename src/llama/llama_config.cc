@@ -34,8 +34,7 @@ void read_rope_scaling(const io::JsonFields& f, const nlohmann::json& doc, const
   } else {
     s.fail("type", "expected \"linear\" or \"dynamic\", found \"" + type + "\"");
   }
-  c.rope_scaling_factor = s.get_double("factor");
-  if (!(c.rope_scaling_factor > 1.0)) s.fail("factor", "expected a number > 1");
+  c.rope_scaling_factor = s.get_double_above("factor", 1);
 }
 
 void read_shape(const io::JsonFields& f, const nlohmann::json& doc, LlamaConfig& c) {
@@ -95,9 +94,8 @@ LlamaConfig from_json(const nlohmann::json& doc, const std::string& path) {
   }
   read_shape(f, doc, c);
   refuse_unimplemented(f, c);
-  c.rms_norm_eps = f.get_double("rms_norm_eps", c.rms_norm_eps);
-  c.rope_theta = f.get_double("rope_theta", c.rope_theta);
-  if (!(c.rope_theta > 0)) f.fail("rope_theta", "expected a positive number");
+  c.rms_norm_eps = f.get_double_above("rms_norm_eps", 0, c.rms_norm_eps);
+  c.rope_theta = f.get_double_above("rope_theta", 0, c.rope_theta);
   read_rope_scaling(f, doc, path, c);
   if (c.model_type == "llama") c.attention_bias = f.get_bool("attention_bias", false);
   c.tie_word_embeddings = f.get_bool("tie_word_embeddings", false);

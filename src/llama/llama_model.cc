@@ -2,6 +2,7 @@
 
 #include "llama/checkpoint.h"
 #include "llama/llama_names.h"
+#include "model/non_finite.h"
 
 #include <ATen/ATen.h>
 #include <c10/util/BFloat16.h>
@@ -207,9 +208,11 @@ GreedyOutput LlamaModel::greedy(const at::Tensor& input_ids, const at::Tensor& a
   at::Tensor unfinished = at::ones({batch}, at::TensorOptions().dtype(at::kLong).device(device));
   std::vector<at::Tensor> tokens, step_logits;
   std::vector<TokenIds> so_far(static_cast<size_t>(batch));
+  at::Tensor all_finite;
   for (int64_t step = 0; step < steps; ++step) {
     const at::Tensor lg = model::at_least_float(lm_head(h.select(1, h.size(1) - 1)));  // [B, vocab]
     if (options.record_step_logits) step_logits.push_back(lg.to(at::kFloat));
+    model::fold_finite_logits(all_finite, lg, unfinished);
     const at::Tensor next = pick(lg, unfinished, options, so_far);
     tokens.push_back(next.unsqueeze(1));
     if (unfinished.max().item<int64_t>() == 0 || step + 1 == steps) break;
@@ -219,6 +222,7 @@ GreedyOutput LlamaModel::greedy(const at::Tensor& input_ids, const at::Tensor& a
   }
   GreedyOutput out;
   out.new_tokens = std::move(so_far);
+  out.all_finite = all_finite;
   out.new_ids = tokens.empty() ? at::zeros({batch, 0}, at::kLong) : at::cat(tokens, 1);
   if (options.record_step_logits && !step_logits.empty()) out.step_logits = at::stack(step_logits, 0);
   return out;
@@ -250,6 +254,7 @@ model::Generation LlamaModel::generate(const std::vector<TokenIds>& prompts, con
   model::Generation g;
   g.new_tokens = std::move(out.new_tokens);
   g.step_logits = out.step_logits;
+  g.all_finite = out.all_finite;
   return g;
 }
 

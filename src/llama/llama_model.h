@@ -53,6 +53,7 @@ struct GreedyOutput {
   // Per row, its generated tokens until it ended: EOS excluded, the token
   // that made `stop` true included.
   std::vector<TokenIds> new_tokens;
+  at::Tensor all_finite;  // bool scalar: model::fold_finite_logits over the steps
 };
 
 class LlamaModel final : public model::LanguageModel {

@@ -73,7 +73,7 @@ std::shared_ptr<model::WeightStore> merge(const model::LanguageModel& base, cons
     const at::Tensor& w = base.weights().tensors().at(name);
     replaced[name] = w + at::matmul(u.b[0], u.a[0]) * u.scale;
   }
-  return base.weights().with_replaced(replaced, "LoRA composition merged into " + base.weights().origin(pool.targets().front().module + ".weight"));
+  return base.weights().with_replaced(replaced, "LoRA composition");
 }
 
 ComposedAdapter composed_adapter(const LoraPool& pool, const at::Tensor& weights, Method method,

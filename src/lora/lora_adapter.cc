@@ -13,8 +13,10 @@
 #include <cmath>
 #include <cstdio>
 #include <optional>
+#include <limits>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 
 namespace lorahub::lora {
@@ -221,6 +223,20 @@ void read_targets(const io::JsonFields& f, const model::LanguageModel& base, Lor
   }
 }
 
+// delta W = scale * B A is computed in float32: a scale (lora_alpha, or an
+// alpha_pattern entry, over r or sqrt(r)) past float32's range is refused by
+// field instead of failing in a tensor conversion later.
+// `alpha` names the numerator in the message.
+void require_float32_scale(const io::JsonFields& f, const std::string& field, const std::string& alpha,
+                           const LoraAdapter& own) {
+  const double s = own.scale();
+  if (std::abs(s) <= static_cast<double>(std::numeric_limits<float>::max())) return;
+  std::ostringstream o;
+  o << "the effective scale " << alpha << (own.use_rslora ? " / sqrt(r)" : " / r") << " = " << s
+    << " is not representable in float32 (|scale| <= " << std::numeric_limits<float>::max() << ")";
+  f.fail(field, o.str());
+}
+
 void read_config(const io::JsonFields& f, const model::LanguageModel& base, LoraAdapter& ad) {
   check_peft_config(f, base, {"LORA", kLoraKeys});
   refuse_unsupported(f);
@@ -228,6 +244,7 @@ void read_config(const io::JsonFields& f, const model::LanguageModel& base, Lora
   if (ad.r <= 0) f.fail("r", "expected a positive integer, found " + std::to_string(ad.r));
   ad.lora_alpha = f.get_double("lora_alpha", 8.0);
   ad.use_rslora = f.get_bool("use_rslora", false);
+  require_float32_scale(f, "lora_alpha", "lora_alpha", ad);
   read_targets(f, base, ad);
   ad.base_model_name_or_path = f.get_string("base_model_name_or_path", "");
   ad.task_type = f.get_string("task_type", base.peft_task_type());  // checked by check_peft_config
@@ -277,6 +294,7 @@ ModuleScales read_patterns(const io::JsonFields& f, const LoraAdapter& ad, const
     }
     LoraAdapter own = ad;
     own.lora_alpha = value("alpha_pattern", ad.lora_alpha);
+    require_float32_scale(f, "alpha_pattern", "alpha_pattern['" + hits[0] + "']", own);
     scales[p.module] = own.scale();
   }
   return scales;

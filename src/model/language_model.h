@@ -62,6 +62,10 @@ struct GenerationOptions {
 struct Generation {
   std::vector<TokenIds> new_tokens;  // per prompt: generated tokens only, EOS and padding excluded
   at::Tensor step_logits;            // [steps, B, vocab] float32 when recorded
+  // Bool scalar on the model's device: every logit of every step, of the
+  // rows still generating, was finite (model::fold_finite_logits; no host
+  // sync per step). learn::generate refuses predictions made otherwise.
+  at::Tensor all_finite;
 };
 
 class LanguageModel {

@@ -1,9 +1,11 @@
 #include "model/weight_store.h"
 
 #include "model/dtype_names.h"
+#include "model/non_finite.h"
 
 #include <ATen/ATen.h>
 
+#include <filesystem>
 #include <sstream>
 #include <stdexcept>
 
@@ -54,10 +56,16 @@ const at::Tensor& WeightStore::get(const std::string& name, const std::vector<in
 }
 
 std::shared_ptr<WeightStore> WeightStore::with_replaced(const io::TensorMap& replaced,
-                                                        const std::string& why) const {
+                                                        const std::string& what) const {
   io::TensorMap merged = tensors_;
   std::map<std::string, std::string> origin = origin_;
   for (const auto& [name, t] : replaced) {
+    // Errors name the model directory, not its weight file: nothing is written there.
+    const std::filesystem::path file(this->origin(name));
+    const bool is_file =
+        file.has_parent_path() && (file.extension() == ".safetensors" || file.extension() == ".bin");
+    const std::string why = "the in-memory merged weights of " +
+                            (is_file ? file.parent_path().string() : file.string()) + " (" + what + ")";
     auto it = merged.find(name);
     if (it == merged.end()) throw std::invalid_argument(why + ": base model has no tensor '" + name + "'");
     if (it->second.sizes() != t.sizes()) {
@@ -65,8 +73,11 @@ std::shared_ptr<WeightStore> WeightStore::with_replaced(const io::TensorMap& rep
                                   ", base model has " + shape_str(it->second.sizes()));
     }
     if (t.is_floating_point() && !at::isfinite(t).all().item<bool>()) {
-      throw std::invalid_argument(why + ": tensor '" + name + "' is not finite (the composition weights or the "
-                                  "modules overflow " + (t.scalar_type() == at::kBFloat16 ? "bfloat16" : "float32") + ")");
+      throw NonFiniteError(why + ": tensor '" + name +
+                           "' is not finite (the composition weights or the modules "
+                           "overflow " +
+                           (t.scalar_type() == at::kBFloat16 ? "bfloat16" : "float32") +
+                           "; nothing was written)");
     }
     it->second = t;
     origin[name] = why;

@@ -38,11 +38,12 @@ class WeightStore {
 
   // A store sharing every tensor of this one except `replaced` (used to fold
   // an adapter into a copy of the model; this store is not modified).
-  // Throws std::invalid_argument naming `why` and the tensor when a
-  // replacement is not finite (a composition that overflowed), so no
-  // merged model computes on NaN or inf.
-  std::shared_ptr<WeightStore> with_replaced(const io::TensorMap& replaced,
-                                             const std::string& why) const;
+  // `what` names what was folded in ("LoRA composition"); errors read "the
+  // in-memory merged weights of <model dir> (<what>): tensor '<name>' ...".
+  // Throws std::invalid_argument on a name or shape the base lacks, and
+  // model::NonFiniteError when a replacement is not finite (a composition
+  // that overflowed), so no merged model computes on NaN or inf.
+  std::shared_ptr<WeightStore> with_replaced(const io::TensorMap& replaced, const std::string& what) const;
 
  private:
   io::TensorMap tensors_;

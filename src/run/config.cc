@@ -15,6 +15,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -76,17 +77,29 @@ class Reader {
                                                      : n.IsNull() ? std::string("null") : std::string("a collection")));
     }
   }
-  // A finite number: YAML's .nan and .inf are refused here, for every key.
+  // A finite number: YAML's .nan and .inf, and numbers past a double's
+  // range (1e400), are refused here, for every key.
   double number(const YAML::Node& n, const std::string& key) const {
     double v = 0;
     try {
       if (!n.IsScalar()) throw YAML::Exception(n.Mark(), "");
       v = n.as<double>();
     } catch (const YAML::Exception&) {
+      if (n.IsScalar() && overflows_double(n.Scalar())) {
+        fail(n, key, "expected a finite number, found '" + n.Scalar() + "' (out of range)");
+      }
       fail(n, key, "expected a number");
     }
     if (!std::isfinite(v)) fail(n, key, "expected a finite number, found '" + n.as<std::string>() + "'");
     return v;
+  }
+  // Whether `text` is a whole decimal number too large for a double (yaml-cpp
+  // then fails as if it were no number at all).
+  static bool overflows_double(const std::string& text) {
+    errno = 0;
+    char* end = nullptr;
+    const double v = std::strtod(text.c_str(), &end);
+    return end != text.c_str() && *end == '\0' && errno == ERANGE && std::isinf(v);
   }
   bool boolean(const YAML::Node& n, const std::string& key) const {
     try {
@@ -523,14 +536,24 @@ Config parse_yaml(const std::string& text, const std::string& path) {
 
 }  // namespace
 
-void refuse_output_over_inputs(const Config& c, const std::string& what) {
+namespace {
+std::vector<io::NamedPath> sweep_inputs(const Config& c) {
   std::vector<io::NamedPath> inputs{{"config", c.path},          {"model", c.model}, {"modules.dir", c.modules_dir},
                                     {"modules.list", c.modules_list}, {"bbh.dir", c.bbh_dir},
                                     {"modules.skill_data", c.skill_data_dir}};
   if (c.modules_dir.empty()) {
     for (size_t i = 0; i < c.module_ids.size(); ++i) inputs.push_back({"modules.ids", c.module_dir(i)});
   }
-  io::refuse_output_over_inputs(what, c.output, inputs);
+  return inputs;
+}
+}  // namespace
+
+void refuse_output_over_inputs(const Config& c, const std::string& what) {
+  io::refuse_output_over_inputs(what, c.output, sweep_inputs(c));
+}
+
+void check_output(const Config& c, const std::string& what) {
+  io::check_outputs({{what, c.output}}, sweep_inputs(c));
 }
 
 Config parse_config(const std::string& text, const std::string& path) {

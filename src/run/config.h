@@ -110,8 +110,13 @@ struct Config {
 // c.output is, lies inside or contains one of the sweep's inputs (the
 // config file, model, modules, module list, BBH directory, skill data):
 // io::refuse_output_over_inputs. load_config checks the config's own
-// output; `lorahub run --output` is checked with what = "--output".
+// output (its YAML line named).
 void refuse_output_over_inputs(const Config& c, const std::string& what);
+// The same, and that c.output can be written where it is named (its
+// directory exists and is writable; not a directory): io::check_outputs.
+// `lorahub run` checks the output it will write, the config's or --output
+// (what = "output" or "--output"), before any work.
+void check_output(const Config& c, const std::string& what);
 
 // Parses and validates (paths exist, tasks exist, n_modules within the pool,
 // methods and optimizers known, budgets positive). ${VAR} and ${VAR:-default}

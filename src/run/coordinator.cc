@@ -219,13 +219,20 @@ class Coordinator {
     if (result.contains("error")) {
       throw std::runtime_error("trial " + result.value("trial", std::string("?")) + ": " + result["error"].get<std::string>());
     }
-    auto it = active_.find(result.at("trial").get<std::string>());
-    if (it == active_.end()) throw std::logic_error("result for an unknown trial");
-    TrialState& s = *it->second;
     const int64_t unit = result.at("unit");
+    auto it = active_.find(result.at("trial").get<std::string>());
+    if (it == active_.end()) {
+      const bool of_failed_trial =
+          failed_.count(result.at("trial").get<std::string>()) && offsets_.erase(unit);
+      if (of_failed_trial) return;  // in flight when its trial failed
+      throw std::logic_error("result for an unknown trial");
+    }
+    TrialState& s = *it->second;
     const size_t offset = offsets_.at(unit);
     offsets_.erase(unit);
-    if (result.contains("losses")) {
+    if (result.contains("failed")) {
+      fail(s, result["failed"].get<std::string>());
+    } else if (result.contains("losses")) {
       const auto losses = result["losses"].get<std::vector<double>>();
       const auto objectives = result["objectives"].get<std::vector<double>>();
       for (size_t i = 0; i < losses.size(); ++i) {
@@ -245,10 +252,7 @@ class Coordinator {
       } else if (s.optimizer->best_x().empty()) {
         // Never a finite objective: no weights to evaluate, and the base
         // model's predictions are not this trial's.
-        s.record.status = "failed";
-        s.record.error = "the objective was not finite for any of the " + std::to_string(s.optimizer->evaluations()) +
-                         " candidates (NaN or inf losses: check the modules' and the model's weights)";
-        finish(s);
+        fail(s, learn::never_finite_reason(s.optimizer->evaluations()));
       } else {
         s.final_weights = s.optimizer->best_x();
         queue_eval(s);
@@ -260,6 +264,25 @@ class Coordinator {
       for (size_t i = 0; i < predictions.size(); ++i) s.predictions[offset + i] = predictions[i];
       if (--s.units_pending == 0) finish(s);
     }
+  }
+
+  // The trial's numbers went non-finite (an objective never finite, a
+  // diverged training, non-finite logits): it is stored as failed with
+  // `reason`, as any finished trial, and the sweep goes on. Its units not yet
+  // sent are dropped; those in flight are ignored when they come back.
+  void fail(TrialState& s, const std::string& reason) {
+    s.record.status = "failed";
+    s.record.error = reason;
+    for (auto u = ready_.begin(); u != ready_.end();) {
+      if ((*u)["trial"] == s.trial.id) {
+        offsets_.erase((*u)["unit"].get<int64_t>());
+        u = ready_.erase(u);
+      } else {
+        ++u;
+      }
+    }
+    failed_.insert(s.trial.id);
+    finish(s);
   }
 
   void finish(TrialState& s) {
@@ -274,8 +297,10 @@ class Coordinator {
     r.weights = s.final_weights;
     r.shots = s.split.shots;
     const bool done = r.status == "done";  // a failed trial evaluated nothing
-    if (done) r.eval_index = s.split.eval;
-    r.predictions = s.predictions;
+    if (done) {
+      r.eval_index = s.split.eval;
+      r.predictions = s.predictions;
+    }
     for (size_t i = 0; i < r.eval_index.size(); ++i) {
       const bool ok = tasks::exact_match(s.predictions[i], s.task->examples[static_cast<size_t>(s.split.eval[i])].target);
       r.correct.push_back(ok ? 1 : 0);
@@ -316,6 +341,7 @@ class Coordinator {
   std::map<std::string, tasks::BbhTask> tasks_;
   std::deque<nlohmann::json> ready_;
   std::map<int64_t, size_t> offsets_;  // unit -> first candidate / example it covers
+  std::set<std::string> failed_;       // trials failed in this run (late units of theirs are ignored)
   int64_t unit_counter_ = 0, finished_ = 0, evaluations_ = 0;
 };
 

@@ -472,6 +472,12 @@ void ResultsStore::append_journal(const TrialRecord& record) {
   if (n != static_cast<ssize_t>(line.size()) || sync != 0) throw std::runtime_error(journal + ": write failed");
 }
 
+int64_t ResultsStore::failed() const {
+  int64_t n = 0;
+  for (const auto& [id, r] : records_) n += r.status == "failed";
+  return n;
+}
+
 void ResultsStore::add(const TrialRecord& record) {
   append_journal(record);
   records_[record.id] = record;

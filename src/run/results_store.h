@@ -38,6 +38,8 @@ class ResultsStore {
 
   bool finished(const std::string& id) const { return records_.count(id) > 0; }
   size_t size() const { return records_.size(); }
+  // Trials stored with status "failed" (this run's and, resuming, earlier ones).
+  int64_t failed() const;
   void add(const TrialRecord& record);
   void flush();
 

@@ -87,8 +87,16 @@ int coordinate_and_report(const RunOptions& o, const Config& c, Transport& trans
     say_how_to_resume(o, c);
     return 0;
   }
-  std::fprintf(stderr, "done: %lld trials run, %lld already finished, results in %s\n",
-               static_cast<long long>(s.finished), static_cast<long long>(s.skipped), c.output.c_str());
+  // Failed trials count as finished: a trial fails on its own numbers, so a rerun would fail again.
+  const int64_t failed = store.failed();
+  const std::string failures =
+      failed == 0
+          ? ""
+          : "; " + std::to_string(failed) + (failed == 1 ? " trial" : " trials") +
+                " failed (status 'failed', the reason under 'error'; --resume does not run them again)";
+  std::fprintf(stderr, "done: %lld trials run, %lld already finished, results in %s%s\n",
+               static_cast<long long>(s.finished), static_cast<long long>(s.skipped), c.output.c_str(),
+               failures.c_str());
   return 0;
 }
 
@@ -135,10 +143,8 @@ int run_sweep(const RunOptions& options) {
   if (comm.rank() == 0) {
     try {
       Config c = load_config(options.config_path);
-      if (!options.output.empty()) {
-        c.output = options.output;
-        refuse_output_over_inputs(c, "--output");
-      }
+      if (!options.output.empty()) c.output = options.output;
+      check_output(c, options.output.empty() ? "output" : "--output");
       msg = {{"ok", true}, {"text", c.text}, {"path", c.path}};
     } catch (const std::exception& e) {
       msg = {{"ok", false}, {"error", e.what()}};

@@ -11,7 +11,10 @@
 //   train:     {kind, trial, unit, task, shots[], indices[], mode: lora|full|ia3,
 //               steps, lr, rank, alpha, batch_size, seed}
 //              -> {trial, unit, predictions[], train_losses[]}
-// A failed unit returns {trial, unit, error}.
+// A unit whose numbers went non-finite (model::NonFiniteError: training
+// diverged, logits NaN or inf) returns {trial, unit, failed: reason}: its
+// trial is stored as failed with that reason and the sweep goes on. Any
+// other failure returns {trial, unit, error} and stops the run.
 
 #include <nlohmann/json.hpp>
 

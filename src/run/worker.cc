@@ -1,12 +1,13 @@
 #include "run/worker.h"
 
-#include "learn/objective.h"
 #include "learn/generation.h"
+#include "learn/objective.h"
 #include "learn/trainer.h"
 #include "lora/composition.h"
 #include "lora/lora_adapter.h"
 #include "lora/lora_pool.h"
 #include "model/loader.h"
+#include "model/non_finite.h"
 #include "model/runtime.h"
 #include "run/soups_units.h"
 #include "tasks/bbh.h"
@@ -18,7 +19,9 @@ namespace lorahub::run {
 
 namespace {
 constexpr size_t kTrialCacheSize = 4;
-}
+// LibTorch appends a stack trace to its messages.
+std::string first_line(const std::string& msg) { return msg.substr(0, msg.find('\n')); }
+}  // namespace
 
 struct Worker::State {
   const Config& config;
@@ -206,9 +209,10 @@ nlohmann::json Worker::execute(const nlohmann::json& unit) {
     out = kind == "objective" ? state_->objective(unit)
           : kind == "train"   ? state_->train_and_evaluate(unit)
                               : state_->evaluate(unit);
-  } catch (const std::exception& e) {
-    const std::string msg = e.what();
-    out = {{"error", msg.substr(0, msg.find('\n'))}};  // LibTorch appends a stack trace
+  } catch (const model::NonFiniteError& e) {  // this trial's numbers: the trial fails, the sweep goes on
+    out = {{"failed", first_line(e.what())}};
+  } catch (const std::exception& e) {  // I/O, bad input, bugs: the run stops
+    out = {{"error", first_line(e.what())}};
   }
   out["trial"] = unit.value("trial", "");
   out["unit"] = unit.value("unit", -1);

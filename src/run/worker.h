@@ -23,7 +23,8 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Never throws: errors come back as {"error": ...}.
+  // Never throws: model::NonFiniteError comes back as {"failed": reason}
+  // (the trial fails), any other error as {"error": ...} (the run stops).
   nlohmann::json execute(const nlohmann::json& unit);
 
  private:

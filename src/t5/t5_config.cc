@@ -23,7 +23,7 @@ T5Config from_json(const nlohmann::json& doc, const std::string& path) {
   c.num_heads = f.get_int("num_heads");
   c.relative_attention_num_buckets = f.get_int("relative_attention_num_buckets", 32);
   c.relative_attention_max_distance = f.get_int("relative_attention_max_distance", 128);
-  c.layer_norm_epsilon = f.get_double("layer_norm_epsilon", 1e-6);
+  c.layer_norm_epsilon = f.get_double_above("layer_norm_epsilon", 0, 1e-6);
   c.feed_forward_proj = f.get_string("feed_forward_proj", "relu");
   c.tie_word_embeddings = f.get_bool("tie_word_embeddings", true);
   c.decoder_start_token_id = f.get_int("decoder_start_token_id", 0);

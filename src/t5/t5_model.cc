@@ -1,5 +1,6 @@
 #include "t5/t5_model.h"
 
+#include "model/non_finite.h"
 #include "t5/batch.h"
 #include "t5/checkpoint.h"
 #include "t5/runtime.h"
@@ -209,12 +210,13 @@ GreedyOutput T5Model::greedy(const at::Tensor& input_ids, const at::Tensor& atte
   at::Tensor ids = at::full({batch, 1}, config_.decoder_start_token_id, long_opts);
   at::Tensor unfinished = at::ones({batch}, long_opts);
   std::vector<at::Tensor> tokens{ids}, step_logits;
-  at::Tensor current = ids;
+  at::Tensor current = ids, all_finite;
   for (int64_t s = 0; s < steps; ++s) {
     const at::Tensor bias = full_bias.narrow(2, s, 1).narrow(3, 0, s + 1);
     const at::Tensor h = run_decoder(embed(current), bias, encoder, cross_bias, &caches, lora);
     const at::Tensor lg = lm_head(h).select(1, 0);  // [B, vocab]
     if (options.record_step_logits) step_logits.push_back(lg.to(at::kFloat));
+    model::fold_finite_logits(all_finite, lg, unfinished);
     at::Tensor next = lg.argmax(-1);
     next = next * unfinished + config_.pad_token_id * (1 - unfinished);
     unfinished = unfinished * (next != config_.eos_token_id).to(at::kLong);
@@ -225,6 +227,7 @@ GreedyOutput T5Model::greedy(const at::Tensor& input_ids, const at::Tensor& atte
   }
   GreedyOutput out;
   out.ids = at::cat(tokens, 1);
+  out.all_finite = all_finite;
   if (options.record_step_logits) out.step_logits = at::stack(step_logits, 0);
   return out;
 }
@@ -270,6 +273,7 @@ model::Generation T5Model::generate(const std::vector<model::TokenIds>& prompts,
     out.new_tokens.push_back(std::move(row));
   }
   out.step_logits = g.step_logits;
+  out.all_finite = g.all_finite;
   return out;
 }
 

@@ -30,6 +30,7 @@ struct GreedyOptions {
 struct GreedyOutput {
   at::Tensor ids;          // [B, 1 + steps]: decoder start, then tokens; pad after </s>
   at::Tensor step_logits;  // [steps, B, vocab] when recorded
+  at::Tensor all_finite;   // bool scalar: model::fold_finite_logits over the steps
 };
 
 class T5Model final : public model::LanguageModel {

@@ -406,9 +406,20 @@ yaml_cases = {
                                        "tasks: [navigate, boolean_expressions, navigate]"),
     "yaml_null": cfg_text.replace("  max_eval: 6", "  max_eval: ~"),
     "yaml_flush_negative": cfg_text.replace("flush_interval_s: 0", "flush_interval_s: -5"),
+    "yaml_l1_overflow": cfg_text.replace("      budget: 6", "      budget: 6\n      l1: 1e400"),
 }
 for name, text in yaml_cases.items():
     open(name + ".yaml", "w").write(text)
+
+# ---- issue 16, third round (break16b): non-finite numbers, outputs checked first ----
+cfg_eps = copy_dir(base, "config_eps_negative")  # rsqrt(var - 1): NaN logits in silence
+json.dump(dict(cfg, layer_norm_epsilon=-1.0), open(os.path.join(cfg_eps, "config.json"), "w"))
+llama_eps = copy_dir(llama_base, "llama_eps_zero", skip=("pytorch_model.bin",))
+llama_cfg = json.load(open(os.path.join(llama_base, "config.json")))
+json.dump(dict(llama_cfg, rms_norm_eps=0), open(os.path.join(llama_eps, "config.json"), "w"))
+adapter_with("adapter_alpha_1e300", edit_config=lambda c: c.update(lora_alpha=1e300))  # scale past float32
+llama_adapter_with("llama_alpha_1e20", llama_lora0, lambda c: c.update(lora_alpha=1e20))  # finite scale, NaN loss
+open("plain_file", "w").write("not a directory\n")
 
 # ---- earlier outputs that must survive --------------------------------------
 
@@ -584,9 +595,9 @@ cases = [
      "lorahub learn: error: the objective was not finite for any of the 2 candidates (NaN or inf losses: check the "
      "modules' and the model's weights)"),
     ('compose --merge: overflowing composition', with_adapter("lora_huge") + ["--merge"], 1,
-     f"lorahub compose: error: LoRA composition merged into {base}/model.safetensors: tensor "
+     f"lorahub compose: error: the in-memory merged weights of {base} (LoRA composition): tensor "
      "'decoder.block.0.layer.0.SelfAttention.q.weight' is not finite (the composition weights or the modules overflow "
-     "float32)"),
+     "float32; nothing was written)"),
     ('safetensors: duplicate key', with_adapter("dup_key"), 1,
      "lorahub compose: error: dup_key/adapter_model.safetensors: invalid safetensors file: tensor "
      "'base_model.model.encoder.block.0.layer.0.SelfAttention.q.lora_A.weight' is named twice in the header (the "
@@ -717,9 +728,9 @@ cases += [
      "lorahub loss: error: --weights: expected finite numbers, found 1e999 (see lorahub loss --help)"),
     ('loss --merged: composition overflows', ["loss", "--model", base, "--modules", lora0, lora1, "--weights=1e30,1e30",
                                               "--merged", "--examples", "shots.jsonl"], 1,
-     f"lorahub loss: error: LoRA composition merged into {base}/model.safetensors: tensor "
+     f"lorahub loss: error: the in-memory merged weights of {base} (LoRA composition): tensor "
      "'decoder.block.0.layer.0.SelfAttention.q.weight' is not finite (the composition weights or the modules overflow "
-     "float32)"),
+     "float32; nothing was written)"),
     ('flags: --bound inf', learn_ok + ["--bound", "inf"], 2,
      "lorahub learn: error: --bound: expected a finite number, found inf (see lorahub learn --help)"),
     ('flags: --l1 nan', learn_ok + ["--l1", "nan"], 2,
@@ -820,6 +831,78 @@ cases += [
      "lorahub learn: error: --population: used by --optimizer cmaes only (see lorahub learn --help)"),
     ('flags: eval --max-eval', ["eval", "--model", base, "--bbh", "bbh_empty", "--tasks", "t", "--max-eval", "-2"], 2,
      "lorahub eval: error: --max-eval: expected an integer >= 0, found -2 (see lorahub eval --help)"),
+]
+
+# ---- issue 16, third round (break16b) -------------------------------------------
+not_finite = "the model's weights or config, or its adapter or composition, give non-finite numbers"
+bbh_dir = os.path.join(shared, "data", "bbh")
+own_path = "; give each output a path of its own, outside the others"
+cases += [
+    # F3: real-valued config.json settings under one rule; non-finite results are errors, never null or ""
+    ('config.json: layer_norm_epsilon negative', with_model("config_eps_negative"), 1,
+     "lorahub compose: error: config_eps_negative/config.json: field 'layer_norm_epsilon': expected a finite number "
+     "> 0, found -1.0"),
+    ('config.json: rms_norm_eps zero (Llama)', llama_compose(llama_lora0, model="llama_eps_zero"), 1,
+     "lorahub compose: error: llama_eps_zero/config.json: field 'rms_norm_eps': expected a finite number > 0, found 0"),
+    ('loss: NaN losses (huge model weights)', ["loss", "--model", "model_huge", "--examples", "shots.jsonl"], 1,
+     f"lorahub loss: error: batch_loss is nan (6 of 6 examples have a non-finite loss): {not_finite}"),
+    ('loss: NaN losses (adapter scale 1e20, Llama)', llama_loss("llama_alpha_1e20"), 1,
+     f"lorahub loss: error: batch_loss is nan (1 of 1 examples have a non-finite loss): {not_finite}"),
+    ('loss: NaN losses (--weights 1e20 at run time)', ["loss", "--model", base, "--modules", lora0, lora1,
+                                                       "--weights=1e20,1e20", "--examples", "shots.jsonl"], 1,
+     f"lorahub loss: error: batch_loss is nan (6 of 6 examples have a non-finite loss): {not_finite}"),
+    ('generate: logits not finite', ["generate", "--model", "model_huge", "--input", "Q: not True is A:"], 1,
+     f"lorahub generate: error: generate: the logits are not finite (NaN or inf): {not_finite} (no prediction is "
+     "made)"),
+    ('eval: logits not finite (earlier predictions kept)', ["eval", "--model", "model_huge", "--bbh", bbh_dir,
+                                                           "--tasks", "navigate", "--max-eval", "2",
+                                                           "--predictions", preds], 1,
+     f"lorahub eval: error: generate: the logits are not finite (NaN or inf): {not_finite} (no prediction is made)"),
+    # F7: messages that name the cause
+    ('adapter_config.json: lora_alpha past float32', with_adapter("adapter_alpha_1e300"), 1,
+     "lorahub compose: error: adapter_alpha_1e300/adapter_config.json: field 'lora_alpha': the effective scale "
+     "lora_alpha / r = 2.5e+299 is not representable in float32 (|scale| <= 3.40282e+38)"),
+    ('train-lora: loss not finite before any update', ["train-lora", "--model", "model_huge", "--data", "shots.jsonl",
+                                                       "--out", "trained", "--steps", "2"], 1,
+     "lorahub train-lora: error: train: the loss is nan before any update (step 1 of 2): the model's weights or "
+     "config, its adapters or modules, or the data give non-finite numbers (nothing was written)"),
+    ('learn adamw: loss not finite before any update', ["learn", "--model", "model_huge", "--modules", lora0, lora1,
+                                                        "--examples", "shots.jsonl", "--optimizer", "adamw", "--steps",
+                                                        "2", "--export", "trained", "--quiet"], 1,
+     "lorahub learn: error: gradient weights: the loss is nan before any update (step 1 of 2): the model's weights or "
+     "config, its adapters or modules, or the data give non-finite numbers (nothing was written)"),
+    ('YAML: l1 past a double', run_yaml("yaml_l1_overflow"), 1,
+     "lorahub run: error: yaml_l1_overflow.yaml:21: 'sweep.methods.l1': expected a finite number, found '1e400' (out "
+     "of range)"),
+    # F5: every output checked before any work: where it goes, and apart from the other outputs
+    ('output: learn --history in a missing directory', learn_ok + ["--history", "nodir/h.json"], 2,
+     "lorahub learn: error: --history: 'nodir/h.json': directory 'nodir' does not exist (see lorahub learn --help)"),
+    ('output: learn --history under a file', learn_ok + ["--history", "plain_file/h.json"], 2,
+     "lorahub learn: error: --history: 'plain_file/h.json': 'plain_file' is not a directory (see lorahub learn --help)"),
+    ('output: learn --weights-out in a missing directory', learn_ok + ["--optimizer", "adamw", "--weights-out",
+                                                                       "nodir/w.json"], 2,
+     "lorahub learn: error: --weights-out: 'nodir/w.json': directory 'nodir' does not exist (see lorahub learn "
+     "--help)"),
+    ('output: learn --history inside --export', learn_ok + ["--export", "E", "--history", "E/h.json"], 2,
+     f"lorahub learn: error: --history: 'E/h.json' lies inside the output --export 'E'{own_path} (see lorahub learn "
+     "--help)"),
+    ('output: learn --history is --export', learn_ok + ["--export", "E2", "--history", "E2"], 2,
+     f"lorahub learn: error: --history: 'E2' is the output --export 'E2'{own_path} (see lorahub learn --help)"),
+    ('output: compose --out is a file', compose[:-1] + ["plain_file"], 2,
+     "lorahub compose: error: --out: 'plain_file' is a file, expected a directory (see lorahub compose --help)"),
+    ('output: train-lora --out under a file', ["train-lora", "--model", base, "--data", "shots.jsonl", "--out",
+                                               "plain_file/adapter", "--steps", "1"], 2,
+     "lorahub train-lora: error: --out: 'plain_file/adapter': 'plain_file' is not a directory (see lorahub train-lora "
+     "--help)"),
+    ('output: eval --predictions in a missing directory', ["eval", "--model", base, "--bbh", "bbh_empty", "--tasks",
+                                                           "t", "--predictions", "nodir/p.jsonl"], 2,
+     "lorahub eval: error: --predictions: 'nodir/p.jsonl': directory 'nodir' does not exist (see lorahub eval "
+     "--help)"),
+    ('output: eval --predictions is a directory', ["eval", "--model", base, "--bbh", "bbh_empty", "--tasks", "t",
+                                                   "--predictions", "composed"], 2,
+     "lorahub eval: error: --predictions: 'composed' is a directory, expected a file (see lorahub eval --help)"),
+    ('output: run --output in a missing directory', ["run", "sweep.yaml", "--output", "nodir/r.h5"], 1,
+     "lorahub run: error: --output: 'nodir/r.h5': directory 'nodir' does not exist"),
 ]
 
 

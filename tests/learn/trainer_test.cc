@@ -3,11 +3,12 @@
 
 #include "learn/trainer.h"
 
-#include "lora/lora_pool.h"
 #include "io/json_file.h"
 #include "io/safetensors.h"
 #include "lora/ia3_adapter.h"
+#include "lora/lora_pool.h"
 #include "lora/peft_export.h"
+#include "model/non_finite.h"
 #include "t5/tiny_model.h"
 
 #include <ATen/ATen.h>
@@ -55,6 +56,40 @@ TEST(Trainer, LoraLossFallsAndTheExportedAdapterReproducesIt) {
   EXPECT_EQ(pool.rank(), 4);
   const auto set = lora::compose(pool, at::ones({1}, at::kDouble), lora::Method::kLoraHub);
   EXPECT_LT(rel_diff(loss_on_all(tiny_model(), &set), after), 1e-5);
+}
+
+// A model whose loss is NaN before any update: the message blames the model or
+// data, not the learning rate; a loss that turns NaN after updates is a
+// divergence. Both are model::NonFiniteError (a failed trial in `lorahub run`).
+TEST(Trainer, NonFiniteLossBeforeAnyUpdateIsNotCalledADivergence) {
+  TrainOptions o;
+  o.rank = 4;
+  o.steps = 2;
+  for (const TrainMode mode : {TrainMode::kLora, TrainMode::kFull, TrainMode::kIa3}) {
+    o.mode = mode;
+    try {
+      train(testing::tiny_model_with_nan(), field("input_ids"), field("label_ids"), o);
+      ADD_FAILURE() << "trained a NaN model";
+    } catch (const model::NonFiniteError& e) {
+      EXPECT_EQ(std::string(e.what()),
+                "train: the loss is nan before any update (step 1 of 2): the model's weights or "
+                "config, its adapters or modules, or the data give non-finite numbers (nothing "
+                "was written)");
+    }
+  }
+  o.mode = TrainMode::kFull;
+  o.lr = 1e30;
+  o.steps = 5;
+  try {
+    train(tiny_model(), field("input_ids"), field("label_ids"), o);
+    ADD_FAILURE() << "lr 1e30 did not diverge";
+  } catch (const model::NonFiniteError& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.find("train: the loss is nan at step "), 0u) << msg;
+    EXPECT_NE(msg.find("training diverged; lower the learning rate (nothing was written)"), std::string::npos)
+        << msg;
+    EXPECT_EQ(msg.find("step 1 of"), std::string::npos) << msg;
+  }
 }
 
 TEST(Trainer, Ia3AndFullFineTuningLearnToo) {

@@ -73,6 +73,24 @@ TEST(LlamaConfig, MissingRopeThetaAndKeyValueHeadsTakeTheirDefaults) {
   EXPECT_EQ(LlamaConfig::from_text(edited("num_key_value_heads", "null"), "c").num_key_value_heads, 4);
 }
 
+// One rule for every real-valued setting (io::JsonFields::get_double_above):
+// a negative or zero epsilon gives NaN logits in silence (issue 16).
+TEST(LlamaConfig, RealValuedSettingsMustBeFiniteAndPositive) {
+  EXPECT_EQ(error_of(edited("rms_norm_eps", "-1.0")),
+            "dir/config.json: field 'rms_norm_eps': expected a finite number > 0, found -1.0");
+  EXPECT_EQ(error_of(edited("rms_norm_eps", "0")),
+            "dir/config.json: field 'rms_norm_eps': expected a finite number > 0, found 0");
+  EXPECT_EQ(error_of(edited("rope_theta", "-10000")),
+            "dir/config.json: field 'rope_theta': expected a finite number > 0, found -10000");
+  EXPECT_EQ(error_of(edited("rms_norm_eps", "\"1e-6\"")),
+            "dir/config.json: field 'rms_norm_eps': expected a number, found string");
+  EXPECT_EQ(error_of(edited("rope_scaling", R"({"type": "linear", "factor": 1})")),
+            "dir/config.json: field 'rope_scaling.factor': expected a finite number > 1, found 1");
+  EXPECT_DOUBLE_EQ(LlamaConfig::from_text(edited("rms_norm_eps", "1e-5"), "c").rms_norm_eps, 1e-5);
+  EXPECT_DOUBLE_EQ(LlamaConfig::from_text(edited("rms_norm_eps", "null"), "c").rms_norm_eps,
+                   1e-6);  // the default
+}
+
 TEST(LlamaConfig, RopeScalingLinearAndDynamicReadOthersRefused) {
   const LlamaConfig lin = LlamaConfig::from_text(edited("rope_scaling", R"({"type": "linear", "factor": 2.0})"), "c");
   EXPECT_EQ(lin.rope_scaling, RopeScaling::kLinear);

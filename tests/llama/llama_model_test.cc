@@ -9,6 +9,10 @@
 #include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <map>
+#include <memory>
+
 namespace lorahub::llama {
 namespace {
 
@@ -143,6 +147,19 @@ TEST_F(LlamaParity, Bfloat16RunsNearFloat32) {
   const GreedyOutput out = m.greedy(x, mask, opts);
   EXPECT_EQ(out.step_logits.scalar_type(), at::kFloat);
   EXPECT_EQ(out.new_ids.size(0), 6);
+}
+
+TEST_F(LlamaParity, GreedyFlagsNonFiniteLogits) {
+  model::GenerationOptions four;
+  four.max_new_tokens = 4;
+  EXPECT_TRUE(llama_model().generate(testing::llama_prompts(), four).all_finite.item<bool>());
+  io::TensorMap w = testing::llama_checkpoint().weights->tensors();
+  at::Tensor norm = w.at("model.norm.weight").clone();
+  norm[0] = std::numeric_limits<float>::quiet_NaN();  // every logit NaN
+  w["model.norm.weight"] = norm;
+  const auto nan_model = llama_model().with_weights(std::make_shared<model::WeightStore>(
+      std::move(w), std::map<std::string, std::string>{}, "nan", at::kFloat, llama_model().device()));
+  EXPECT_FALSE(nan_model->generate(testing::llama_prompts(), four).all_finite.item<bool>());
 }
 
 TEST_F(LlamaParity, LanguageModelInterfaceGeneratesNewTokensUpToEos) {

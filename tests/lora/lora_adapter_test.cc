@@ -237,6 +237,34 @@ TEST(LoraConfig, RsloraScalesByAlphaOverSqrtR) {
   EXPECT_DOUBLE_EQ(r16.scale(), 2.0);
 }
 
+// delta W = scale * B A is float32: a scale past its range is refused by
+// field at load (it used to fail later in a tensor conversion, naming nothing).
+TEST(LoraConfig, EffectiveScaleOutsideFloat32IsRefusedByField) {
+  const std::string big =
+      adapter_copy("alpha-1e300", [](io::TensorMap&, nlohmann::json& c) { c["lora_alpha"] = 1e300; });
+  EXPECT_EQ(load_error(big),
+            big +
+                "/adapter_config.json: field 'lora_alpha': the effective scale lora_alpha / r = "
+                "2.5e+299 is not representable in float32 (|scale| <= 3.40282e+38)");
+  const std::string neg = adapter_copy("alpha-neg", [](io::TensorMap&, nlohmann::json& c) {
+    c["lora_alpha"] = -4e39;  // the sign does not matter: |scale| = 1e39
+  });
+  EXPECT_NE(load_error(neg).find("field 'lora_alpha': the effective scale lora_alpha / r = -1e+39 is not"),
+            std::string::npos);
+  const std::string pattern = adapter_copy("alpha-pattern-1e300", [](io::TensorMap&, nlohmann::json& c) {
+    c["alpha_pattern"] = {{"EncDecAttention.v", 1e300}};
+  });
+  EXPECT_EQ(load_error(pattern),
+            pattern +
+                "/adapter_config.json: field 'alpha_pattern': the effective scale "
+                "alpha_pattern['EncDecAttention.v'] / r = 2.5e+299 is not representable in "
+                "float32 (|scale| <= 3.40282e+38)");
+  // A scale inside float32's range loads (whether its losses stay finite is checked where they are computed).
+  const std::string edge =
+      adapter_copy("alpha-edge", [](io::TensorMap&, nlohmann::json& c) { c["lora_alpha"] = 1e38; });
+  EXPECT_DOUBLE_EQ(load_adapter(edge, tiny_model()).scale(), 2.5e37);
+}
+
 TEST(LoraConfig, AllLinearTargetsEveryProjection) {
   const LoraAdapter ad = load_adapter(case_dir("lora_all_linear"), tiny_model());
   EXPECT_TRUE(ad.target_all_linear);

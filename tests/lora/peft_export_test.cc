@@ -3,10 +3,11 @@
 #include "lora/peft_export.h"
 
 #include "io/json_file.h"
-#include "io/tensor_file.h"
 #include "io/safetensors.h"
+#include "io/tensor_file.h"
 #include "lora/merge_methods.h"
 #include "lora/tiny_pool.h"
+#include "model/non_finite.h"
 #include "model/weight_store.h"
 
 #include <ATen/ATen.h>
@@ -200,11 +201,15 @@ TEST(PeftExport, NonFiniteCompositionsAreNeverWritten) {
   try {
     write_merged_checkpoint(dir, tiny_model(), tiny_pool(), w, Method::kLoraHub, testing::tiny_dir() + "/base");
     ADD_FAILURE() << "merged an infinite weight";
-  } catch (const std::invalid_argument& e) {
-    // Refused where any composition is folded into weights (WeightStore::with_replaced), before a file is written.
-    EXPECT_EQ(std::string(e.what()), "LoRA composition merged into " + testing::tiny_dir() + "/base/model.safetensors: "
-                                     "tensor 'decoder.block.0.layer.0.SelfAttention.q.weight' is not finite (the "
-                                     "composition weights or the modules overflow float32)");
+  } catch (const model::NonFiniteError& e) {
+    // Refused where any composition is folded into weights (WeightStore::with_replaced), before a file is
+    // written; the message names the model directory (nothing is written to its weight file).
+    EXPECT_EQ(std::string(e.what()),
+              "the in-memory merged weights of " + testing::tiny_dir() +
+                  "/base (LoRA "
+                  "composition): tensor 'decoder.block.0.layer.0.SelfAttention.q.weight' is not "
+                  "finite (the composition weights or the modules overflow float32; nothing was "
+                  "written)");
   }
   try {
     write_peft_adapter(dir, composed_adapter(tiny_pool(), w, Method::kCat), tiny_pool().target_modules(), "base", "SEQ_2_SEQ_LM");

@@ -185,5 +185,21 @@ TEST(Config, BadConfigsAreOneClearLine) {
       << error_of(complex);
 }
 
+// One finite-number rule for YAML numbers: NaN, inf and numbers past a
+// double's range are all "expected a finite number"; text stays "a number".
+TEST(Config, NumbersMustBeFinite) {
+  EXPECT_EQ(error_of(base_config("", "[{name: lorahub, l1: 1e400}]")),
+            "/cfg/test.yaml:12: 'sweep.methods.l1': expected a finite number, found '1e400' (out of range)");
+  EXPECT_EQ(
+      error_of(base_config("", "[{name: lorahub, bound: -1e999}]")),
+      "/cfg/test.yaml:12: 'sweep.methods.bound': expected a finite number, found '-1e999' (out of range)");
+  EXPECT_EQ(error_of(base_config("", "[{name: lorahub, l1: .nan}]")),
+            "/cfg/test.yaml:12: 'sweep.methods.l1': expected a finite number, found '.nan'");
+  EXPECT_EQ(error_of(base_config("", "[{name: lorahub, l1: lots}]")),
+            "/cfg/test.yaml:12: 'sweep.methods.l1': expected a number");
+  EXPECT_EQ(error_of(base_config("", "[{name: lorahub, l1: 1e400x}]")),
+            "/cfg/test.yaml:12: 'sweep.methods.l1': expected a number");
+}
+
 }  // namespace
 }  // namespace lorahub::run

@@ -137,6 +137,14 @@ TEST(Checkpoint, TruncatedWeightsAndBadConfigFail) {
   EXPECT_EQ(msg, dir + "/config.json: field 'd_model': expected an integer, found string");
 
   config["d_model"] = 64;
+  for (const double eps : {-1.0, 0.0}) {  // rsqrt(var + eps) would be NaN or inf in silence (issue 16)
+    config["layer_norm_epsilon"] = eps;
+    io::write_json_file(dir + "/config.json", config);
+    EXPECT_EQ(load_error(dir),
+              dir + "/config.json: field 'layer_norm_epsilon': expected a finite number > 0, found " +
+                  config["layer_norm_epsilon"].dump());
+  }
+  config.erase("layer_norm_epsilon");  // absent: HF's default 1e-6
   config["feed_forward_proj"] = "gated-swish";
   io::write_json_file(dir + "/config.json", config);
   msg = load_error(dir);

@@ -106,6 +106,23 @@ TEST_F(T5Parity, GreedySingleOutputsAndStepLogitsMatch) {
   }
 }
 
+TEST_F(T5Parity, GreedyFlagsNonFiniteLogits) {
+  const auto batch = golden_batch();
+  GreedyOptions four;
+  four.max_new_tokens = 4;
+  EXPECT_TRUE(tiny_model().greedy(batch.input_ids, batch.attention_mask, four).all_finite.item<bool>());
+  EXPECT_FALSE(testing::tiny_model_with_nan()
+                   .greedy(batch.input_ids, batch.attention_mask, four)
+                   .all_finite.item<bool>());
+  // Through the model interface, which learn::generate reads.
+  std::vector<model::TokenIds> prompts;
+  for (const auto& ex : golden()["examples"]) prompts.push_back(testing::ids(ex["input_ids"]));
+  model::GenerationOptions g;
+  g.max_new_tokens = 4;
+  EXPECT_FALSE(testing::tiny_model_with_nan().generate(prompts, g).all_finite.item<bool>());
+  EXPECT_TRUE(tiny_model().generate(prompts, g).all_finite.item<bool>());
+}
+
 TEST_F(T5Parity, GreedyBatchedWithPaddingMatches) {
   const auto batch = golden_batch();
   const auto out = tiny_model().greedy(batch.input_ids, batch.attention_mask, {12, false});

@@ -6,6 +6,10 @@
 #include "t5/checkpoint.h"
 #include "t5/t5_model.h"
 
+#include <limits>
+#include <map>
+#include <memory>
+
 namespace lorahub::testing {
 
 // On test_device() ($LORAHUB_TEST_DEVICE), float32.
@@ -16,6 +20,22 @@ inline const t5::Checkpoint& tiny_checkpoint() {
 
 inline const t5::T5Model& tiny_model() {
   static const t5::T5Model model(tiny_checkpoint().config, tiny_checkpoint().weights);
+  return model;
+}
+
+// The fixture model with one NaN in decoder.final_layer_norm.weight: every
+// logit is NaN (the weights are never loaded from a file, so no load check
+// refuses them). For the non-finite paths of generation and training.
+inline const t5::T5Model& tiny_model_with_nan() {
+  static const t5::T5Model model = [] {
+    io::TensorMap w = tiny_checkpoint().weights->tensors();
+    at::Tensor norm = w.at("decoder.final_layer_norm.weight").clone();
+    norm[0] = std::numeric_limits<float>::quiet_NaN();
+    w["decoder.final_layer_norm.weight"] = norm;
+    return t5::T5Model(tiny_checkpoint().config, std::make_shared<model::WeightStore>(
+                                                     std::move(w), std::map<std::string, std::string>{},
+                                                     "nan", at::kFloat, test_device()));
+  }();
   return model;
 }
 
