@@ -21,7 +21,9 @@ for t in "${targets[@]}"; do
   corpus=$build/corpus/$t findings=$build/findings/$t
   mkdir -p "$corpus" "$findings"
   # -rss_limit_mb: a 2 GB file may legitimately ask for 2 GB; we stop at 2 GB.
-  "$build/tests/fuzz/$t" "$corpus" "tests/fuzz/corpus/${t#fuzz_}" -max_total_time="$seconds" -rss_limit_mb=2048 \
+  # -timeout: one input running 10 s is a hang (a finding), not a slow input;
+  # libFuzzer's default of 1200 s per input once let a hang eat all of CI.
+  "$build/tests/fuzz/$t" "$corpus" "tests/fuzz/corpus/${t#fuzz_}" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
     -max_len=65536 -artifact_prefix="$findings/" -print_final_stats=1 > "$build/$t.log" 2>&1 || {
     tail -40 "$build/$t.log"; echo "FAIL: $t found a bug; reproducer in $findings"; exit 1; }
   runs=$(grep -m1 "stat::number_of_executed_units" "$build/$t.log" | awk '{print $2}')

@@ -12,6 +12,7 @@
 #include "util/random.h"
 
 #include <nlohmann/json.hpp>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -330,15 +331,65 @@ void check_equal_ranks(const Reader& r, const Config& c, const std::vector<YAML:
 
 namespace {
 
+// Walks the YAML event stream once to find what YAML::LoadAll would: whether a
+// second, non-empty document follows the first. We do not call LoadAll: in
+// yaml-cpp 0.7 (Debian 12) it loops forever, allocating, on input such as a
+// stray ',' or '}' at the top level, because the parser hands back the same
+// unconsumed token as a new empty document each time (jbeder/yaml-cpp#1040,
+// fixed upstream by PR #1319). Here a document that starts where the previous
+// one started is that case, and is reported as invalid YAML at that place.
+class DocumentScan : public YAML::EventHandler {
+ public:
+  // Returns the line (1-based) of the first content of a second non-empty
+  // document, or 0 when the text holds at most one. Throws YAML::Exception.
+  static int second_document_line(const std::string& text) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentScan scan;
+    for (int doc = 0;; ++doc) {
+      scan.content_ = YAML::Mark::null_mark();
+      if (!parser.HandleNextDocument(scan)) return 0;
+      if (doc > 0 && scan.start_.pos == scan.previous_start_.pos) {
+        throw YAML::ParserException(scan.start_, "unexpected character that starts no YAML node");
+      }
+      if (doc > 0 && scan.content_.pos >= 0) return scan.content_.line + 1;
+      scan.previous_start_ = scan.start_;
+    }
+  }
+
+ private:
+  void OnDocumentStart(const YAML::Mark& mark) override { start_ = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { note(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override {
+    note(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    note(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    note(mark);
+  }
+  void OnMapEnd() override {}
+  void note(const YAML::Mark& mark) {
+    if (content_.pos < 0) content_ = mark;
+  }
+
+  YAML::Mark start_ = YAML::Mark::null_mark(), previous_start_ = YAML::Mark::null_mark();
+  YAML::Mark content_ = YAML::Mark::null_mark();
+};
+
 Config parse_yaml(const std::string& text, const std::string& path) {
   Reader r(path);
   YAML::Node root;
   try {
-    const std::vector<YAML::Node> docs = YAML::LoadAll(text);
-    for (size_t i = 1; i < docs.size(); ++i) {
-      if (!docs[i].IsNull()) r.fail(docs[i], "", "a second YAML document (after '---'); a config is one document");
+    if (const int line = DocumentScan::second_document_line(text)) {
+      throw std::invalid_argument(path + ":" + std::to_string(line) +
+                                  ": a second YAML document (after '---'); a config is one document");
     }
-    if (!docs.empty()) root = docs[0];
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     throw std::invalid_argument(path + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML (" + e.msg + ")");
   }

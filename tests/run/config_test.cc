@@ -183,6 +183,15 @@ TEST(Config, BadConfigsAreOneClearLine) {
   complex.replace(complex.find("  ids:"), 6, "? ids:");
   EXPECT_NE(error_of(complex).find("/cfg/test.yaml:4: expected a plain key, found a collection"), std::string::npos)
       << error_of(complex);
+  // Found by fuzz_config: a stray ',' or '}' at the top level made yaml-cpp
+  // 0.7's LoadAll loop forever, allocating (jbeder/yaml-cpp#1040).
+  for (const char* stray : {", optimizer: cobyla}\n", "}\nmodel: x\n", ",\n"}) {
+    EXPECT_NE(error_of(std::string(stray) + base_config()).find("/cfg/test.yaml:1: not valid YAML"), std::string::npos)
+        << error_of(std::string(stray) + base_config());
+  }
+  // A second document is named at its first line; empty documents are no content.
+  EXPECT_NE(error_of(base_config() + "---\n---\nmodel: x\n").find(": a second YAML document"), std::string::npos);
+  EXPECT_NO_THROW(parse_config(base_config() + "---\n", "/cfg/test.yaml"));
 }
 
 // One finite-number rule for YAML numbers: NaN, inf and numbers past a
