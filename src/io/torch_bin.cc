@@ -1,6 +1,8 @@
 #include "io/torch_bin.h"
 
-#include <torch/csrc/jit/serialization/pickle.h>
+#include <caffe2/serialize/in_memory_adapter.h>
+#include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/serialization/import_read.h>
 
 #include <cstdint>
 #include <fstream>
@@ -63,7 +65,14 @@ TensorMap read_torch_bin(const std::string& path) {
   check_zip_directory(bytes, fail);
   c10::IValue value;
   try {
-    value = torch::jit::pickle_load(bytes);
+    // torch::jit::pickle_load's own steps, with map_location = cpu: storages
+    // saved from a GPU (most PEFT adapter_model.bin files) would otherwise be
+    // restored onto the device they were saved on, which a CPU build cannot
+    // create and a GPU build would fill on cuda:0 in every rank.
+    caffe2::serialize::PyTorchStreamReader reader(
+        std::make_shared<caffe2::serialize::MemoryReadAdapter>(bytes.data(), static_cast<off_t>(bytes.size())));
+    value = torch::jit::readArchiveAndTensors("data", /*pickle_prefix=*/"", /*tensor_prefix=*/"", /*type_resolver=*/{},
+                                              /*obj_loader=*/{}, at::Device(at::kCPU), reader);
   } catch (const std::exception& e) {
     std::string msg = e.what();
     msg = msg.substr(0, msg.find('\n'));

@@ -8,7 +8,9 @@
 
 namespace lorahub::io {
 
-// Reads a `torch.save`d dict {name: tensor}. LibTorch 1.13 cannot read the
+// Reads a `torch.save`d dict {name: tensor} onto the CPU whatever device its
+// storages were saved from (torch.load's map_location="cpu"; "cuda:0" is the
+// usual location in files written on a GPU). LibTorch 1.13 cannot read the
 // legacy (non-zip) format, an OrderedDict, or a one-entry dict; these fail
 // with std::runtime_error naming the file and suggesting safetensors.
 TensorMap read_torch_bin(const std::string& path);

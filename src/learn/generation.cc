@@ -4,6 +4,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
+#include <c10/core/InferenceMode.h>
 
 #include <algorithm>
 
@@ -36,7 +37,7 @@ std::vector<model::TokenIds> encode_targets(const model::Tokenizer& tokenizer, c
 std::vector<std::string> generate(const model::LanguageModel& model, const model::Tokenizer& tokenizer,
                                   const std::vector<std::string>& inputs, const GenerateOptions& options,
                                   const model::LowRankSet* lora) {
-  at::NoGradGuard no_grad;
+  c10::InferenceMode inference;  // cheaper than NoGradGuard: no version counters or views tracked
   const std::vector<std::string> stops =
       options.stop_strings ? *options.stop_strings : model.default_stop_strings();
   model::GenerationOptions g;

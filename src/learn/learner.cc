@@ -23,10 +23,7 @@ LearnResult learn_weights(const FewShotObjective& objective, optim::Optimizer& o
   LearnResult result;
   const int64_t n = objective.num_modules();
   for (auto xs = optimizer.ask(); !xs.empty(); xs = optimizer.ask()) {
-    at::Tensor w = at::empty({static_cast<int64_t>(xs.size()), n}, at::kDouble);
-    for (size_t p = 0; p < xs.size(); ++p) {
-      for (int64_t i = 0; i < n; ++i) w[static_cast<int64_t>(p)][i] = xs[p][static_cast<size_t>(i)];
-    }
+    const at::Tensor w = candidate_matrix(xs, n);
     const auto start = std::chrono::steady_clock::now();
     const std::vector<double> losses = objective.losses(w);
     std::vector<double> values;

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
+#include <c10/core/InferenceMode.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -49,6 +50,20 @@ FewShotObjective::FewShotObjective(const model::LanguageModel& model, const lora
     g.batch = model.make_pairs(in, out);
     groups_.push_back(std::move(g));
   }
+  host_batch_ = whole().batch.to(at::kCPU);
+}
+
+at::Tensor candidate_matrix(const std::vector<std::vector<double>>& rows, int64_t n) {
+  at::Tensor w = at::empty({static_cast<int64_t>(rows.size()), n}, at::kDouble);
+  double* out = w.data_ptr<double>();
+  for (const auto& row : rows) {
+    if (static_cast<int64_t>(row.size()) != n) {
+      throw std::invalid_argument("candidate weights: a row of " + std::to_string(row.size()) + " weights for " +
+                                  std::to_string(n) + " modules");
+    }
+    out = std::copy(row.begin(), row.end(), out);
+  }
+  return w;
 }
 
 std::vector<double> FewShotObjective::reduce(const at::Tensor& token_ce, int64_t candidates) const {
@@ -58,19 +73,19 @@ std::vector<double> FewShotObjective::reduce(const at::Tensor& token_ce, int64_t
   if (options_.normalization == LossNormalization::kTokenMean) {
     const at::Tensor ce = token_ce.view({candidates, k, -1}).to(at::kDouble);
     const at::Tensor counted = (batch.labels != -100).to(at::kDouble);  // [k, T]
-    const at::Tensor loss = (ce.sum({1, 2}) / counted.sum()).to(at::kCPU).contiguous();
+    const at::Tensor loss = (ce.sum({1, 2}) / counted.sum()).to(at::kCPU).contiguous();  // the one copy to the host
     std::copy(loss.data_ptr<double>(), loss.data_ptr<double>() + candidates, out.begin());
     return out;
   }
   // lorahub's default_get_loss: train_loss += outputs.loss (a float32 tensor)
   // per batch, then float(train_loss) / len(dataset).
-  const at::Tensor ce = token_ce.view({candidates, k, -1}).to(at::kCPU, at::kFloat);
+  const at::Tensor ce = token_ce.view({candidates, k, -1}).to(at::kCPU, at::kFloat);  // the one copy to the host
   const int64_t b = options_.batch_size > 0 ? options_.batch_size : k;
   for (int64_t p = 0; p < candidates; ++p) {
     float sum = 0.0f;
     for (int64_t start = 0; start < k; start += b) {
       const int64_t len = std::min(b, k - start);
-      sum += hf_batch_loss(ce[p].narrow(0, start, len), batch, start, len);
+      sum += hf_batch_loss(ce[p].narrow(0, start, len), host_batch_, start, len);
     }
     out[static_cast<size_t>(p)] = static_cast<double>(sum) / static_cast<double>(k);
   }
@@ -91,13 +106,14 @@ float hf_batch_loss(const at::Tensor& token_ce, const model::PairBatch& batch, i
 }
 
 std::vector<double> FewShotObjective::losses(const at::Tensor& weights) const {
-  at::NoGradGuard no_grad;
+  c10::InferenceMode inference;  // cheaper than NoGradGuard: no version counters or views tracked
   const at::Tensor w = weights.dim() == 1 ? weights.unsqueeze(0) : weights;
   if (w.dim() != 2 || w.size(1) != pool_.size()) {
     throw std::invalid_argument("LoraHub objective: weights of shape " + std::string(c10::str(weights.sizes())) +
                                 " for " + std::to_string(pool_.size()) + " modules");
   }
-  std::vector<double> out;
+  // Token losses of every chunk stay on the device until one copy in reduce().
+  std::vector<at::Tensor> chunks;
   for (int64_t start = 0; start < w.size(0); start += options_.candidates_per_pass) {
     const int64_t q = std::min(options_.candidates_per_pass, w.size(0) - start);
     const model::LowRankSet set = lora::compose(pool_, w.narrow(0, start, q), options_.method);
@@ -114,10 +130,9 @@ std::vector<double> FewShotObjective::losses(const at::Tensor& weights) const {
       const int64_t n = static_cast<int64_t>(g.examples.size());
       token_ce.narrow(2, 0, ce.size(1)).index_copy_(1, g.index, ce.view({q, n, -1}));
     }
-    const auto part = reduce(token_ce.view({q * num_examples(), -1}), q);
-    out.insert(out.end(), part.begin(), part.end());
+    chunks.push_back(token_ce);
   }
-  return out;
+  return reduce(at::cat(chunks).view({w.size(0) * num_examples(), -1}), w.size(0));
 }
 
 bool FewShotObjective::use_groups() const {
@@ -136,7 +151,7 @@ std::vector<double> FewShotObjective::objectives(const at::Tensor& weights) cons
 }
 
 double FewShotObjective::base_loss() const {
-  at::NoGradGuard no_grad;
+  c10::InferenceMode inference;  // cheaper than NoGradGuard: no version counters or views tracked
   const Group& g = whole();
   return reduce(model_.token_losses(g.batch), 1)[0];
 }

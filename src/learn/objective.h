@@ -45,6 +45,11 @@ struct ObjectiveOptions {
 // COBYLA amplifies (tests/cli/learn_llama_test.py). NaN when no label counts.
 float hf_batch_loss(const at::Tensor& token_ce, const model::PairBatch& batch, int64_t first, int64_t n);
 
+// Candidate weight vectors as one [P, N] float64 tensor on the CPU, filled
+// with one copy per row (not P * N element writes through the dispatcher).
+// Throws std::invalid_argument when a row has not `n` entries.
+at::Tensor candidate_matrix(const std::vector<std::vector<double>>& rows, int64_t n);
+
 class FewShotObjective {
  public:
   // `model` and `pool` must outlive the objective; the examples are
@@ -90,6 +95,7 @@ class FewShotObjective {
   const lora::LoraPool& pool_;
   ObjectiveOptions options_;
   std::vector<Group> groups_;  // the length groups, then the whole batch
+  model::PairBatch host_batch_;  // whole().batch on the CPU, for hf_batch_loss
 };
 
 }  // namespace lorahub::learn

@@ -30,7 +30,6 @@ model::LowRankSet init_lora(const model::LanguageModel& model, const TrainOption
   auto gen = at::make_generator<at::CPUGeneratorImpl>(o.init_seed.value_or(o.seed));
   model::LowRankSet set;
   set.by_site.resize(static_cast<size_t>(model.projections().size()));
-  const auto opts = at::TensorOptions().dtype(model.weights().dtype());
   const std::vector<std::string> targets = o.targets.empty() ? model.default_lora_targets() : o.targets;
   for (int s : model::TargetModules::list(targets).select(model.projections())) {
     const std::string& m = model.projections().at(s).module;
@@ -38,8 +37,9 @@ model::LowRankSet init_lora(const model::LanguageModel& model, const TrainOption
     const int64_t out = w.size(0), in = w.size(1);
     const double bound = 1.0 / std::sqrt(static_cast<double>(in));
     model::LowRankUpdate u;
-    u.a = (at::rand({1, o.rank, in}, gen, at::kFloat) * (2 * bound) - bound).to(opts).to(w.device());
-    u.b = at::zeros({1, out, o.rank}, opts.device(w.device()));
+    const auto master = at::TensorOptions().dtype(model::at_least_float_type(w.scalar_type())).device(w.device());
+    u.a = (at::rand({1, o.rank, in}, gen, at::kFloat) * (2 * bound) - bound).to(master);
+    u.b = at::zeros({1, out, o.rank}, master);
     u.scale = o.alpha / static_cast<double>(o.rank);
     set.by_site[static_cast<size_t>(s)] = u;
     if (modules) modules->push_back(m);
@@ -56,9 +56,9 @@ model::LowRankSet init_ia3(const model::LanguageModel& model) {
     const model::Projection& p = model.projections().at(static_cast<int>(s));
     const at::Tensor& w = model.weights().tensors().at(p.module + ".weight");
     if (p.role == ProjectionRole::kAttentionKey || p.role == ProjectionRole::kAttentionValue) {
-      set.scales[s] = {at::ones({w.size(0)}, w.options()), false};
+      set.scales[s] = {at::ones({w.size(0)}, w.options().dtype(model::at_least_float_type(w.scalar_type()))), false};
     } else if (p.is_feed_forward_out()) {
-      set.scales[s] = {at::ones({w.size(1)}, w.options()), true};
+      set.scales[s] = {at::ones({w.size(1)}, w.options().dtype(model::at_least_float_type(w.scalar_type()))), true};
     }
   }
   return set;
@@ -70,6 +70,22 @@ std::string diverged(const std::string& what, const std::string& found, int64_t 
   o << what << ": " << found << " at step " << step << " of " << steps << " (AdamW lr " << lr
     << "): training diverged; lower the learning rate (nothing was written)";
   return o.str();
+}
+// Scales the gradients by clip / (norm + 1e-6) when their global L2 norm
+// exceeds `clip` (torch.nn.utils.clip_grad_norm_), computed on the device
+// with no host round trip: one sync-free sum, one multiply per parameter.
+void clip_grad_norm(const std::vector<at::Tensor>& params, double clip) {
+  at::NoGradGuard no_grad;
+  std::vector<at::Tensor> squares;
+  for (const auto& p : params) {
+    if (p.grad().defined()) squares.push_back(p.grad().pow(2).sum().to(at::kDouble));
+  }
+  if (squares.empty()) return;
+  const at::Tensor norm = at::stack(squares).sum().sqrt();
+  const at::Tensor factor = at::clamp_max(clip / (norm + 1e-6), 1.0);
+  for (const auto& p : params) {
+    if (p.grad().defined()) p.mutable_grad().mul_(factor.to(p.grad().scalar_type()));
+  }
 }
 }  // namespace
 
@@ -121,6 +137,12 @@ TrainResult train(const model::LanguageModel& model, const std::vector<model::To
       params.push_back(s.vector);
     }
   } else {
+    if (model.weights().dtype() != at::kFloat && model.weights().dtype() != at::kDouble) {
+      throw std::invalid_argument(
+          "train: full fine-tuning of a " + std::string(c10::toString(model.weights().dtype())) +
+          " model would lose every update below half an ulp of its weights (at lr 3e-5 most of them); "
+          "load the model in float32 (--dtype float32, runtime.dtype: float32)");
+    }
     io::TensorMap copy;
     for (const auto& [name, t] : model.weights().tensors()) {
       at::Tensor c = t.clone();
@@ -161,19 +183,7 @@ TrainResult train(const model::LanguageModel& model, const std::vector<model::To
     const at::Tensor loss = net->loss(b, adaptation);
     const double loss_value = finite_loss(loss, step + 1, o.steps, o.lr, "train");
     loss.backward();
-    if (o.clip_norm > 0) {
-      at::NoGradGuard no_grad;
-      double total = 0;
-      for (const auto& p : params) {
-        if (p.grad().defined()) total += p.grad().pow(2).sum().item<double>();
-      }
-      const double norm = std::sqrt(total);
-      if (norm > o.clip_norm) {
-        for (auto& p : params) {
-          if (p.grad().defined()) p.mutable_grad().mul_(o.clip_norm / (norm + 1e-6));
-        }
-      }
-    }
+    if (o.clip_norm > 0) clip_grad_norm(params, o.clip_norm);
     if (o.warmup_steps > 0) {
       const double lr = o.lr * std::min(1.0, static_cast<double>(step + 1) / static_cast<double>(o.warmup_steps));
       static_cast<torch::optim::AdamWOptions&>(adamw.param_groups()[0].options()).lr(lr);

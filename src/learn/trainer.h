@@ -55,7 +55,12 @@ struct TrainResult {
 
 // Trains on (input, target) token ids with the HF loss (mean token CE) and
 // AdamW. The base model is never modified. Deterministic for a seed and
-// thread count.
+// thread count. LoRA and IA3 parameters and AdamW's state are at least
+// float32 for any model dtype (model::at_least_float_type; master weights: a bfloat16 parameter would drop every update
+// below half its ulp, e.g. IA3's 1.0 + 3e-3 steps); the model casts them
+// where it applies them. Gradient clipping runs on the device (no host sync
+// per parameter). Full fine-tuning needs a float32 (or float64) model:
+// throws std::invalid_argument naming the dtype otherwise.
 TrainResult train(const model::LanguageModel& model, const std::vector<model::TokenIds>& inputs,
                   const std::vector<model::TokenIds>& targets, const TrainOptions& options);
 
@@ -71,11 +76,12 @@ double finite_loss(const at::Tensor& loss, int64_t step, int64_t steps, double l
 void require_finite_parameters(const std::vector<at::Tensor>& params, int64_t steps, double lr, const std::string& what);
 
 // PEFT LoRA initialisation: A ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming-uniform
-// with a = sqrt(5)), B = 0, for every projection named by `targets`.
+// with a = sqrt(5)), B = 0, for every projection named by `targets`; tensors
+// of at least float32 on the model's device.
 model::LowRankSet init_lora(const model::LanguageModel& model, const TrainOptions& options, std::vector<std::string>* modules);
 // IA3 as PEFT's defaults for T5 and Llama: vectors of ones scaling the
 // outputs of the attention keys and values (T5 k, v; Llama k_proj, v_proj)
-// and the input of the feed-forward output (T5 wo; Llama down_proj).
+// and the input of the feed-forward output (T5 wo; Llama down_proj). At least float32.
 model::LowRankSet init_ia3(const model::LanguageModel& model);
 
 }  // namespace lorahub::learn

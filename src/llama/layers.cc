@@ -67,7 +67,7 @@ at::Tensor Attention::attend(const at::Tensor& q, const at::Tensor& k, const at:
   scores = scores / std::sqrt(static_cast<double>(head_dim_));
   if (mask.defined()) scores = scores + mask;
   // float32 softmax (float64 stays float64: its lowest mask value has no float32 form).
-  const at::Tensor weights = at::softmax(scores, -1, model::at_least_float(scores).scalar_type()).to(q.scalar_type());
+  const at::Tensor weights = at::softmax(scores, -1, model::at_least_float_type(scores)).to(q.scalar_type());
   const at::Tensor out = at::matmul(weights.reshape({batch, kv_heads_, groups * t, keys}), v)
                              .view({batch, heads_, t, head_dim_})
                              .transpose(1, 2);  // [B, T, heads, d]

@@ -11,7 +11,11 @@ namespace lorahub::lora {
 
 namespace {
 
-// Weights as [P, N] (or [P, N, L] per target) in the pool's dtype and device.
+// Weights as [P, N] (or [P, N, L] per target) in the pool's precision (float32
+// under float32 and half-precision models, float64 under float64) and device.
+// Never in a bfloat16 model's dtype: its 8 significant bits would make close
+// candidates compose identically (a staircase for COBYLA and CMA-ES) and the
+// evaluated composition differ from the reported weights.
 at::Tensor batched_weights(const LoraPool& pool, const at::Tensor& weights, bool per_target) {
   const int64_t n = pool.size();
   const int64_t l = static_cast<int64_t>(pool.targets().size());
@@ -66,14 +70,12 @@ std::shared_ptr<model::WeightStore> merge(const model::LanguageModel& base, cons
                                        Method method, bool per_target) {
   if (weights.dim() != (per_target ? 2 : 1)) throw std::invalid_argument("merge: expected one weight vector");
   const model::LowRankSet set = compose(pool, weights, method, per_target);
-  io::TensorMap replaced;
+  io::TensorMap deltas;
   for (const PoolTarget& t : pool.targets()) {
     const model::LowRankUpdate& u = set.by_site[static_cast<size_t>(t.site)];
-    const std::string name = t.module + ".weight";
-    const at::Tensor& w = base.weights().tensors().at(name);
-    replaced[name] = w + at::matmul(u.b[0], u.a[0]) * u.scale;
+    deltas[t.module + ".weight"] = at::matmul(u.b[0], u.a[0]) * u.scale;
   }
-  return base.weights().with_replaced(replaced, "LoRA composition");
+  return base.weights().with_added(deltas, "LoRA composition");
 }
 
 ComposedAdapter composed_adapter(const LoraPool& pool, const at::Tensor& weights, Method method,

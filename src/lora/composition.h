@@ -28,7 +28,8 @@ namespace lorahub::lora {
 // kCat) of lora/method.h; the merge methods are in lora/merge_methods.h.
 
 // Weights: [N] for one composition or [P, N] for P of them (row p is used
-// by the p-th group of batch rows). With `per_target` (CAT only), [N, L] or
+// by the p-th group of batch rows). The updates are float32 (the pool's
+// precision) for any model dtype; the model casts them where it applies them. With `per_target` (CAT only), [N, L] or
 // [P, N, L]: one weight per module and target projection, L = targets().size().
 model::LowRankSet compose(const LoraPool& pool, const at::Tensor& weights, Method method, bool per_target = false);
 

@@ -66,8 +66,8 @@ LoraPool::LoraPool(const model::LanguageModel& base, std::vector<LoraAdapter> ad
       }
     }
   }
-  const auto dtype = base.weights().dtype();
   const auto device = base.weights().device();
+  const auto dtype = model::at_least_float_type(base.weights().dtype());
   for (const auto& [module, pair] : first.modules) {
     PoolTarget t;
     t.module = module;

@@ -1,6 +1,8 @@
 #pragma once
 // A library of compatible LoRA modules kept once in memory (on the model's
-// device and dtype), stacked per target projection so that compositions are
+// device, in float32 under float32 and half-precision models (float64 under
+// float64: model::at_least_float_type): compositions are computed there and
+// rounded once, where model::add_low_rank casts them to the activations' dtype), stacked per target projection so that compositions are
 // a few matrix products away and never copy or modify the modules.
 
 #include "lora/lora_adapter.h"
@@ -22,8 +24,8 @@ namespace lorahub::lora {
 struct PoolTarget {
   std::string module;  // "decoder.block.1.layer.1.EncDecAttention.v"
   int site = -1;       // LanguageModel::projections() index
-  at::Tensor a;        // [N, r, in]
-  at::Tensor b;        // [N, out, r]
+  at::Tensor a;        // [N, r, in], at least float32
+  at::Tensor b;        // [N, out, r], at least float32
   double scale = 0;    // the effective scale every module has here
 };
 

@@ -259,7 +259,7 @@ ComposedAdapter merge_adapters(const std::vector<LoraAdapter>& adapters, const s
 std::shared_ptr<model::WeightStore> merged_weights(const model::WeightStore& base, const ComposedAdapter& adapter) {
   const std::string prefix = "base_model.model.", suffix = ".lora_A.weight";
   const double scale = adapter.lora_alpha / static_cast<double>(adapter.r);
-  io::TensorMap replaced;
+  io::TensorMap deltas;
   for (const auto& [key, a] : adapter.tensors) {
     if (key.size() <= prefix.size() + suffix.size() || key.compare(key.size() - suffix.size(), suffix.size(), suffix)) {
       continue;
@@ -274,9 +274,9 @@ std::shared_ptr<model::WeightStore> merged_weights(const model::WeightStore& bas
                                   std::string(c10::str(delta.sizes())) + " for a weight of shape " +
                                   std::string(c10::str(w.sizes())));
     }
-    replaced[name] = w + delta.to(w.device(), w.scalar_type());
+    deltas[name] = delta;
   }
-  return base.with_replaced(replaced, "merged adapter");
+  return base.with_added(deltas, "merged adapter");
 }
 
 }  // namespace lorahub::lora

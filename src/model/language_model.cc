@@ -22,6 +22,11 @@ PairBatch PairBatch::repeat(int64_t times) const {
   return r;
 }
 
+PairBatch PairBatch::to(const at::Device& device) const {
+  const auto move = [&](const at::Tensor& t) { return t.defined() ? t.to(device) : t; };
+  return {move(input_ids), move(attention_mask), move(labels), move(decoder_input_ids), move(target_start)};
+}
+
 at::Tensor PairBatch::hf_loss_positions(int64_t* per_row) const {
   const int64_t b = labels.size(0), t = labels.size(1);
   const at::Tensor j = at::arange(t, at::kLong).view({1, t}).expand({b, t});

@@ -46,6 +46,8 @@ struct PairBatch {
   // Every row repeated `times` times, block after block ([r0..rB-1, r0..rB-1, ...]):
   // the layout of batched candidates, group g of a LowRankSet taking block g.
   PairBatch repeat(int64_t times) const;
+  // The same batch on `device` (host copies for bookkeeping off the GPU).
+  PairBatch to(const at::Device& device) const;
 };
 
 // Greedy decoding settings. Stop conditions beyond EOS and max_new_tokens

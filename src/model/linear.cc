@@ -8,9 +8,11 @@
 
 namespace lorahub::model {
 
-at::Tensor at_least_float(const at::Tensor& x) {
-  return x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble ? x : x.to(at::kFloat);
-}
+at::Tensor at_least_float(const at::Tensor& x) { return x.to(at_least_float_type(x)); }
+
+at::ScalarType at_least_float_type(const at::Tensor& x) { return at_least_float_type(x.scalar_type()); }
+
+at::ScalarType at_least_float_type(at::ScalarType t) { return t == at::kFloat || t == at::kDouble ? t : at::kFloat; }
 
 at::Tensor add_low_rank(const at::Tensor& x, const at::Tensor& y, const LowRankUpdate& u) {
   const int64_t groups = u.groups();
@@ -41,11 +43,11 @@ Linear::Linear(const WeightStore& w, ProjectionRegistry& sites, const std::strin
 at::Tensor Linear::forward(const at::Tensor& x, const LowRankSet* lora) const {
   if (!lora) return bias_.defined() ? at::matmul(x, weight_.t()).add_(bias_) : at::matmul(x, weight_.t());
   const SiteScale* ia3 = lora->scale_at(site_);
-  const at::Tensor in = ia3 && ia3->on_input ? x * ia3->vector : x;
+  const at::Tensor in = ia3 && ia3->on_input ? x * ia3->vector.to(x.scalar_type()) : x;
   at::Tensor y = at::matmul(in, weight_.t());
   if (bias_.defined()) y.add_(bias_);
   if (const LowRankUpdate* u = lora->at(site_)) y = add_low_rank(in, y, *u);
-  if (ia3 && !ia3->on_input) y = y * ia3->vector;
+  if (ia3 && !ia3->on_input) y = y * ia3->vector.to(y.scalar_type());
   return y;
 }
 

@@ -18,6 +18,9 @@ class WeightStore;
 // The update of one projection. `a` is [G, r, in], `b` is [G, out, r]; the
 // batch of B rows is cut into G equal consecutive groups, group g using
 // (a[g], b[g]). Rank r may differ between projections but not between groups.
+// Updates and IA3 vectors may be float32 under a bfloat16 model (compositions,
+// trained parameters): they are cast to the activations' dtype where applied,
+// so autograd reaches the float32 tensors.
 struct LowRankUpdate {
   at::Tensor a;
   at::Tensor b;
@@ -54,6 +57,13 @@ struct LowRankSet {
 // Half-precision tensors as float32, float32 and float64 as they are: the
 // precision of norms, softmax and losses (as HF computes them in float32).
 at::Tensor at_least_float(const at::Tensor& x);
+// The dtype at_least_float gives, without the copy: for kernels that take a
+// compute dtype (at::softmax(x, dim, dtype) upcasts inside the kernel).
+at::ScalarType at_least_float_type(const at::Tensor& x);
+// The same rule for a dtype: half types -> float32, float32 and float64 kept.
+// Also the precision of everything kept beside a model's weights (module
+// pools, compositions, trained LoRA/IA3 parameters).
+at::ScalarType at_least_float_type(at::ScalarType t);
 
 // y + scale * (x A^T) B^T for x [B, T, in] and y [B, T, out], grouped by rows.
 // The one function that applies LoRA anywhere in the project.

@@ -85,4 +85,20 @@ std::shared_ptr<WeightStore> WeightStore::with_replaced(const io::TensorMap& rep
   return std::make_shared<WeightStore>(std::move(merged), std::move(origin), default_origin_, dtype_, device_);
 }
 
+std::shared_ptr<WeightStore> WeightStore::with_added(const io::TensorMap& deltas, const std::string& what) const {
+  io::TensorMap replaced;
+  for (const auto& [name, delta] : deltas) {
+    const auto it = tensors_.find(name);
+    if (it == tensors_.end()) {
+      replaced[name] = delta;  // with_replaced names the missing tensor
+      continue;
+    }
+    const at::Tensor& w = it->second;
+    replaced[name] = w.sizes() == delta.sizes()
+                         ? (w.to(at::kFloat) + delta.to(w.device(), at::kFloat)).to(w.scalar_type())
+                         : delta;  // with_replaced names the shapes
+  }
+  return with_replaced(replaced, what);
+}
+
 }  // namespace lorahub::model

@@ -44,6 +44,11 @@ class WeightStore {
   // model::NonFiniteError when a replacement is not finite (a composition
   // that overflowed), so no merged model computes on NaN or inf.
   std::shared_ptr<WeightStore> with_replaced(const io::TensorMap& replaced, const std::string& what) const;
+  // with_replaced of W + delta for each named delta (any float dtype and
+  // device, shaped as W): summed in float32 on this store's device and
+  // rounded once to its dtype (a bfloat16 W + a bfloat16-rounded delta would
+  // round twice). The merge of LoRA compositions and merge methods.
+  std::shared_ptr<WeightStore> with_added(const io::TensorMap& deltas, const std::string& what) const;
 
  private:
   io::TensorMap tensors_;

@@ -62,8 +62,33 @@ Comm Comm::world() {
   int is_root = c.rank_ == 0 ? 1 : 0, root_here = 0;
   check(MPI_Allreduce(&is_root, &root_here, 1, MPI_INT, MPI_MAX, node), "find the root's node");
   c.node_hosts_root_ = root_here != 0;
-  check(MPI_Comm_free(&node), "free the node communicator");
+  c.node_handle_ = MPI_Comm_c2f(node);  // freed by MPI_Finalize
   return c;
+}
+
+std::vector<std::string> Comm::node_allgather(const std::string& mine) const {
+  const MPI_Comm node = to_comm(node_handle_);
+  const int size = byte_count(mine.size(), "node allgather");
+  std::vector<int> sizes(static_cast<size_t>(local_size_)), offsets(static_cast<size_t>(local_size_));
+  check(MPI_Allgather(&size, 1, MPI_INT, sizes.data(), 1, MPI_INT, node), "node allgather (sizes)");
+  int total = 0;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    offsets[i] = total;
+    total += sizes[i];
+  }
+  std::vector<char> all(static_cast<size_t>(total) + 1);
+  check(MPI_Allgatherv(mine.data(), size, MPI_CHAR, all.data(), sizes.data(), offsets.data(), MPI_CHAR, node),
+        "node allgather");
+  std::vector<std::string> out;
+  for (size_t i = 0; i < sizes.size(); ++i) out.emplace_back(all.data() + offsets[i], static_cast<size_t>(sizes[i]));
+  return out;
+}
+
+std::string Comm::host() {
+  char name[MPI_MAX_PROCESSOR_NAME];
+  int len = 0;
+  check(MPI_Get_processor_name(name, &len), "processor name");
+  return std::string(name, static_cast<size_t>(len));
 }
 
 void Comm::send(int dest, Tag tag, const std::vector<uint8_t>& bytes) const {

@@ -40,10 +40,16 @@ class Comm {
   std::vector<uint8_t> receive(int source, Tag tag, bool any_tag, int* from, Tag* got) const;
   // Rank 0's bytes on every rank (collective).
   std::vector<uint8_t> broadcast(const std::vector<uint8_t>& bytes) const;
+  // Every rank of this node's string, in node-local rank order (collective
+  // over the node's ranks).
+  std::vector<std::string> node_allgather(const std::string& mine) const;
+  // MPI_Get_processor_name: the node's name, for messages.
+  static std::string host();
 
  private:
   Comm() = default;
-  int handle_ = 0;  // MPI_Fint of the communicator
+  int handle_ = 0;       // MPI_Fint of the communicator
+  int node_handle_ = 0;  // MPI_Fint of this node's ranks (MPI_COMM_TYPE_SHARED), kept for node_allgather
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
   bool node_hosts_root_ = true;
 };

@@ -547,6 +547,12 @@ Config parse_yaml(const std::string& text, const std::string& path) {
     if (rt["threads"]) c.threads = r.integer(rt["threads"], "runtime.threads");
     if (rt["candidates_per_pass"]) c.candidates_per_pass = r.integer(rt["candidates_per_pass"], "runtime.candidates_per_pass");
     if (c.threads < 0 || c.candidates_per_pass < 1) r.fail(rt, "runtime", "threads >= 0 and candidates_per_pass >= 1");
+    if (c.dtype != "float32") {
+      for (const auto& m : c.methods) {
+        // learn::train: bfloat16 weights would drop full fine-tuning's updates.
+        if (m.name == "full_ft") r.fail(rt["dtype"], "runtime.dtype", "method full_ft needs float32 weights, found " + c.dtype);
+      }
+    }
   }
   if (root["output"]) {
     if (r.string(root["output"], "output").empty()) r.fail(root["output"], "output", "expected a file path, found ''");

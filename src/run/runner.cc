@@ -2,6 +2,7 @@
 
 #include "run/comm.h"
 #include "run/coordinator.h"
+#include "run/devices.h"
 #include "run/plan.h"
 #include "run/results_store.h"
 #include "run/work_unit.h"
@@ -13,6 +14,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <thread>
@@ -32,11 +34,17 @@ void install_signal_handlers() {
   sigaction(SIGINT, &sa, nullptr);
 }
 
-c10::Device pick_device(const Config& c, int local_index) {
+// runtime.device for the node's `local_worker`-th worker rank (run/devices.h).
+c10::Device pick_device(const Config& c, int local_worker) {
   const bool cuda = torch::cuda::is_available();
   if (c.device == "cuda" && !cuda) throw std::runtime_error("runtime.device is cuda but no CUDA device is available");
   if (c.device == "cpu" || !cuda) return c10::kCPU;
-  return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(local_index % static_cast<int>(torch::cuda::device_count())));
+  const int visible = static_cast<int>(torch::cuda::device_count());
+  return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(gpu_index(local_worker, visible)));
+}
+
+std::string physical_gpu_of(const c10::Device& d) {
+  return d.is_cuda() ? physical_gpu(std::getenv("CUDA_VISIBLE_DEVICES"), d.index()) : "";
 }
 
 int pick_threads(const Config& c, int workers_on_node) {
@@ -110,12 +118,11 @@ int coordinate_and_report(const RunOptions& o, const Config& c, Transport& trans
   MpiSession::abort(1);
 }
 
-int serve(const RunOptions&, const Config& config, const Comm& comm) {
+int serve(const RunOptions&, const Config& config, const Comm& comm, const c10::Device& device) {
   // Workers: one device each; SIGTERM is the coordinator's business.
   // The coordinator idles, so its node has one worker fewer than ranks.
-  const int root_here = comm.node_hosts_root() ? 1 : 0;
-  const int workers_on_node = comm.local_size() - root_here;
-  Worker worker(config, pick_device(config, comm.local_rank() - root_here), pick_threads(config, workers_on_node));
+  const int workers_on_node = comm.local_size() - (comm.node_hosts_root() ? 1 : 0);
+  Worker worker(config, device, pick_threads(config, workers_on_node));
   while (true) {
     Tag tag;
     const auto bytes = comm.receive(0, Tag::kUnit, true, nullptr, &tag);
@@ -164,7 +171,12 @@ int run_sweep(const RunOptions& options) {
 
   try {
     const Config config = config_of();
-    if (comm.rank() != 0) return serve(options, config, comm);
+    // Each worker rank picks its device; the ranks of a node compare their
+    // GPUs before any work (the coordinator computes on none).
+    const c10::Device device =
+        comm.rank() == 0 ? c10::Device(c10::kCPU) : pick_device(config, comm.local_rank() - (comm.node_hosts_root() ? 1 : 0));
+    check_one_worker_per_gpu(comm.node_allgather(comm.rank() == 0 ? "" : physical_gpu_of(device)), Comm::host());
+    if (comm.rank() != 0) return serve(options, config, comm, device);
     MpiTransport transport(comm);
     const int rc = coordinate_and_report(options, config, transport, comm.size());
     for (int w = 1; w < comm.size(); ++w) comm.send(w, Tag::kStop, {});

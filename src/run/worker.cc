@@ -14,6 +14,10 @@
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
+#include <c10/core/DeviceGuard.h>
+
+#include <iterator>
+#include <set>
 
 namespace lorahub::run {
 
@@ -28,11 +32,14 @@ struct Worker::State {
   c10::Device device;
   std::shared_ptr<const model::Tokenizer> tokenizer;
   std::shared_ptr<const model::LanguageModel> model;
-  std::map<std::string, lora::LoraAdapter> adapters;  // by directory
+  // By directory: the modules of the cached trials only (a sweep over the
+  // paper's 196 flan-t5-large modules would otherwise keep ~3.7 GB per rank).
+  std::map<std::string, lora::LoraAdapter> adapters;
   std::map<std::string, tasks::BbhTask> tasks;
 
   struct TrialCache {
     std::string id;
+    std::vector<std::string> modules;  // adapter directories
     std::unique_ptr<lora::LoraPool> pool;
     std::unique_ptr<learn::FewShotObjective> objective;
     std::vector<double> merged_weights;
@@ -63,12 +70,12 @@ struct Worker::State {
         return trials.front();
       }
     }
-    trials.push_front(TrialCache{id, nullptr, nullptr, {}, nullptr});
+    trials.push_front(TrialCache{id, unit.at("modules").get<std::vector<std::string>>(), nullptr, nullptr, {}, nullptr});
     if (trials.size() > kTrialCacheSize) trials.pop_back();
+    forget_unused_adapters();
     TrialCache& t = trials.front();
-    const auto dirs = unit.at("modules").get<std::vector<std::string>>();
     std::vector<lora::LoraAdapter> chosen;
-    for (const auto& d : dirs) {
+    for (const auto& d : t.modules) {
       auto a = adapters.find(d);
       if (a == adapters.end()) a = adapters.emplace(d, lora::load_adapter(d, *model)).first;
       chosen.push_back(a->second);
@@ -79,6 +86,12 @@ struct Worker::State {
       t.pool = std::make_unique<lora::LoraPool>(*model, std::move(chosen));
     }
     return t;
+  }
+
+  void forget_unused_adapters() {
+    std::set<std::string> used;
+    for (const auto& t : trials) used.insert(t.modules.begin(), t.modules.end());
+    for (auto it = adapters.begin(); it != adapters.end();) it = used.count(it->first) ? std::next(it) : adapters.erase(it);
   }
 
   nlohmann::json objective(const nlohmann::json& unit) {
@@ -99,14 +112,10 @@ struct Worker::State {
       t.objective = std::make_unique<learn::FewShotObjective>(*model, *t.pool, learn::encode_inputs(*tokenizer, inputs),
                                                               learn::encode_targets(*tokenizer, targets), o);
     }
-    const auto rows = unit.at("weights").get<std::vector<std::vector<double>>>();
-    at::Tensor w = at::empty({static_cast<int64_t>(rows.size()), t.pool->size()}, at::kDouble);
-    for (size_t p = 0; p < rows.size(); ++p) {
-      for (size_t i = 0; i < rows[p].size(); ++i) w[static_cast<int64_t>(p)][static_cast<int64_t>(i)] = rows[p][i];
-    }
+    const at::Tensor w = learn::candidate_matrix(unit.at("weights").get<std::vector<std::vector<double>>>(), t.pool->size());
     const auto losses = t.objective->losses(w);
     std::vector<double> objectives;
-    for (size_t p = 0; p < rows.size(); ++p) objectives.push_back(losses[p] + t.objective->l1_term(w[static_cast<int64_t>(p)]));
+    for (int64_t p = 0; p < w.size(0); ++p) objectives.push_back(losses[static_cast<size_t>(p)] + t.objective->l1_term(w[p]));
     return {{"losses", losses}, {"objectives", objectives}};
   }
 
@@ -204,6 +213,10 @@ nlohmann::json Worker::execute(const nlohmann::json& unit) {
   nlohmann::json out;
   try {
     at::NoGradGuard no_grad;
+    // The current CUDA device is this worker's, for anything that allocates
+    // on "the current device" (kernels, cuBLAS handles, caches).
+    c10::OptionalDeviceGuard on_device;
+    if (state_->device.is_cuda()) on_device.reset_device(state_->device);
     state_->ensure_model();
     const std::string kind = unit.at("kind");
     out = kind == "objective" ? state_->objective(unit)

@@ -115,7 +115,7 @@ at::Tensor Attention::attend(const at::Tensor& q, const at::Tensor& k, const at:
   }
   at::Tensor scores = at::matmul(q, k.transpose(-2, -1));
   if (bias.defined()) scores.add_(bias);  // a fresh tensor: in place saves a pass over [B, H, T, K]
-  const at::Tensor weights = at::softmax(model::at_least_float(scores), -1).to(scores.scalar_type());
+  const at::Tensor weights = at::softmax(scores, -1, model::at_least_float_type(scores)).to(scores.scalar_type());
   const at::Tensor out = at::matmul(weights, v).transpose(-3, -2);  // [..., T, H, d_kv]
   return out.reshape({out.size(0), out.size(1), -1});
 }

@@ -125,6 +125,40 @@ TEST(Trainer, Ia3AndFullFineTuningLearnToo) {
   EXPECT_LT(rel_diff(loss_on_all(tiny_model(), nullptr), before), 1e-12);
 }
 
+// A bfloat16 model trains float32 master parameters: IA3 vectors start at
+// 1.0, where a bfloat16 step is 2^-7, so AdamW's steps of about lr = 1e-3
+// would all round away on bfloat16 parameters (the vectors would stay
+// exactly 1). Full fine-tuning of a bfloat16 model is refused.
+TEST(Trainer, Bfloat16ModelsTrainFloat32MasterParameters) {
+  const auto ck = t5::load_checkpoint(testing::tiny_dir() + "/base", at::kBFloat16, testing::test_device());
+  const t5::T5Model bf16(ck.config, ck.weights);
+  TrainOptions o;
+  o.mode = TrainMode::kIa3;
+  o.lr = 1e-3;
+  o.steps = 3;
+  const TrainResult ia3 = train(bf16, field("input_ids"), field("label_ids"), o);
+  double moved = 0;
+  for (const auto& s : ia3.adaptation.scales) {
+    if (!s.defined()) continue;
+    EXPECT_EQ(s.vector.scalar_type(), at::kFloat);
+    moved = std::max(moved, (s.vector - 1).abs().max().item<double>());
+  }
+  EXPECT_GT(moved, 0.5 * o.lr);      // at least half of one AdamW step survived
+  EXPECT_LT(moved, 1.5 * o.steps * o.lr);  // and no bfloat16 jump of 2^-7
+  o.mode = TrainMode::kLora;
+  const TrainResult lora = train(bf16, field("input_ids"), field("label_ids"), o);
+  for (const auto& u : lora.adaptation.by_site) {
+    if (u.defined()) EXPECT_EQ(u.b.scalar_type(), at::kFloat);
+  }
+  o.mode = TrainMode::kFull;
+  try {
+    train(bf16, field("input_ids"), field("label_ids"), o);
+    ADD_FAILURE() << "full fine-tuning of a bfloat16 model was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("full fine-tuning of a BFloat16 model"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Trainer, SameSeedSameTraining) {
   TrainOptions o;
   o.rank = 2;

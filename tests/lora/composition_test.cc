@@ -48,6 +48,37 @@ TEST_F(Composition, LoraHubComposedMatricesMatchReference) {
   EXPECT_LT((u.b[0] - testing::float_tensor(g["composed_example"]["lora_B"])).abs().max().item<double>(), 1e-6);
 }
 
+// Under a bfloat16 model the pool stays float32 and compositions are
+// computed in float32: the same numbers as under the float32 model, so two
+// candidates 2^-10 apart (one bfloat16 weight to 8 significant bits) still
+// compose differently, and a merge rounds W + s B A once.
+TEST_F(Composition, Bfloat16ModelsComposeInFloat32) {
+  const auto ck = t5::load_checkpoint(testing::tiny_dir() + "/base", at::kBFloat16, testing::test_device());
+  const t5::T5Model bf16(ck.config, ck.weights);
+  const LoraPool pool = LoraPool::load(bf16, testing::lora_dirs());
+  const at::Tensor w = at::tensor({0.5, 0.25, -0.125, 0.75, 0.3, 0.5 + 1.0 / 1024, 0.25, -0.125, 0.75, 0.3}, at::kDouble)
+                           .view({2, 5});
+  for (const Method m : {Method::kLoraHub, Method::kCat}) {
+    const auto set = compose(pool, w, m);
+    const auto ref = compose(tiny_pool(), w, m);
+    for (const PoolTarget& t : pool.targets()) {
+      const auto& u = set.by_site[static_cast<size_t>(t.site)];
+      const auto& r = ref.by_site[static_cast<size_t>(t.site)];
+      EXPECT_EQ(u.a.scalar_type(), at::kFloat);
+      EXPECT_TRUE(at::equal(u.a, r.a) && at::equal(u.b, r.b)) << t.module;
+      EXPECT_FALSE(at::equal(u.a[0], u.a[1])) << t.module;
+    }
+  }
+  const auto merged = merge(bf16, pool, w[0], Method::kLoraHub);
+  const auto ref = compose(tiny_pool(), w[0], Method::kLoraHub);
+  for (const PoolTarget& t : pool.targets()) {
+    const auto& r = ref.by_site[static_cast<size_t>(t.site)];
+    const at::Tensor& base = bf16.weights().tensors().at(t.module + ".weight");
+    const at::Tensor once = (base.to(at::kFloat) + at::matmul(r.b[0], r.a[0]) * r.scale).to(at::kBFloat16);
+    EXPECT_TRUE(at::equal(merged->tensors().at(t.module + ".weight"), once)) << t.module;
+  }
+}
+
 TEST_F(Composition, LoraHubLossesL1AndScoreMatchReference) {
   const auto& g = golden()["lorahub_composition"];
   const at::Tensor w = weights_of(g["weights"]);
