@@ -379,7 +379,9 @@ def ia3_with(name, edit):
 
 ia3_with("ia3_modules_to_save", lambda c: c.update(modules_to_save=["lm_head"]))
 ia3_with("ia3_not_targeted", lambda c: c.update(target_modules=["k", "v"], feedforward_modules=[]))
-tok_map = copy_dir(base, "tok_map_eos")  # special_tokens_map.json overrides tokenizer_config.json in HF
+tok_map = copy_dir(base, "tok_map_eos")  # special_tokens_map.json overrides a config without added_tokens_decoder
+json.dump({k: v for k, v in tok_cfg.items() if k != "added_tokens_decoder"},
+          open(os.path.join(tok_map, "tokenizer_config.json"), "w"))
 json.dump({"eos_token": "<eos>", "pad_token": "<pad>", "unk_token": "<unk>"},
           open(os.path.join(tok_map, "special_tokens_map.json"), "w"))
 tok_extra = copy_dir(base, "tok_extra_ids")  # sentinel ids past the model's vocabulary
