@@ -34,9 +34,9 @@ void load_shards(const std::string& dir, const std::string& index_path, Checkpoi
   for (const auto& file : files) {
     const std::string path = dir + "/" + file;
     for (auto& [name, t] : read_tensor_file(path)) {
-      if (!map.contains(name)) throw std::runtime_error(path + ": tensor '" + name + "' is not listed in " + index_path);
+      if (!map.contains(name)) throw std::runtime_error(path + ": tensor " + quoted_name(name) + " is not listed in " + index_path);
       if (map.at(name).get<std::string>() != file) {
-        throw std::runtime_error(path + ": tensor '" + name + "' is placed in " + map.at(name).get<std::string>() +
+        throw std::runtime_error(path + ": tensor " + quoted_name(name) + " is placed in " + map.at(name).get<std::string>() +
                                  " by " + index_path);
       }
       out.origin[name] = path;

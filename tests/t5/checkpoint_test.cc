@@ -130,6 +130,18 @@ TEST(Checkpoint, TiedCopiesThatDifferFromSharedAreRefused) {
             std::string::npos);
 }
 
+// Issue 16 (break16c F3): a base tensor stored as F64 with a value past float32's range is
+// refused at load (transformers loads it as inf), naming the file, tensor and value.
+TEST(Checkpoint, F64ValuesPastFloat32AreRefused) {
+  io::TensorMap tensors = testing::tiny_checkpoint().weights->tensors();
+  const std::string name = "encoder.block.0.layer.0.SelfAttention.q.weight";
+  tensors[name] = tensors.at(name).to(at::kDouble);
+  tensors[name][0][1] = 1e39;
+  const std::string dir = make_model_dir("f64-past-float32", tensors);
+  EXPECT_EQ(load_error(dir), dir + "/model.safetensors: tensor '" + name + "' holds 1e+39 at [0, 1], outside float32's "
+                             "range (stored as F64; weights are computed in float32 or bfloat16, where it is inf)");
+}
+
 TEST(Checkpoint, MissingAndMisshapenTensorsAreNamed) {
   io::TensorMap tensors = testing::tiny_checkpoint().weights->tensors();
   tensors.erase("decoder.block.1.layer.1.EncDecAttention.v.weight");
