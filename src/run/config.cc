@@ -604,7 +604,11 @@ void refuse_output_over_inputs(const Config& c, const std::string& what) {
 }
 
 void check_output(const Config& c, const std::string& what) {
-  io::check_outputs({{what, c.output}}, sweep_inputs(c));
+  // The results file and the files beside it (results_store.h, output_lock.h).
+  io::check_outputs({{what, c.output},
+                     {what + "'s journal", c.output + ".journal"},
+                     {what + "'s lock", c.output + ".lock"}},
+                    sweep_inputs(c));
 }
 
 Config parse_config(const std::string& text, const std::string& path) {
