@@ -64,7 +64,9 @@ def main():
     p.add_argument("results")
     p.add_argument("--out", required=True)
     a = p.parse_args()
-    with h5py.File(a.results, "r") as f:
+    # No HDF5 file locking: a results file on a file system without POSIX
+    # locks (cluster scratch) opens all the same; only lorahub writes it.
+    with h5py.File(a.results, "r", locking=False) as f:
         rows = f["summary"][()]
         histories = collections.defaultdict(list)
         for tid, g in f["trials"].items():

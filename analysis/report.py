@@ -24,7 +24,9 @@ import numpy as np
 
 
 def load(path):
-    with h5py.File(path, "r") as f:
+    # No HDF5 file locking: a results file on a file system without POSIX
+    # locks (cluster scratch) opens all the same; only lorahub writes it.
+    with h5py.File(path, "r", locking=False) as f:
         rows = f["summary"][()]
     def s(x):
         return x.decode() if isinstance(x, bytes) else str(x)

@@ -8,10 +8,15 @@
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
+#include <string>
 
 namespace lorahub::io {
 
-std::string temporary_path(const std::string& path) { return path + ".tmp"; }
+std::string temporary_path(const std::string& path) {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "host");
+  return path + ".tmp." + host + "." + std::to_string(::getpid());
+}
 
 void fsync_file(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY);

@@ -11,7 +11,9 @@
 
 namespace lorahub::io {
 
-// The temporary `write_atomically` and `commit_temporary` use for `path`.
+// The temporary `write_atomically` and `commit_temporary` use for `path`:
+// "<path>.tmp.<host>.<pid>", unique per writer, so two processes writing one
+// path never write into (or rename away) each other's temporary.
 std::string temporary_path(const std::string& path);
 
 // Writes `path` through `write`, which fills a binary stream. Throws

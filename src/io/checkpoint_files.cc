@@ -4,6 +4,7 @@
 #include "io/safetensors.h"
 #include "io/tensor_file.h"
 
+#include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 
@@ -33,9 +34,9 @@ void load_shards(const std::string& dir, const std::string& index_path, Checkpoi
   for (const auto& file : files) {
     const std::string path = dir + "/" + file;
     for (auto& [name, t] : read_tensor_file(path)) {
-      if (!map.contains(name)) throw std::runtime_error(path + ": tensor '" + name + "' is not listed in " + index_path);
+      if (!map.contains(name)) throw std::runtime_error(path + ": tensor " + quoted_name(name) + " is not listed in " + index_path);
       if (map.at(name).get<std::string>() != file) {
-        throw std::runtime_error(path + ": tensor '" + name + "' is placed in " + map.at(name).get<std::string>() +
+        throw std::runtime_error(path + ": tensor " + quoted_name(name) + " is placed in " + map.at(name).get<std::string>() +
                                  " by " + index_path);
       }
       out.origin[name] = path;
@@ -51,6 +52,24 @@ void load_shards(const std::string& dir, const std::string& index_path, Checkpoi
 }
 
 }  // namespace
+
+void drop_tied_copies(CheckpointTensors& files, const std::string& kept, const std::vector<std::string>& copies,
+                      const std::string& why, const std::string& remedy) {
+  for (const auto& copy : copies) {
+    auto it = files.tensors.find(copy);
+    if (it == files.tensors.end()) continue;
+    auto k = files.tensors.find(kept);
+    const bool same = k != files.tensors.end() && k->second.sizes() == it->second.sizes() &&
+                      at::equal(k->second.to(at::kDouble), it->second.to(at::kDouble));
+    if (!same) {
+      auto origin = files.origin.find(copy);
+      throw std::invalid_argument(why + ", but " + (origin == files.origin.end() ? files.source : origin->second) +
+                                  " holds its own '" + copy + "', which differs from '" + kept +
+                                  "' (transformers would load one into the other, silently); " + remedy);
+    }
+    files.tensors.erase(it);
+  }
+}
 
 void require_directory(const std::string& dir, const std::string& what) {
   struct stat st {};

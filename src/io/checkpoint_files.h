@@ -8,6 +8,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace lorahub::io {
 
@@ -23,6 +24,15 @@ struct CheckpointTensors {
 // does not list or places in another shard, or the index names a file
 // outside the directory.
 CheckpointTensors read_checkpoint_dir(const std::string& dir);
+
+// Tensors the model ties to `kept` (one parameter in transformers, which
+// loads every stored copy into it, so the copy read last wins): each of
+// `copies` present in `files` is removed when it equals `kept` (same shape
+// and values); one that differs is refused, std::invalid_argument
+// "<why>, but <file> holds its own '<copy>', which differs from '<kept>'
+// (...); <remedy>", since the two readings give different models.
+void drop_tied_copies(CheckpointTensors& files, const std::string& kept, const std::vector<std::string>& copies,
+                      const std::string& why, const std::string& remedy);
 
 // Throws std::runtime_error naming `dir` unless it is a directory.
 void require_directory(const std::string& dir, const std::string& what);

@@ -74,11 +74,11 @@ void check_layout(const std::vector<Entry>& entries, uint64_t data_size, const F
   const Entry* prev = nullptr;
   for (const Entry* e : by_offset) {
     if (e->begin < end) {
-      throw fail("tensors '" + prev->name + "' and '" + e->name + "' overlap in the data buffer");
+      throw fail("tensors " + quoted_name(prev->name) + " and " + quoted_name(e->name) + " overlap in the data buffer");
     }
     if (e->begin > end) {
-      throw fail("tensor '" + e->name + "' starts at byte " + std::to_string(e->begin) + " of the data but " +
-                 (prev ? "'" + prev->name + "' ends at " + std::to_string(end) : std::string("the data starts at 0")) +
+      throw fail("tensor " + quoted_name(e->name) + " starts at byte " + std::to_string(e->begin) + " of the data but " +
+                 (prev ? quoted_name(prev->name) + " ends at " + std::to_string(end) : std::string("the data starts at 0")) +
                  " (the format allows no gap between tensors)");
     }
     end = e->end;
@@ -101,13 +101,24 @@ nlohmann::json parse_header(const unsigned char* data, uint64_t header_len, cons
                " (the header is JSON, padded with spaces only)");
   }
   nlohmann::json doc;
-  std::set<std::string> keys;
-  std::string duplicate;
+  // Duplicate keys: a tensor named twice, or a field given twice inside one
+  // tensor's entry (the reader deserializes an entry as a struct, which
+  // refuses a duplicate field); inside __metadata__ (a plain map) the last
+  // value wins in both readers.
+  std::set<std::string> keys, fields;
+  std::string tensor, duplicate, duplicate_field;
   const nlohmann::json::parser_callback_t note_keys = [&](int depth, nlohmann::json::parse_event_t event,
                                                           nlohmann::json& parsed) {
-    if (event == nlohmann::json::parse_event_t::key && depth == 1 && !keys.insert(parsed.get<std::string>()).second &&
-        duplicate.empty()) {
-      duplicate = parsed.get<std::string>();
+    if (event == nlohmann::json::parse_event_t::object_start && depth == 1) fields.clear();
+    if (event != nlohmann::json::parse_event_t::key) return true;
+    const std::string key = parsed.get<std::string>();
+    if (depth == 1) {
+      tensor = key;
+      if (!keys.insert(key).second && duplicate.empty()) duplicate = key;
+    } else if (depth == 2 && tensor != "__metadata__" && !fields.insert(key).second && duplicate_field.empty() &&
+               duplicate.empty()) {
+      duplicate = tensor;
+      duplicate_field = key;
     }
     return true;
   };
@@ -116,7 +127,11 @@ nlohmann::json parse_header(const unsigned char* data, uint64_t header_len, cons
   } catch (const nlohmann::json::exception& e) {  // parse_error; out_of_range for numbers past double
     throw fail(std::string("header is not JSON (") + e.what() + ")");
   }
-  if (!duplicate.empty()) throw fail("tensor '" + duplicate + "' is named twice in the header (the format forbids duplicate keys)");
+  if (!duplicate_field.empty()) {
+    throw fail("tensor " + quoted_name(duplicate) + ": field " + quoted_name(duplicate_field) +
+               " is given twice in its entry (the format's reader refuses duplicate fields)");
+  }
+  if (!duplicate.empty()) throw fail("tensor " + quoted_name(duplicate) + " is named twice in the header (the format forbids duplicate keys)");
   if (!doc.is_object()) throw fail("header is not a JSON object");
   return doc;
 }
@@ -144,7 +159,7 @@ uint64_t checked_numel(const nlohmann::json& shape, uint64_t data_size, std::vec
 
 // One tensor's header entry, checked against the data buffer's size.
 Entry parse_entry(const std::string& name, const nlohmann::json& v, uint64_t data_size, const Fail& file_fail) {
-  const Fail fail = [&](const std::string& what) { return file_fail("tensor '" + name + "': " + what); };
+  const Fail fail = [&](const std::string& what) { return file_fail("tensor " + quoted_name(name) + ": " + what); };
   if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets")) {
     throw fail("expected an object with dtype, shape and data_offsets");
   }

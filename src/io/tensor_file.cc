@@ -6,6 +6,8 @@
 #include <ATen/ATen.h>
 
 #include <cmath>
+#include <limits>
+#include <sstream>
 #include <stdexcept>
 #include <sys/stat.h>
 
@@ -27,16 +29,29 @@ TensorMap read_any(const std::string& path) {
 
 void check_finite(const TensorMap& tensors, const std::string& path) {
   for (const auto& [name, t] : tensors) {
-    if (!t.is_floating_point() || at::isfinite(t).all().item<bool>()) continue;
-    const at::Tensor flat = t.reshape({-1});
-    const int64_t first = at::logical_not(at::isfinite(flat)).nonzero()[0][0].item<int64_t>();
-    const double value = flat[first].item<double>();
+    if (!t.is_floating_point()) continue;
+    // A dtype wider than float32 (F64) is cast to float32 or bfloat16 to
+    // compute: a finite value past float32's range becomes inf there.
+    const bool wide = c10::elementSize(t.scalar_type()) > 4;
+    at::Tensor bad = at::logical_not(at::isfinite(t));
+    if (wide) bad = at::logical_or(bad, at::abs(t) > static_cast<double>(std::numeric_limits<float>::max()));
+    if (!bad.any().item<bool>()) continue;
+    const int64_t first = bad.reshape({-1}).nonzero()[0][0].item<int64_t>();
+    const double value = t.reshape({-1})[first].item<double>();
     std::string index;
     for (int64_t d = t.dim() - 1, rest = first; d >= 0; --d) {  // flat position -> [i, j, ...]
       index = std::to_string(rest % t.size(d)) + (index.empty() ? "" : ", ") + index;
       rest /= t.size(d);
     }
-    throw std::runtime_error(path + ": tensor '" + name + "' holds " + (std::isnan(value) ? "NaN" : value > 0 ? "inf" : "-inf") +
+    if (std::isfinite(value)) {
+      std::ostringstream v;
+      v << value;
+      throw std::runtime_error(path + ": tensor " + quoted_name(name) + " holds " + v.str() + " at [" + index +
+                               "], outside float32's range (stored as " +
+                               (t.scalar_type() == at::kDouble ? std::string("F64") : c10::toString(t.scalar_type())) +
+                               "; weights are computed in float32 or bfloat16, where it is inf)");
+    }
+    throw std::runtime_error(path + ": tensor " + quoted_name(name) + " holds " + (std::isnan(value) ? "NaN" : value > 0 ? "inf" : "-inf") +
                              " at [" + index + "]; weights must be finite (the file is damaged or its training diverged)");
   }
 }

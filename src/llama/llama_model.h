@@ -102,6 +102,10 @@ class LlamaModel final : public model::LanguageModel {
   std::vector<std::string> default_stop_strings() const override { return {"\n\n", "Q:"}; }
   std::string peft_task_type() const override { return "CAUSAL_LM"; }
   std::vector<std::string> default_lora_targets() const override { return {"q_proj", "v_proj"}; }
+  std::optional<std::vector<std::string>> default_ia3_feedforward() const override {
+    if (config_.model_type == "llama") return std::vector<std::string>{"down_proj"};
+    return std::nullopt;
+  }
   std::string target_modules_hint() const override {
     return "Llama's are q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj";
   }

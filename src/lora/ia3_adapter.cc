@@ -7,6 +7,7 @@
 #include "model/language_model.h"
 #include "model/target_modules.h"
 
+#include <optional>
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
@@ -73,11 +74,22 @@ model::LowRankSet load_peft_ia3_adapter(const std::string& dir, const model::Lan
   // The rules LoRA adapters follow (peft_config.h), plus IA3Config's own keys.
   check_peft_config(f, model, {"IA3", {"feedforward_modules", "init_ia3_weights"}});
   const model::TargetModules targets = read_target_modules(f, model, "target_modules");
-  const model::TargetModules feedforward = f.has("feedforward_modules")
-                                               ? read_target_modules(f, model, "feedforward_modules")
-                                               : model::TargetModules::list({});
+  // null (or absent): PEFT 0.7.1 fills the family's default, as it does on loading.
+  std::optional<model::TargetModules> ff_default;
+  if (!f.has("feedforward_modules")) {
+    const auto names = model.default_ia3_feedforward();
+    if (!names) {
+      f.fail("feedforward_modules", "expected a list of module names, found null (PEFT 0.7.1 has no default "
+                                    "feedforward_modules for this model type and asks for them)");
+    }
+    ff_default = model::TargetModules::list(*names);
+  }
+  const model::TargetModules feedforward =
+      ff_default ? *ff_default : read_target_modules(f, model, "feedforward_modules");
   // PEFT IA3Config: "feedforward_modules should be a subset of target_modules" (lists).
-  if (targets.kind() == model::TargetModules::Kind::kList && feedforward.kind() == model::TargetModules::Kind::kList) {
+  // (checked by IA3Config before the default is filled in, so not on the default)
+  if (!ff_default && targets.kind() == model::TargetModules::Kind::kList &&
+      feedforward.kind() == model::TargetModules::Kind::kList) {
     for (const auto& ff : feedforward.names()) {
       if (std::find(targets.names().begin(), targets.names().end(), ff) == targets.names().end()) {
         f.fail("feedforward_modules", "'" + ff + "' is not in target_modules (PEFT: feedforward_modules should be a "
@@ -92,14 +104,14 @@ model::LowRankSet load_peft_ia3_adapter(const std::string& dir, const model::Lan
   set.scales.resize(static_cast<size_t>(model.projections().size()));
   const std::string suffix = ".ia3_l";
   for (const auto& [key, t] : tensors) {
-    auto fail = [&](const std::string& what) { return std::runtime_error(weights_path + ": tensor '" + key + "': " + what); };
+    auto fail = [&](const std::string& what) { return std::runtime_error(weights_path + ": tensor " + io::quoted_name(key) + ": " + what); };
     if (key.rfind(kPrefix, 0) != 0 || key.size() <= kPrefix.size() + suffix.size() ||
         key.compare(key.size() - suffix.size(), suffix.size(), suffix) != 0) {
       throw fail("not an IA3 vector (expected base_model.model.<module>.ia3_l)");
     }
     const std::string module = key.substr(kPrefix.size(), key.size() - kPrefix.size() - suffix.size());
     const int site = model.projections().find(module);
-    if (site < 0) throw fail("'" + module + "' is not a projection of the base model");
+    if (site < 0) throw fail(io::quoted_name(module) + " is not a projection of the base model");
     if (!targets.matches(module)) throw fail("'" + module + "' is not named by target_modules in " + config_path);
     const at::Tensor& w = model.weights().tensors().at(module + ".weight");
     const bool on_input = feedforward.matches(module);

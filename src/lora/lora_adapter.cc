@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <optional>
@@ -70,13 +71,13 @@ TensorPairs read_pairs(const std::string& weights_path) {
       // again, finds no such parameter and silently gives the base model.
       static const std::regex named(R"(.*\.lora_[AB]\.[^.]+\.weight)");
       if (std::regex_match(key, named)) {
-        throw fail("tensor '" + key + "' holds an adapter name (a PeftModel.state_dict() dump): PEFT's loader reads no "
+        throw fail("tensor " + io::quoted_name(key) + " holds an adapter name (a PeftModel.state_dict() dump): PEFT's loader reads no "
                    "weight from it and gives the base model; write the adapter with PeftModel.save_pretrained "
                    "(keys base_model.model.<module>.lora_A.weight)");
       }
-      throw fail("tensor '" + key + "' is not a LoRA A or B weight (expected base_model.model.<module>.lora_A.weight)");
+      throw fail("tensor " + io::quoted_name(key) + " is not a LoRA A or B weight (expected base_model.model.<module>.lora_A.weight)");
     }
-    if (t.dim() != 2) throw fail("tensor '" + key + "' has " + std::to_string(t.dim()) + " dimensions, expected 2");
+    if (t.dim() != 2) throw fail("tensor " + io::quoted_name(key) + " has " + std::to_string(t.dim()) + " dimensions, expected 2");
     // fan_in_fan_out is Conv1D's layout; PEFT resets it to false for torch
     // Linear layers (every T5 projection), and its tensors keep Linear's layout.
     (is_a ? pairs[module].first : pairs[module].second) = t.to(at::kFloat).contiguous();
@@ -139,6 +140,30 @@ const std::vector<std::string> kLoraKeys = {
     "target_parameters", "trainable_token_indices", "alora_invocation_tokens", "use_qalora",
     "qalora_group_size", "arrow_config", "ensure_weight_tying"};
 
+// init_lora_weights: how PEFT initialised the adapter. The initialisations
+// that leave the base model as it is (true, false, and PEFT's named ones of
+// that kind) do not change what the saved tensors mean; those that rewrote
+// the base weights (PiSSA, OLoRA, LoftQ, CorDA) need that rewritten base;
+// any other value PEFT refuses ("Unknown initialization").
+void refuse_unknown_init(const io::JsonFields& f) {
+  if (!f.has("init_lora_weights") || f.at("init_lora_weights").is_boolean()) return;
+  const auto& init = f.at("init_lora_weights");
+  static const char* const kExpected =
+      "expected true, false, \"gaussian\", \"eva\" or \"orthogonal\" (initialisations that leave the base model as it is)";
+  if (!init.is_string()) f.fail("init_lora_weights", std::string(kExpected) + ", found " + init.dump());
+  const std::string name = init.get<std::string>();
+  std::string lower = name;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  // PEFT's comparisons, case and all: "gaussian" and "olora" lowercased, the others as written.
+  if (lower == "gaussian" || name == "eva" || name == "orthogonal") return;
+  if (name.rfind("pissa", 0) == 0 || lower == "olora" || name == "loftq" || name == "corda") {
+    f.fail("init_lora_weights", "\"" + name + "\" changed the base weights at initialisation, "
+           "so the adapter needs that base; convert it to plain LoRA (PEFT save_pretrained with "
+           "path_initial_model_for_weight_conversion)");
+  }
+  f.fail("init_lora_weights", std::string(kExpected) + ", found \"" + name + "\" (PEFT: unknown initialization)");
+}
+
 void refuse_unsupported(const io::JsonFields& f) {
   if (f.get_bool("use_dora", false)) {
     f.fail("use_dora", "DoRA (weight-decomposed LoRA, magnitude vectors) is not supported; expected false");
@@ -151,16 +176,7 @@ void refuse_unsupported(const io::JsonFields& f) {
                           "trainable_token_indices", "alora_invocation_tokens", "arrow_config"}) {
     if (f.has(key) && !f.at(key).empty()) f.fail(key, "not supported; expected null, found " + f.at(key).dump());
   }
-  const auto& init = f.has("init_lora_weights") ? f.at("init_lora_weights") : nlohmann::json(true);
-  if (init.is_string()) {
-    for (const char* changes_base : {"pissa", "olora", "loftq", "corda"}) {
-      if (init.get<std::string>().rfind(changes_base, 0) == 0) {
-        f.fail("init_lora_weights", "\"" + init.get<std::string>() + "\" changed the base weights at initialisation, "
-               "so the adapter needs that base; convert it to plain LoRA (PEFT save_pretrained with "
-               "path_initial_model_for_weight_conversion)");
-      }
-    }
-  }
+  refuse_unknown_init(f);
 }
 
 // One layers_pattern entry: PEFT puts it inside its regex before "\.(\d+)",
@@ -423,24 +439,24 @@ LoraAdapter load_adapter(const std::string& dir, const model::LanguageModel& bas
   std::set<std::string> sites;
   for (const auto& p : base.projections().all()) sites.insert(p.module);
   for (const auto& [module, ab] : pairs) {
-    if (!ab.first.defined()) throw fail("module '" + module + "' has lora_B but no lora_A");
-    if (!ab.second.defined()) throw fail("module '" + module + "' has lora_A but no lora_B");
+    if (!ab.first.defined()) throw fail("module " + io::quoted_name(module) + " has lora_B but no lora_A");
+    if (!ab.second.defined()) throw fail("module " + io::quoted_name(module) + " has lora_A but no lora_B");
     if (!sites.count(module)) {
-      throw fail("module '" + module + "' is not a projection of the base model (unknown target)");
+      throw fail("module " + io::quoted_name(module) + " is not a projection of the base model (unknown target)");
     }
     if (!targets_module(ad, module)) {
-      throw fail("module '" + module + "' is not named by target_modules" +
+      throw fail("module " + io::quoted_name(module) + " is not named by target_modules" +
                  (ad.layers_to_transform.empty() ? "" : " and layers_to_transform") + " in " + config_path);
     }
     const at::Tensor& w = base.weights().tensors().at(module + ".weight");
     const int64_t out = w.size(0), in = w.size(1);
     if (ab.first.sizes() != at::IntArrayRef({ad.r, in})) {
-      throw fail("tensor '" + peft_key(module, true) + "' has shape " + shape_str(ab.first.sizes()) +
+      throw fail("tensor " + io::quoted_name(peft_key(module, true)) + " has shape " + shape_str(ab.first.sizes()) +
                  ", expected " + shape_str({ad.r, in}) + " (r = " + std::to_string(ad.r) + ", base in = " +
                  std::to_string(in) + ")");
     }
     if (ab.second.sizes() != at::IntArrayRef({out, ad.r})) {
-      throw fail("tensor '" + peft_key(module, false) + "' has shape " + shape_str(ab.second.sizes()) +
+      throw fail("tensor " + io::quoted_name(peft_key(module, false)) + " has shape " + shape_str(ab.second.sizes()) +
                  ", expected " + shape_str({out, ad.r}) + " (base out = " + std::to_string(out) + ", r = " +
                  std::to_string(ad.r) + ")");
     }

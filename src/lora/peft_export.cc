@@ -23,12 +23,19 @@ void make_dir(const std::string& dir) {
   }
 }
 // A composition whose numbers overflowed is refused before any file is written.
-void refuse_non_finite(const io::TensorMap& tensors, const std::string& dir, const std::string& what) {
+// With `base` (a merged checkpoint), a tensor that is not finite in the base
+// model itself is blamed on the base, not on the composition.
+void refuse_non_finite(const io::TensorMap& tensors, const std::string& dir, const std::string& what,
+                       const model::WeightStore* base = nullptr) {
   for (const auto& [name, t] : tensors) {
-    if (!at::isfinite(t).all().item<bool>()) {
-      throw std::invalid_argument(dir + ": " + what + " not written: its tensor '" + name + "' is not finite (the "
-                                  "composition weights or the modules overflow float32)");
+    if (at::isfinite(t).all().item<bool>()) continue;
+    if (base && base->contains(name) && !at::isfinite(base->tensors().at(name)).all().item<bool>()) {
+      throw std::invalid_argument(dir + ": " + what + " not written: the base model's own tensor " +
+                                  io::quoted_name(name) + " (from " + base->origin(name) + ") is not finite in " +
+                                  c10::toString(base->dtype()) + ", before any composition");
     }
+    throw std::invalid_argument(dir + ": " + what + " not written: its tensor " + io::quoted_name(name) +
+                                " is not finite (the composition weights or the modules overflow float32)");
   }
 }
 }  // namespace
@@ -81,7 +88,7 @@ void write_checkpoint(const std::string& dir, const model::LanguageModel& base, 
                       const std::string& tokenizer_dir) {
   io::TensorMap tensors;
   for (const auto& [name, t] : merged.tensors()) tensors[name] = t.to(at::kCPU);
-  refuse_non_finite(tensors, dir, "merged checkpoint");
+  refuse_non_finite(tensors, dir, "merged checkpoint", &base.weights());
   make_dir(dir);
   base.save(dir, tensors);
   model::copy_tokenizer_files(tokenizer_dir, dir);

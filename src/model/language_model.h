@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -114,6 +115,11 @@ class LanguageModel {
   // TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING): T5 {"q", "v"},
   // Llama and Mistral {"q_proj", "v_proj"}.
   virtual std::vector<std::string> default_lora_targets() const = 0;
+  // PEFT 0.7.1's default IA3 feedforward_modules for the config's model_type
+  // (TRANSFORMERS_MODELS_TO_IA3_FEEDFORWARD_MODULES_MAPPING), used when an
+  // adapter_config.json gives null: T5 {"wo"}, Llama {"down_proj"}; nullopt
+  // where PEFT has none (Mistral: PEFT asks for the field).
+  virtual std::optional<std::vector<std::string>> default_ia3_feedforward() const = 0;
   // The projection names target_modules may use, for error messages
   // ("T5's are q, k, v, o, wi or wi_0/wi_1, wo").
   virtual std::string target_modules_hint() const = 0;

@@ -41,15 +41,15 @@ std::string WeightStore::origin(const std::string& name) const {
 const at::Tensor& WeightStore::get(const std::string& name, const std::vector<int64_t>& shape) const {
   auto it = tensors_.find(name);
   if (it == tensors_.end()) {
-    throw std::runtime_error(default_origin_ + ": missing tensor '" + name + "'");
+    throw std::runtime_error(default_origin_ + ": missing tensor " + io::quoted_name(name) + "");
   }
   if (!it->second.is_floating_point()) {  // an int tensor would fail (or be copied) far from its cause
-    throw std::runtime_error(origin(name) + ": tensor '" + name + "' has dtype " +
+    throw std::runtime_error(origin(name) + ": tensor " + io::quoted_name(name) + " has dtype " +
                              std::string(c10::toString(it->second.scalar_type())) +
                              ", expected a floating-point dtype (F32, F16, BF16 or F64)");
   }
   if (it->second.sizes() != at::IntArrayRef(shape)) {
-    throw std::runtime_error(origin(name) + ": tensor '" + name + "' has shape " +
+    throw std::runtime_error(origin(name) + ": tensor " + io::quoted_name(name) + " has shape " +
                              shape_str(it->second.sizes()) + ", expected " + shape_str(shape));
   }
   return it->second;
@@ -67,9 +67,9 @@ std::shared_ptr<WeightStore> WeightStore::with_replaced(const io::TensorMap& rep
     const std::string why = "the in-memory merged weights of " +
                             (is_file ? file.parent_path().string() : file.string()) + " (" + what + ")";
     auto it = merged.find(name);
-    if (it == merged.end()) throw std::invalid_argument(why + ": base model has no tensor '" + name + "'");
+    if (it == merged.end()) throw std::invalid_argument(why + ": base model has no tensor " + io::quoted_name(name) + "");
     if (it->second.sizes() != t.sizes()) {
-      throw std::invalid_argument(why + ": tensor '" + name + "' has shape " + shape_str(t.sizes()) +
+      throw std::invalid_argument(why + ": tensor " + io::quoted_name(name) + " has shape " + shape_str(t.sizes()) +
                                   ", base model has " + shape_str(it->second.sizes()));
     }
     if (t.is_floating_point() && !at::isfinite(t).all().item<bool>()) {

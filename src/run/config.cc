@@ -53,6 +53,10 @@ class Reader {
       if (const auto [at, fresh] = seen.emplace(key, kv.first.Mark().line + 1); !fresh) {
         fail(kv.first, join(scope, key), "duplicate key (first given at line " + std::to_string(at->second) + ")");
       }
+      if (key == "<<") {
+        fail(kv.first, join(scope, key), "YAML merge keys ('<<: *anchor') are not supported; write the keys out "
+                                         "(anchors and aliases of whole values work)");
+      }
       if (!allowed.count(key)) {
         std::string list;
         for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
@@ -70,6 +74,7 @@ class Reader {
     return expand(n, key, n.as<std::string>());
   }
   int64_t integer(const YAML::Node& n, const std::string& key) const {
+    if (n.IsScalar()) refuse_leading_zero(n, key);
     try {
       if (!n.IsScalar()) throw YAML::Exception(n.Mark(), "");
       return n.as<int64_t>();
@@ -78,6 +83,30 @@ class Reader {
                                                      : n.IsNull() ? std::string("null") : std::string("a collection")));
     }
   }
+  // "010" is 8 in YAML 1.1 (octal) and 10 in YAML 1.2; yaml-cpp reads it as
+  // C does (8). Refused, naming both readings, rather than one chosen silently.
+  void refuse_leading_zero(const YAML::Node& n, const std::string& key) const {
+    const std::string& v = n.Scalar();
+    const size_t digits = v.find_first_not_of("+-") == std::string::npos ? v.size() : v.find_first_not_of("+-");
+    if (digits > 1 || v.size() < digits + 2 || v[digits] != '0' ||
+        v.find_first_not_of("0123456789", digits) != std::string::npos) {
+      return;
+    }
+    const std::string sign = digits ? v.substr(0, 1) : "";
+    const std::string body = v.substr(digits);
+    const bool octal = body.find_first_of("89") == std::string::npos;
+    std::string decimal = body.substr(body.find_first_not_of('0') == std::string::npos ? body.size() - 1
+                                                                                         : body.find_first_not_of('0'));
+    const std::string minus = sign == "-" ? "-" : "";
+    std::string readings = "YAML 1.2 reads it as " + minus + decimal + ", YAML 1.1 as ";
+    if (octal && body.size() <= 21) {
+      readings += minus + std::to_string(std::stoull(body, nullptr, 8)) + " (octal)";
+    } else {
+      readings += "a string (not an octal number)";
+    }
+    fail(n, key, "'" + v + "' has a leading zero: " + readings + "; write it without the leading zero");
+  }
+
   // A finite number: YAML's .nan and .inf, and numbers past a double's
   // range (1e400), are refused here, for every key.
   double number(const YAML::Node& n, const std::string& key) const {
@@ -534,8 +563,11 @@ Config parse_yaml(const std::string& text, const std::string& path) {
     }
     if (e["batch_size"]) c.eval_batch_size = r.integer(e["batch_size"], "evaluation.batch_size");
     if (e["shard_size"]) c.eval_shard_size = r.integer(e["shard_size"], "evaluation.shard_size");
-    if (c.max_new_tokens < 1 || c.eval_batch_size < 1 || c.eval_shard_size < 1) {
-      r.fail(e, "evaluation", "max_new_tokens, batch_size and shard_size must be positive");
+    for (const auto& [key, value] : {std::pair<const char*, int64_t>{"max_new_tokens", c.max_new_tokens},
+                                     {"batch_size", c.eval_batch_size}, {"shard_size", c.eval_shard_size}}) {
+      if (value < 1) {
+        r.fail(e[key], std::string("evaluation.") + key, "expected a positive integer, found " + std::to_string(value));
+      }
     }
   }
   if (const YAML::Node rt = root["runtime"]) {
@@ -546,7 +578,14 @@ Config parse_yaml(const std::string& text, const std::string& path) {
     c.dtype = one_of_table(r, rt["dtype"] ? rt["dtype"] : rt, "runtime.dtype", c.dtype, model::kDTypeNames);
     if (rt["threads"]) c.threads = r.integer(rt["threads"], "runtime.threads");
     if (rt["candidates_per_pass"]) c.candidates_per_pass = r.integer(rt["candidates_per_pass"], "runtime.candidates_per_pass");
-    if (c.threads < 0 || c.candidates_per_pass < 1) r.fail(rt, "runtime", "threads >= 0 and candidates_per_pass >= 1");
+    if (c.threads < 0) {
+      r.fail(rt["threads"], "runtime.threads",
+             "expected an integer >= 0 (0: all cores), found " + std::to_string(c.threads));
+    }
+    if (c.candidates_per_pass < 1) {
+      r.fail(rt["candidates_per_pass"], "runtime.candidates_per_pass",
+             "expected a positive integer, found " + std::to_string(c.candidates_per_pass));
+    }
     if (c.dtype != "float32") {
       for (const auto& m : c.methods) {
         // learn::train: bfloat16 weights would drop full fine-tuning's updates.
@@ -610,7 +649,11 @@ void refuse_output_over_inputs(const Config& c, const std::string& what) {
 }
 
 void check_output(const Config& c, const std::string& what) {
-  io::check_outputs({{what, c.output}}, sweep_inputs(c));
+  // The results file and the files beside it (results_store.h, output_lock.h).
+  io::check_outputs({{what, c.output},
+                     {what + "'s journal", c.output + ".journal"},
+                     {what + "'s lock", c.output + ".lock"}},
+                    sweep_inputs(c));
 }
 
 Config parse_config(const std::string& text, const std::string& path) {

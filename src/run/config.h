@@ -113,7 +113,8 @@ struct Config {
 // output (its YAML line named).
 void refuse_output_over_inputs(const Config& c, const std::string& what);
 // The same, and that c.output can be written where it is named (its
-// directory exists and is writable; not a directory): io::check_outputs.
+// directory exists and is writable; not a directory), and so can the
+// journal and the lock beside it (<output>.journal, <output>.lock): io::check_outputs.
 // `lorahub run` checks the output it will write, the config's or --output
 // (what = "output" or "--output"), before any work.
 void check_output(const Config& c, const std::string& what);

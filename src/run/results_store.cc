@@ -415,7 +415,16 @@ ResultsStore::ResultsStore(std::string path, RunInfo info, bool resume, double f
   if (info_.created.empty()) info_.created = now_iso();
   if (have_file) {
     RunInfo old;
-    for (auto& r : read_results_h5(path_, &old)) records_.emplace(r.id, std::move(r));
+    std::vector<TrialRecord> saved;
+    try {
+      saved = read_results_h5(path_, &old);
+    } catch (const std::runtime_error& e) {
+      if (!have_journal) throw;
+      // Every finished trial is in the journal: the file can be rebuilt from it.
+      throw std::runtime_error(std::string(e.what()) + "; " + journal + " holds every finished trial: move " + path_ +
+                               " away and rerun with --resume to rebuild it from the journal");
+    }
+    for (auto& r : saved) records_.emplace(r.id, std::move(r));
     if (old.config_hash != info_.config_hash) {
       throw std::invalid_argument(path_ + ": written by another config (hash " + old.config_hash + ", this config " +
                                   info_.config_hash + "); resume with the same config or choose another --output");

@@ -3,7 +3,7 @@
 //
 // Durability: each finished trial is appended to "<file>.journal" (one JSON
 // line, fsync'ed) before add() returns. The HDF5 file itself is rewritten
-// whole into "<file>.tmp" and renamed over <file> (atomic), at most every
+// whole into "<file>.tmp.<host>.<pid>" and renamed over <file> (atomic), at most every
 // flush_interval seconds, on flush() and on close; so the file on disk always
 // opens, and a SIGKILL loses at most the trials in flight. Resuming reads the
 // file and the journal. Layout: README.md, "Results file".

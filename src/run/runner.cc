@@ -3,6 +3,7 @@
 #include "run/comm.h"
 #include "run/coordinator.h"
 #include "run/devices.h"
+#include "run/output_lock.h"
 #include "run/plan.h"
 #include "run/results_store.h"
 #include "run/work_unit.h"
@@ -17,6 +18,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <thread>
 
 namespace lorahub::run {
@@ -147,11 +149,13 @@ int run_sweep(const RunOptions& options) {
   // Rank 0 reads and checks the config; every rank gets its text, or the
   // error, so that all fail together before any work starts.
   nlohmann::json msg;
+  std::unique_ptr<OutputLock> lock;  // rank 0's claim on the results file, before any work
   if (comm.rank() == 0) {
     try {
       Config c = load_config(options.config_path);
       if (!options.output.empty()) c.output = options.output;
       check_output(c, options.output.empty() ? "output" : "--output");
+      lock = std::make_unique<OutputLock>(c.output);
       msg = {{"ok", true}, {"text", c.text}, {"path", c.path}};
     } catch (const std::exception& e) {
       msg = {{"ok", false}, {"error", e.what()}};
@@ -182,6 +186,7 @@ int run_sweep(const RunOptions& options) {
     for (int w = 1; w < comm.size(); ++w) comm.send(w, Tag::kStop, {});
     return rc;
   } catch (const std::exception& e) {
+    lock.reset();  // MPI_Abort unwinds nothing
     abort_job(comm, e.what());
   }
 }

@@ -68,6 +68,9 @@ class T5Model final : public model::LanguageModel {
   void save(const std::string& dir, const io::TensorMap& tensors) const override;
   std::string peft_task_type() const override { return "SEQ_2_SEQ_LM"; }
   std::vector<std::string> default_lora_targets() const override { return {"q", "v"}; }
+  std::optional<std::vector<std::string>> default_ia3_feedforward() const override {
+    return std::vector<std::string>{"wo"};
+  }
   std::string target_modules_hint() const override { return "T5's are q, k, v, o, wi or wi_0/wi_1, wo"; }
 
   // Encoder output after the final norm, [B, S, d_model]. Values at masked

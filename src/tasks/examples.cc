@@ -17,6 +17,10 @@ std::vector<Example> examples_from_rows(const std::vector<nlohmann::json>& rows,
   for (const auto& row : rows) {
     ++line;
     io::JsonFields f(row, path + ":" + std::to_string(line));
+    if (f.has("target") && f.has("output")) {
+      f.fail("output", "given with 'target' on the same line; expected one of them (the target is 'target', or "
+                       "'output' when there is no 'target')");
+    }
     const char* target_key = f.has("target") || !f.has("output") ? "target" : "output";
     out.push_back({f.get_string("input"), f.get_string(target_key)});
   }

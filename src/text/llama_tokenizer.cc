@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -21,29 +22,81 @@ namespace {
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
 
-// A special-token value: a string, an AddedToken object {"content": ...}, or null.
-std::optional<std::string> token_value(const io::JsonFields& f, const nlohmann::json& doc, const std::string& key) {
-  if (!f.has(key)) return std::nullopt;
-  const auto& v = doc.at(key);
+// A special-token attribute as the files give it: a token, or null (the
+// attribute unset); with the file that gave it, for messages.
+struct TokenSetting {
+  std::optional<std::string> token;
+  std::string file;
+};
+struct SpecialTokens {
+  std::map<std::string, TokenSetting> single;  // bos_token, eos_token, unk_token, pad_token
+  std::vector<std::string> additional;
+  std::string additional_file;
+};
+const char* const kSingleTokens[] = {"bos_token", "eos_token", "unk_token", "pad_token"};
+
+// A token string or an AddedToken object {"content": ...}.
+std::string token_text(const io::JsonFields& f, const std::string& key, const nlohmann::json& v) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_object() && v.contains("content") && v["content"].is_string()) return v["content"].get<std::string>();
   f.fail(key, std::string("expected a token string or {\"content\": ...}, found ") + v.type_name());
 }
 
-void read_special_tokens(const io::JsonFields& f, const nlohmann::json& doc, LlamaTokenizerOptions& o) {
-  if (auto t = token_value(f, doc, "bos_token")) o.bos_token = *t;
-  if (auto t = token_value(f, doc, "eos_token")) o.eos_token = *t;
-  if (auto t = token_value(f, doc, "unk_token")) o.unk_token = *t;
-  if (auto t = token_value(f, doc, "pad_token")) o.pad_token = *t;
+// The special-token attributes of one file. `merge_additional`: the map's
+// additional_special_tokens are appended to the config's (those not already
+// there), as from_pretrained's legacy branch does; otherwise they replace.
+void read_special_tokens(const io::JsonFields& f, const nlohmann::json& doc, bool merge_additional,
+                         SpecialTokens& out) {
+  for (const char* key : kSingleTokens) {
+    if (!doc.contains(key)) continue;
+    const auto& v = doc.at(key);
+    out.single[key] = {v.is_null() ? std::nullopt : std::optional<std::string>(token_text(f, key, v)), f.file()};
+  }
   if (f.has("additional_special_tokens")) {
     const auto& list = doc.at("additional_special_tokens");
     if (!list.is_array()) f.fail("additional_special_tokens", "expected a list of tokens");
-    o.additional_special_tokens.clear();
+    if (!merge_additional) out.additional.clear();
     for (const auto& t : list) {
-      if (t.is_string()) o.additional_special_tokens.push_back(t.get<std::string>());
-      else if (t.is_object() && t.contains("content")) o.additional_special_tokens.push_back(t["content"].get<std::string>());
-      else f.fail("additional_special_tokens", "expected token strings or {\"content\": ...} objects");
+      const std::string text = token_text(f, "additional_special_tokens", t);
+      if (std::find(out.additional.begin(), out.additional.end(), text) == out.additional.end()) {
+        out.additional.push_back(text);
+      }
     }
+    out.additional_file = f.file();
+  }
+}
+
+// The attributes into the options; a null EOS (lorahub ends every target
+// with it), a null BOS while add_bos_token adds one, and a null unk_token
+// are refused naming the file that set them to null.
+void apply_special_tokens(const SpecialTokens& s, LlamaTokenizerOptions& o) {
+  static const nlohmann::json none = nlohmann::json::object();
+  auto null_in = [&](const std::string& key) {
+    auto it = s.single.find(key);
+    return it != s.single.end() && !it->second.token ? it->second.file : std::string();
+  };
+  if (const std::string file = null_in("eos_token"); !file.empty()) {
+    io::JsonFields(none, file).fail("eos_token", "expected a token, found null (lorahub ends every target with the "
+                                                 "EOS token; transformers cannot build such a batch)");
+  }
+  if (const std::string file = null_in("bos_token"); !file.empty() && o.add_bos_token) {
+    io::JsonFields(none, file).fail("bos_token", "expected a token, found null, while add_bos_token is true "
+                                                 "(it starts every text with the BOS token)");
+  }
+  if (const std::string file = null_in("unk_token"); !file.empty()) {
+    io::JsonFields(none, file).fail("unk_token", "expected a token, found null (not supported: it changes how "
+                                                 "the text is split around \"<unk>\")");
+  }
+  for (const auto& [key, setting] : s.single) {
+    o.token_files[key] = setting.file;
+    if (key == "bos_token") o.bos_token = setting.token;
+    if (key == "eos_token") o.eos_token = *setting.token;
+    if (key == "unk_token") o.unk_token = *setting.token;
+    if (key == "pad_token") o.pad_token = setting.token;
+  }
+  if (!s.additional_file.empty()) {
+    o.additional_special_tokens = s.additional;
+    o.token_files["additional_special_tokens"] = s.additional_file;
   }
 }
 
@@ -94,7 +147,8 @@ void refuse_unimplemented(const io::JsonFields& f, const nlohmann::json& doc) {
   if (f.get_bool("do_lower_case", false)) f.fail("do_lower_case", "not implemented; expected false");
 }
 
-void read_tokenizer_config(const nlohmann::json& doc, const std::string& path, LlamaTokenizerOptions& o) {
+void read_tokenizer_config(const nlohmann::json& doc, const std::string& path, LlamaTokenizerOptions& o,
+                           SpecialTokens& special) {
   if (!doc.is_object()) throw std::invalid_argument(path + ": expected a JSON object");
   io::JsonFields f(doc, path);
   refuse_unimplemented(f, doc);
@@ -103,7 +157,7 @@ void read_tokenizer_config(const nlohmann::json& doc, const std::string& path, L
   o.legacy = f.get_bool("legacy", true);  // null: transformers warns and keeps the legacy behaviour
   o.clean_up_tokenization_spaces = f.get_bool("clean_up_tokenization_spaces", false);
   o.spaces_between_special_tokens = f.get_bool("spaces_between_special_tokens", false);
-  read_special_tokens(f, doc, o);
+  read_special_tokens(f, doc, false, special);
   if (f.has("added_tokens_decoder")) read_added_tokens(f, doc.at("added_tokens_decoder"), path, o);
   for (auto it = doc.begin(); it != doc.end(); ++it) {
     if (!known_fields().count(it.key())) {
@@ -126,15 +180,24 @@ LlamaTokenizer LlamaTokenizer::from_dir(const std::string& dir) {
     throw std::runtime_error(model + ": missing (the SentencePiece model LlamaTokenizer reads)");
   }
   LlamaTokenizerOptions o;
+  SpecialTokens special;
   const std::string config = dir + "/tokenizer_config.json";
-  if (io::file_exists(config)) read_tokenizer_config(io::read_json_file(config), config, o);
-  // from_pretrained: special_tokens_map.json's tokens override the config's.
+  nlohmann::json config_doc = nlohmann::json::object();
+  if (io::file_exists(config)) {
+    config_doc = io::read_json_file(config);
+    read_tokenizer_config(config_doc, config, o, special);
+  }
+  // transformers 4.36 (from_pretrained) reads special_tokens_map.json only
+  // when tokenizer_config.json has no added_tokens_decoder (the files of
+  // transformers < 4.34); then the map's tokens override the config's.
+  // Every tokenizer saved since has one, and its map is not read at all.
   const std::string map = dir + "/special_tokens_map.json";
-  if (io::file_exists(map)) {
+  if (!config_doc.contains("added_tokens_decoder") && io::file_exists(map)) {
     const nlohmann::json doc = io::read_json_file(map);
     if (!doc.is_object()) throw std::invalid_argument(map + ": expected a JSON object");
-    read_special_tokens(io::JsonFields(doc, map), doc, o);
+    read_special_tokens(io::JsonFields(doc, map), doc, true, special);
   }
+  apply_special_tokens(special, o);
   return LlamaTokenizer(model, std::move(o));
 }
 
@@ -175,10 +238,17 @@ LlamaTokenizer::LlamaTokenizer(const std::string& model_path, LlamaTokenizerOpti
   // The special-token attributes (bos, eos, unk, pad, additional): what
   // decode skips; each also splits the text (HF adds them to the trie).
   unk_id_ = token_id(options_.unk_token, "unk_token");
-  bos_id_ = token_id(options_.bos_token, "bos_token");
+  if (options_.bos_token) {
+    bos_id_ = token_id(*options_.bos_token, "bos_token");
+  } else if (options_.add_bos_token) {
+    throw std::invalid_argument(model_path + ": add_bos_token is true but there is no bos_token");
+  } else {
+    bos_id_ = -1;
+  }
   eos_id_ = token_id(options_.eos_token, "eos_token");
   if (options_.pad_token) pad_id_ = token_id(*options_.pad_token, "pad_token");
-  special_ids_ = {unk_id_, bos_id_, eos_id_};
+  special_ids_ = {unk_id_, eos_id_};
+  if (options_.bos_token) special_ids_.push_back(bos_id_);
   if (pad_id_) special_ids_.push_back(*pad_id_);
   for (const auto& t : options_.additional_special_tokens) {
     additional_ids_.push_back(token_id(t, "additional_special_tokens"));
@@ -186,7 +256,8 @@ LlamaTokenizer::LlamaTokenizer(const std::string& model_path, LlamaTokenizerOpti
   }
   // all_special_tokens, compared by string (an added_tokens_decoder entry
   // flagged special but named by no attribute is not among them).
-  std::set<std::string> special_strings = {options_.unk_token, options_.bos_token, options_.eos_token};
+  std::set<std::string> special_strings = {options_.unk_token, options_.eos_token};
+  if (options_.bos_token) special_strings.insert(*options_.bos_token);
   if (options_.pad_token) special_strings.insert(*options_.pad_token);
   special_strings.insert(options_.additional_special_tokens.begin(), options_.additional_special_tokens.end());
   for (auto& a : added_) a.special = special_strings.count(a.content) > 0;
@@ -205,8 +276,10 @@ int64_t LlamaTokenizer::token_id(const std::string& token, const std::string& wh
   }
   const int id = spm_->piece_to_id(token);
   if (spm_->id_to_piece(id) != token) {
-    throw std::invalid_argument("tokenizer: " + what + " '" + token +
-                                "' is neither a piece of tokenizer.model nor in added_tokens_decoder");
+    auto file = options_.token_files.find(what);
+    throw std::invalid_argument((file == options_.token_files.end() ? "tokenizer: " + what + " '"
+                                                                     : file->second + ": field '" + what + "': '") +
+                                token + "' is neither a piece of tokenizer.model nor in added_tokens_decoder");
   }
   // HF registers every special token as an added token (it splits the text).
   added_.push_back({token, id, false, false, true});

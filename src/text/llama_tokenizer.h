@@ -28,6 +28,7 @@
 #include "text/spm_module.h"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,8 +42,12 @@ struct LlamaTokenizerOptions {
   bool legacy = true;
   bool clean_up_tokenization_spaces = false;
   bool spaces_between_special_tokens = false;
-  std::string bos_token = "<s>", eos_token = "</s>", unk_token = "<unk>";
+  std::optional<std::string> bos_token = "<s>";    // null in the files: none (add_bos_token must be false)
+  std::string eos_token = "</s>", unk_token = "<unk>";
   std::optional<std::string> pad_token;             // Llama has none
+  // The file that gave each special-token attribute ("eos_token" ->
+  // ".../tokenizer_config.json"), named when its token is not in the vocabulary.
+  std::map<std::string, std::string> token_files;
   std::vector<std::string> additional_special_tokens;
   struct AddedToken {
     std::string content;
@@ -55,8 +60,13 @@ struct LlamaTokenizerOptions {
 class LlamaTokenizer final : public model::Tokenizer {
  public:
   // Reads `<dir>/tokenizer.model` and, when present, tokenizer_config.json
-  // and special_tokens_map.json (whose tokens override the config's, as in
-  // from_pretrained). Throws std::runtime_error when tokenizer.model is
+  // and special_tokens_map.json, as transformers 4.36's from_pretrained:
+  // the map is read only when the config has no added_tokens_decoder (files
+  // of transformers < 4.34), and then its tokens override the config's and
+  // its additional_special_tokens are appended. A null eos_token or
+  // unk_token, and a null bos_token while add_bos_token is true, are refused
+  // (std::invalid_argument naming the file and field), as is a special token
+  // that is neither a piece nor an added token. Throws std::runtime_error when tokenizer.model is
   // missing (naming tokenizer.json when only that fast-tokenizer file is
   // there), std::invalid_argument naming the file and field for a config
   // value that would change ids in a way not implemented; prints one warning
@@ -87,7 +97,7 @@ class LlamaTokenizer final : public model::Tokenizer {
 
   // Pieces of the SentencePiece model plus added tokens beyond it.
   int64_t vocab_size() const override { return vocab_size_; }
-  int64_t bos_id() const { return bos_id_; }
+  int64_t bos_id() const { return bos_id_; }  // -1 when bos_token is null
   int64_t eos_id() const override { return eos_id_; }
   int64_t unk_id() const { return unk_id_; }
   // The pad token's id; Llama defines none, and then 0 pads (as the fixtures do).

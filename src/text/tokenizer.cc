@@ -98,16 +98,35 @@ void check_fixed_fields(const io::JsonFields& f, int extra_ids) {
   }
 }
 
-// special_tokens_map.json: from_pretrained lets its tokens override the
-// config's, so they are held to the same rules.
-void check_special_tokens_map(const std::string& dir, int extra_ids) {
+// special_tokens_map.json: transformers 4.36's from_pretrained reads it only
+// when tokenizer_config.json (if any) has no added_tokens_decoder (files of
+// transformers < 4.34), and then lets its tokens override the config's; so
+// then, and only then, it is held to the same rules. Returns whether it was read.
+bool check_special_tokens_map(const std::string& dir, int extra_ids, const nlohmann::json* config) {
   const std::string path = dir + "/special_tokens_map.json";
-  if (!io::file_exists(path)) return;
+  if (!io::file_exists(path) || (config && config->contains("added_tokens_decoder"))) return false;
   const nlohmann::json map = io::read_json_file(path);
   const io::JsonFields f(map, path);
   f.warn_unknown({"eos_token", "unk_token", "pad_token", "bos_token", "sep_token", "cls_token", "mask_token",
                   "additional_special_tokens"});
   check_fixed_fields(f, extra_ids);
+  return true;
+}
+
+// T5's eos, unk and pad tokens are fixed: null in the file that gives them
+// (the map when it is read and holds the key, else the config) is refused.
+void refuse_null_tokens(const std::string& dir, const nlohmann::json* config, bool map_read) {
+  const std::string map_path = dir + "/special_tokens_map.json";
+  const nlohmann::json map = map_read ? io::read_json_file(map_path) : nlohmann::json::object();
+  for (const auto& [key, expected] : {std::pair<const char*, const char*>{"eos_token", "</s>"},
+                                      {"unk_token", "<unk>"}, {"pad_token", "<pad>"}}) {
+    const bool in_map = map.is_object() && map.contains(key);
+    const nlohmann::json* doc = in_map ? &map : config;
+    if (doc && doc->is_object() && doc->contains(key) && doc->at(key).is_null()) {
+      io::JsonFields(*doc, in_map ? map_path : dir + "/tokenizer_config.json")
+          .fail(key, std::string("expected \"") + expected + "\" (T5's ids are fixed), found null");
+    }
+  }
 }
 
 }  // namespace
@@ -116,7 +135,7 @@ T5Tokenizer T5Tokenizer::from_dir(const std::string& dir) {
   const std::string model = dir + "/spiece.model";
   const std::string config_path = dir + "/tokenizer_config.json";
   if (!io::file_exists(config_path)) {
-    check_special_tokens_map(dir, 100);
+    refuse_null_tokens(dir, nullptr, check_special_tokens_map(dir, 100, nullptr));
     return T5Tokenizer(model, 100);
   }
   const nlohmann::json config = io::read_json_file(config_path);
@@ -125,7 +144,7 @@ T5Tokenizer T5Tokenizer::from_dir(const std::string& dir) {
   const int extra_ids = static_cast<int>(f.get_int("extra_ids", 100));
   if (extra_ids < 0) f.fail("extra_ids", "expected a non-negative integer");
   check_fixed_fields(f, extra_ids);
-  check_special_tokens_map(dir, extra_ids);
+  refuse_null_tokens(dir, &config, check_special_tokens_map(dir, extra_ids, &config));
   T5Tokenizer tok(model, extra_ids, f.get_bool("legacy", true));
   tok.clean_up_spaces_ = f.get_bool("clean_up_tokenization_spaces", true);
   // HF stores the strip behaviour of each added token; honour it where given.

@@ -379,7 +379,9 @@ def ia3_with(name, edit):
 
 ia3_with("ia3_modules_to_save", lambda c: c.update(modules_to_save=["lm_head"]))
 ia3_with("ia3_not_targeted", lambda c: c.update(target_modules=["k", "v"], feedforward_modules=[]))
-tok_map = copy_dir(base, "tok_map_eos")  # special_tokens_map.json overrides tokenizer_config.json in HF
+tok_map = copy_dir(base, "tok_map_eos")  # special_tokens_map.json overrides a config without added_tokens_decoder
+json.dump({k: v for k, v in tok_cfg.items() if k != "added_tokens_decoder"},
+          open(os.path.join(tok_map, "tokenizer_config.json"), "w"))
 json.dump({"eos_token": "<eos>", "pad_token": "<pad>", "unk_token": "<unk>"},
           open(os.path.join(tok_map, "special_tokens_map.json"), "w"))
 tok_extra = copy_dir(base, "tok_extra_ids")  # sentinel ids past the model's vocabulary
@@ -420,6 +422,23 @@ json.dump(dict(llama_cfg, rms_norm_eps=0), open(os.path.join(llama_eps, "config.
 adapter_with("adapter_alpha_1e300", edit_config=lambda c: c.update(lora_alpha=1e300))  # scale past float32
 llama_adapter_with("llama_alpha_1e20", llama_lora0, lambda c: c.update(lora_alpha=1e20))  # finite scale, NaN loss
 open("plain_file", "w").write("not a directory\n")
+
+# ---- issue 16, fourth round (break16c) ----------------------------------------
+tied = copy_dir(base, "model_tied_own_head", skip=("pytorch_model.bin",))  # F2: tied config, own differing head
+json.dump(dict(cfg, tie_word_embeddings=True), open(os.path.join(tied, "config.json"), "w"))
+adapter_with("adapter_init_bogus", edit_config=lambda c: c.update(init_lora_weights="bogus"))  # F7
+dup_field = copy_dir(lora0, "adapter_dup_field", skip=("adapter_model.bin",))  # F6: a field twice in one entry
+dup_header, dup_data = read_safetensors(os.path.join(lora0, "adapter_model.safetensors"))
+dup_tensor = next(k for k in dup_header if k != "__metadata__")
+dup_text = json.dumps(dup_header).replace('"dtype": "F32"', '"dtype": "F32", "dtype": "F32"', 1).encode()
+with open(os.path.join(dup_field, "adapter_model.safetensors"), "wb") as f:
+    f.write(struct.pack("<Q", len(dup_text)) + dup_text + dup_data)
+open("shots_target_output.jsonl", "w").write('{"input": "a", "target": "b", "output": "c"}\n')  # minor
+for name, text in {"yaml_leading_zero": cfg_text.replace("seeds: [1, 2]", "seeds: [010, 2]"),
+                   "yaml_merge_key": cfg_text.replace("      budget: 6", "      <<: {budget: 6}")}.items():
+    open(name + ".yaml", "w").write(text)
+open("held.h5.lock", "w").write("other-host 1 -\n")  # F4: a run on another host holds held.h5
+os.makedirs("jdir.h5.journal")  # F8: a directory where the journal goes
 
 # ---- earlier outputs that must survive --------------------------------------
 
@@ -903,6 +922,36 @@ cases += [
      "lorahub eval: error: --predictions: 'composed' is a directory, expected a file (see lorahub eval --help)"),
     ('output: run --output in a missing directory', ["run", "sweep.yaml", "--output", "nodir/r.h5"], 1,
      "lorahub run: error: --output: 'nodir/r.h5': directory 'nodir' does not exist"),
+]
+
+# ---- issue 16, fourth round (break16c) ----------------------------------------
+cases += [
+    ('config.json: tie_word_embeddings over a different stored head', with_model("model_tied_own_head"), 1,
+     "lorahub compose: error: model_tied_own_head/config.json: field 'tie_word_embeddings' is true, but "
+     "model_tied_own_head/model.safetensors holds its own 'lm_head.weight', which differs from 'shared.weight' "
+     "(transformers would load one into the other, silently); set it to false (the head is its own tensor) or "
+     "remove the stored head"),
+    ('adapter_config.json: init_lora_weights unknown', with_adapter("adapter_init_bogus"), 1,
+     "lorahub compose: error: adapter_init_bogus/adapter_config.json: field 'init_lora_weights': expected true, "
+     "false, \"gaussian\", \"eva\" or \"orthogonal\" (initialisations that leave the base model as it is), found "
+     "\"bogus\" (PEFT: unknown initialization)"),
+    ('adapter_model.safetensors: a field twice in one entry', with_adapter("adapter_dup_field"), 1,
+     f"lorahub compose: error: adapter_dup_field/adapter_model.safetensors: invalid safetensors file: tensor "
+     f"'{dup_tensor}': field 'dtype' is given twice in its entry (the format's reader refuses duplicate fields)"),
+    ('JSONL: target and output on one line', with_examples("shots_target_output.jsonl"), 1,
+     "lorahub learn: error: shots_target_output.jsonl:1: field 'output': given with 'target' on the same line; "
+     "expected one of them (the target is 'target', or 'output' when there is no 'target')"),
+    ('YAML: integer with a leading zero', run_yaml("yaml_leading_zero"), 1,
+     "lorahub run: error: yaml_leading_zero.yaml:13: 'sweep.seeds': '010' has a leading zero: YAML 1.2 reads it as "
+     "10, YAML 1.1 as 8 (octal); write it without the leading zero"),
+    ('YAML: merge key', run_yaml("yaml_merge_key"), 1,
+     "lorahub run: error: yaml_merge_key.yaml:20: 'sweep.methods.<<': YAML merge keys ('<<: *anchor') are not "
+     "supported; write the keys out (anchors and aliases of whole values work)"),
+    ('run: results file held by another run', ["run", "sweep.yaml", "--output", "held.h5"], 1,
+     "lorahub run: error: held.h5: in use by another run (held.h5.lock: host other-host, pid 1, job -); wait for it "
+     "to end, or remove held.h5.lock if that run no longer exists"),
+    ('run: a directory where the journal goes', ["run", "sweep.yaml", "--output", "jdir.h5"], 1,
+     "lorahub run: error: --output's journal: 'jdir.h5.journal' is a directory, expected a file"),
 ]
 
 

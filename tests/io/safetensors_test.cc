@@ -122,6 +122,18 @@ TEST(Safetensors, LayoutIsAsStrictAsTheFormatsReader) {
        raw_file(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
                 "12345678"),
        "invalid safetensors file: tensor 'w' is named twice in the header (the format forbids duplicate keys)"},
+      // Issue 16 (break16c F6): a field twice inside one entry (safetensors: InvalidHeaderDeserialization).
+      {"duplicate_field", raw_file(R"({"w":{"dtype":"F16","dtype":"F32","shape":[1],"data_offsets":[0,4]}})", "1234"),
+       "invalid safetensors file: tensor 'w': field 'dtype' is given twice in its entry (the format's reader refuses "
+       "duplicate fields)"},
+      {"duplicate_offsets",
+       raw_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"data_offsets":[0,4],"dtype":"F32",)"
+                R"("shape":[1],"data_offsets":[4,8]}})", "12345678"),
+       "invalid safetensors file: tensor 'w': field 'data_offsets' is given twice in its entry (the format's reader "
+       "refuses duplicate fields)"},
+      // A name with a NUL is written escaped: the message is not cut there.
+      {"nul_name", raw_file(R"({"a\u0000b":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})", "1234"),
+       "invalid safetensors file: tensor 'a\\u0000b': shape and dtype need 8 bytes but data_offsets span 4"},
       {"gap",
        raw_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})",
                 "123456789abc"),
@@ -153,6 +165,10 @@ TEST(Safetensors, LayoutIsAsStrictAsTheFormatsReader) {
                           R"("data_offsets":[8,8]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
                           std::string(8, '\0')));
   EXPECT_EQ(read_safetensors(ok).tensors.size(), 3u);
+  // __metadata__ is a plain map in the format's reader: a key given twice keeps the last value.
+  write_file(ok, raw_file(R"({"__metadata__":{"format":"tf","format":"pt"},"a":{"dtype":"F32","shape":[1],)"
+                          R"("data_offsets":[0,4]}})", std::string(4, '\0')));
+  EXPECT_EQ(read_safetensors(ok).metadata.at("format"), "pt");
 }
 
 TEST(Safetensors, ParsesBytesInMemoryAsTheFileReaderDoes) {

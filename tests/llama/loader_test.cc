@@ -3,6 +3,7 @@
 
 #include "model/loader.h"
 
+#include "io/safetensors.h"
 #include "llama/tiny_llama.h"
 
 #include <ATen/ATen.h>
@@ -49,6 +50,34 @@ TEST(LlamaLoader, MistralConfigLoadsTheLlamaCodeWithItsWindow) {
   const auto* llama = dynamic_cast<const llama::LlamaModel*>(m.model.get());
   ASSERT_NE(llama, nullptr);
   EXPECT_EQ(llama->config().sliding_window.value_or(0), 4);
+}
+
+// Issue 16 (break16c F2): tie_word_embeddings true over a file holding its own, different
+// lm_head.weight is refused naming the field and the tensor; an equal head is fine.
+TEST(LlamaLoader, TiedConfigOverADifferentStoredHeadIsRefused) {
+  const io::TensorMap fixture = testing::llama_checkpoint().weights->tensors();
+  nlohmann::json cfg = nlohmann::json::parse(testing::read_file(testing::llama_dir() + "/base/config.json"));
+  cfg["tie_word_embeddings"] = true;
+  auto dir_with = [&](const std::string& tag, const io::TensorMap& tensors) {
+    const std::string dir = testing::temp_dir(tag);
+    testing::write_file(dir + "/config.json", cfg.dump());
+    io::write_safetensors(dir + "/model.safetensors", tensors);
+    return dir;
+  };
+  std::string dir = dir_with("llama-tied-own-head", fixture);
+  try {
+    llama::load_checkpoint(dir);
+    ADD_FAILURE() << "loaded";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()),
+              dir + "/config.json: field 'tie_word_embeddings' is true, but " + dir + "/model.safetensors holds its "
+              "own 'lm_head.weight', which differs from 'model.embed_tokens.weight' (transformers would load one "
+              "into the other, silently); set it to false (the head is its own tensor) or remove the stored head");
+  }
+  io::TensorMap same = fixture;
+  same["lm_head.weight"] = fixture.at("model.embed_tokens.weight").clone();
+  dir = dir_with("llama-tied-equal-head", same);
+  EXPECT_FALSE(llama::load_checkpoint(dir).weights->contains("lm_head.weight"));
 }
 
 TEST(LlamaLoader, SavedCheckpointLoadsBack) {

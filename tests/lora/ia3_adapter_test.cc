@@ -156,5 +156,18 @@ TEST(Ia3Config, FollowsTheRulesOfLoraConfigs) {
   }
 }
 
+// Issue 16 (break16c F7): feedforward_modules null gets PEFT 0.7.1's family default (T5 ["wo"]),
+// as PEFT fills it on loading: the same numbers as the fixture's explicit ["wo"].
+TEST(Ia3Config, NullFeedforwardModulesGetPeftsFamilyDefault) {
+  at::NoGradGuard no_grad;
+  const std::string dir = ia3_copy("ia3-ff-null", [](nlohmann::json& c) {
+    ASSERT_EQ(c["feedforward_modules"], nlohmann::json({"wo"}));
+    c["feedforward_modules"] = nullptr;
+  });
+  EXPECT_LT(rel_diff(batch_loss(load_peft_ia3_adapter(dir, tiny_model())),
+                     golden_ia3()["adapters"][0]["hf_batch_loss"].get<double>()),
+            1e-5);
+}
+
 }  // namespace
 }  // namespace lorahub::lora

@@ -477,6 +477,17 @@ TEST(LoraConfig, FieldsNotImplementedAreRefusedByName) {
        [](nlohmann::json& c) { c["lora_bias"] = true; }},
       {"pissa", "field 'init_lora_weights': \"pissa_niter_4\" changed the base weights at initialisation",
        [](nlohmann::json& c) { c["init_lora_weights"] = "pissa_niter_4"; }},
+      {"olora", "field 'init_lora_weights': \"OLoRA\" changed the base weights at initialisation",
+       [](nlohmann::json& c) { c["init_lora_weights"] = "OLoRA"; }},
+      // Issue 16 (break16c F7): values PEFT does not know are refused by name (PEFT: "Unknown initialization").
+      {"bogus", "field 'init_lora_weights': expected true, false, \"gaussian\", \"eva\" or \"orthogonal\" "
+                "(initialisations that leave the base model as it is), found \"bogus\" (PEFT: unknown initialization)",
+       [](nlohmann::json& c) { c["init_lora_weights"] = "bogus"; }},
+      {"pissa-case", "field 'init_lora_weights': expected true, false, \"gaussian\", \"eva\" or \"orthogonal\" "
+                "(initialisations that leave the base model as it is), found \"PiSSA\" (PEFT: unknown initialization)",
+       [](nlohmann::json& c) { c["init_lora_weights"] = "PiSSA"; }},
+      {"number", "field 'init_lora_weights': expected true, false, \"gaussian\", \"eva\" or \"orthogonal\" "
+                "(initialisations that leave the base model as it is), found 1.5", [](nlohmann::json& c) { c["init_lora_weights"] = 1.5; }},
   };
   for (const auto& c : cases) {
     const std::string dir = adapter_copy(c.tag, [&](io::TensorMap&, nlohmann::json& j) { c.edit(j); });
@@ -489,6 +500,12 @@ TEST(LoraConfig, FieldsNotImplementedAreRefusedByName) {
     c["init_lora_weights"] = "gaussian";
   });
   EXPECT_EQ(load_adapter(empty, tiny_model()).modules.size(), 12u);
+  for (const char* init : {"Gaussian", "eva", "orthogonal"}) {  // PEFT's inits that leave the base as it is
+    const std::string dir = adapter_copy(std::string("init-") + init, [&](io::TensorMap&, nlohmann::json& c) {
+      c["init_lora_weights"] = init;
+    });
+    EXPECT_EQ(load_adapter(dir, tiny_model()).modules.size(), 12u) << init;
+  }
 }
 
 TEST(LoraPool, CompatibilityIsOnTheEffectiveScale) {
@@ -590,6 +607,19 @@ TEST(LoraAdapter, NonFiniteTensorsAreRefusedByFileAndTensor) {
   EXPECT_EQ(load_error(minus_inf), minus_inf + "/adapter_model.safetensors: tensor '" + key +
                                        "' holds -inf at [2, 5]; weights must be finite (the file is damaged or its "
                                        "training diverged)");
+  // Issue 16 (break16c F3): an F64 tensor whose finite value overflows float32 (PEFT loads it as inf).
+  const std::string huge = adapter_copy("f64-huge", [&](io::TensorMap& t, nlohmann::json&) {
+    t[key] = t[key].to(at::kDouble);
+    t[key][1][3] = -1e39;
+  });
+  EXPECT_EQ(load_error(huge), huge + "/adapter_model.safetensors: tensor '" + key + "' holds -1e+39 at [1, 3], outside "
+                                     "float32's range (stored as F64; weights are computed in float32 or bfloat16, "
+                                     "where it is inf)");
+  const std::string fits = adapter_copy("f64-fits", [&](io::TensorMap& t, nlohmann::json&) {
+    t[key] = t[key].to(at::kDouble);
+    t[key][1][3] = 3e38;
+  });
+  EXPECT_NO_THROW(load_adapter(fits, tiny_model()));
 }
 
 }  // namespace

@@ -194,6 +194,33 @@ TEST(Config, BadConfigsAreOneClearLine) {
   EXPECT_NO_THROW(parse_config(base_config() + "---\n", "/cfg/test.yaml"));
 }
 
+// Issue 16 (break16c, minor): leading zeros (octal in YAML 1.1, decimal in 1.2), merge keys,
+// range errors of evaluation.* and runtime.* naming the one key and the value found.
+TEST(Config, AmbiguousOrUnsupportedYamlIsRefusedByKey) {
+  std::string octal = base_config();
+  octal.replace(octal.find("seeds: [1, 2]"), 13, "seeds: [010, 2]");
+  EXPECT_NE(error_of(octal).find("/cfg/test.yaml:9: 'sweep.seeds': '010' has a leading zero: YAML 1.2 reads it as 10, "
+                                 "YAML 1.1 as 8 (octal); write it without the leading zero"),
+            std::string::npos) << error_of(octal);
+  octal.replace(octal.find("010"), 3, "08");
+  EXPECT_NE(error_of(octal).find("'08' has a leading zero: YAML 1.2 reads it as 8, YAML 1.1 as a string (not an "
+                                 "octal number)"),
+            std::string::npos) << error_of(octal);
+  EXPECT_NE(error_of(base_config("", "[zero_shot, {<<: {name: lorahub}, budget: 4}]"))
+                .find("'sweep.methods.<<': YAML merge keys ('<<: *anchor') are not supported"),
+            std::string::npos);
+  EXPECT_NE(error_of(base_config() + "evaluation:\n  batch_size: 4\n  max_new_tokens: 0\n")
+                .find("/cfg/test.yaml:15: 'evaluation.max_new_tokens': expected a positive integer, found 0"),
+            std::string::npos) << error_of(base_config() + "evaluation:\n  batch_size: 4\n  max_new_tokens: 0\n");
+  EXPECT_NE(error_of(base_config() + "runtime:\n  threads: -1\n")
+                .find("/cfg/test.yaml:14: 'runtime.threads': expected an integer >= 0 (0: all cores), found -1"),
+            std::string::npos) << error_of(base_config() + "runtime:\n  threads: -1\n");
+  EXPECT_NE(error_of(base_config() + "runtime:\n  candidates_per_pass: 0\n")
+                .find("'runtime.candidates_per_pass': expected a positive integer, found 0"),
+            std::string::npos);
+  EXPECT_NO_THROW(parse_config(base_config() + "runtime:\n  threads: 0\n", "/cfg/test.yaml"));
+}
+
 // One finite-number rule for YAML numbers: NaN, inf and numbers past a
 // double's range are all "expected a finite number"; text stays "a number".
 TEST(Config, NumbersMustBeFinite) {

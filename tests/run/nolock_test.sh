@@ -2,7 +2,7 @@
 # The results store on a file system without POSIX locks (issue 16): an
 # LD_PRELOAD shim makes flock/fcntl/lockf locks fail with ENOLCK. The sweep
 # runs, writes the same results as with locks, resumes, and leaves no
-# partial file.
+# partial file; the analysis step (report.py, plots.py) reads the results.
 # Usage: nolock_test.sh LORAHUB CONFIG SHIM WORKDIR
 set -euo pipefail
 lorahub=$1 config=$2 shim=$3 work=$4
@@ -26,6 +26,12 @@ $compare locks.h5 nolocks.h5
 LD_PRELOAD=$shim "$lorahub" run sweep.yaml --output nolocks.h5 --resume --no-progress 2> resume.log ||
   fail "resume without locks: $(cat resume.log)"
 grep -q "^done: 0 trials run, [1-9][0-9]* already finished" resume.log || fail "resume: $(cat resume.log)"
-leftovers=$(ls | grep -E '\.tmp$' || true)
+leftovers=$(ls | grep -E '\.(tmp|lock)(\.|$)' || true)
 [[ -z $leftovers ]] || fail "partial files left: $leftovers"
+analysis="$here/../../analysis"
+LD_PRELOAD=$shim /usr/bin/python3 "$analysis/report.py" nolocks.h5 > report.txt 2> report.err ||
+  fail "report.py without locks: $(tail -1 report.err)"
+[[ -s report.txt ]] || fail "report.py printed nothing"
+LD_PRELOAD=$shim MPLBACKEND=Agg /usr/bin/python3 "$analysis/plots.py" nolocks.h5 --out plots > plots.log 2>&1 ||
+  fail "plots.py without locks: $(tail -1 plots.log)"
 echo "results store works without POSIX locks"

@@ -103,6 +103,45 @@ TEST(Checkpoint, EmbedTokensAliasShared) {
                         testing::tiny_checkpoint().weights->tensors().at("shared.weight")));
 }
 
+// Issue 16 (break16c F2): a tied config over a file whose own lm_head.weight (or a stack's
+// embed_tokens) differs from shared.weight is refused; an equal copy is dropped.
+TEST(Checkpoint, TiedCopiesThatDifferFromSharedAreRefused) {
+  const io::TensorMap fixture = testing::tiny_checkpoint().weights->tensors();
+  ASSERT_TRUE(fixture.count("lm_head.weight"));
+  ASSERT_FALSE(at::equal(fixture.at("lm_head.weight"), fixture.at("shared.weight")));
+  nlohmann::json config = io::read_json_file(tiny_dir() + "/base/config.json");
+  config["tie_word_embeddings"] = true;
+  std::string dir = make_model_dir("tied-own-head", fixture);
+  io::write_json_file(dir + "/config.json", config);
+  EXPECT_EQ(load_error(dir), dir + "/config.json: field 'tie_word_embeddings' is true, but " + dir +
+                                 "/model.safetensors holds its own 'lm_head.weight', which differs from "
+                                 "'shared.weight' (transformers would load one into the other, silently); set it to "
+                                 "false (the head is its own tensor) or remove the stored head");
+  io::TensorMap same = fixture;
+  same["lm_head.weight"] = fixture.at("shared.weight").clone();
+  dir = make_model_dir("tied-equal-head", same);
+  io::write_json_file(dir + "/config.json", config);
+  EXPECT_FALSE(load_checkpoint(dir).weights->contains("lm_head.weight"));
+  io::TensorMap stale = fixture;
+  stale["decoder.embed_tokens.weight"] = fixture.at("shared.weight") * 2;
+  dir = make_model_dir("stale-embed-tokens", stale);
+  EXPECT_NE(load_error(dir).find(dir + ": T5 ties each stack's embed_tokens to 'shared.weight', but " + dir +
+                                 "/model.safetensors holds its own 'decoder.embed_tokens.weight', which differs"),
+            std::string::npos);
+}
+
+// Issue 16 (break16c F3): a base tensor stored as F64 with a value past float32's range is
+// refused at load (transformers loads it as inf), naming the file, tensor and value.
+TEST(Checkpoint, F64ValuesPastFloat32AreRefused) {
+  io::TensorMap tensors = testing::tiny_checkpoint().weights->tensors();
+  const std::string name = "encoder.block.0.layer.0.SelfAttention.q.weight";
+  tensors[name] = tensors.at(name).to(at::kDouble);
+  tensors[name][0][1] = 1e39;
+  const std::string dir = make_model_dir("f64-past-float32", tensors);
+  EXPECT_EQ(load_error(dir), dir + "/model.safetensors: tensor '" + name + "' holds 1e+39 at [0, 1], outside float32's "
+                             "range (stored as F64; weights are computed in float32 or bfloat16, where it is inf)");
+}
+
 TEST(Checkpoint, MissingAndMisshapenTensorsAreNamed) {
   io::TensorMap tensors = testing::tiny_checkpoint().weights->tensors();
   tensors.erase("decoder.block.1.layer.1.EncDecAttention.v.weight");

@@ -1,6 +1,7 @@
 // BBH loading, prompts (against hand-written strings), sampling, scoring.
 
 #include "tasks/bbh.h"
+#include "tasks/examples.h"
 
 #include "support/fixtures.h"
 #include "tasks/scoring.h"
@@ -128,6 +129,21 @@ TEST(Bbh, BadFilesAreNamed) {
   } catch (const std::invalid_argument& e) {
     EXPECT_EQ(std::string(e.what()), dir + "/bbh/t.json: field 'examples[0].target': missing");
   }
+}
+
+// Issue 16 (break16c, minor): a JSONL line giving both 'target' and 'output' is refused by line.
+TEST(Examples, TargetAndOutputOnOneLineAreRefused) {
+  const std::string path = testing::temp_dir("jsonl") + "/x.jsonl";
+  testing::write_file(path, "{\"input\": \"a\", \"output\": \"b\"}\n{\"input\": \"a\", \"target\": \"b\", \"output\": \"c\"}\n");
+  try {
+    read_examples_jsonl(path);
+    ADD_FAILURE();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()), path + ":2: field 'output': given with 'target' on the same line; expected one of "
+                                            "them (the target is 'target', or 'output' when there is no 'target')");
+  }
+  testing::write_file(path, "{\"input\": \"a\", \"output\": \"b\"}\n");
+  EXPECT_EQ(read_examples_jsonl(path).at(0).target, "b");
 }
 
 }  // namespace

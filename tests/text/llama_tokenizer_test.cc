@@ -193,20 +193,33 @@ TEST(LlamaTokenizer, ConfigValuesThatChangeIdsAreRefusedByName) {
             std::string::npos);
   EXPECT_NE(config_error("\"tokenizer_class\": \"GPT2Tokenizer\"").find("field 'tokenizer_class'"), std::string::npos);
   EXPECT_NE(config_error("\"add_prefix_space\": false").find("field 'add_prefix_space'"), std::string::npos);
-  EXPECT_NE(config_error("\"bos_token\": \"<nope>\"").find("bos_token '<nope>'"), std::string::npos);
+  EXPECT_NE(config_error("\"bos_token\": \"<nope>\"").find("tokenizer_config.json: field 'bos_token': '<nope>' is neither"),
+            std::string::npos);
+  EXPECT_NE(config_error("\"additional_special_tokens\": [\"<x>\"]")
+                .find("tokenizer_config.json: field 'additional_special_tokens': '<x>' is neither"),
+            std::string::npos);
+  // Issue 16 (break16c F7): a null EOS (it ends every target), a null BOS that add_bos_token adds.
+  EXPECT_NE(config_error("\"eos_token\": null").find("tokenizer_config.json: field 'eos_token': expected a token, found null"),
+            std::string::npos);
+  EXPECT_NE(config_error("\"bos_token\": null").find("tokenizer_config.json: field 'bos_token': expected a token, found null"),
+            std::string::npos);
+  EXPECT_EQ(config_error("\"bos_token\": null, \"add_bos_token\": false"), "");
   EXPECT_NE(config_error("\"added_tokens_decoder\": {\"600\": {\"content\": \"<x>\", \"single_word\": true}}")
                 .find("added_tokens_decoder.600.single_word"),
             std::string::npos);
   EXPECT_EQ(config_error("\"padding_side\": \"left\""), "");
 }
 
-// Issue 16 (kind 7): bos_token / eos_token are honoured as transformers 4.36 does: the config's,
-// overridden by special_tokens_map.json's (from_pretrained reads the map after the config).
+// Issue 16 (kind 7): bos_token / eos_token are honoured as transformers 4.36's from_pretrained does:
+// the config's; special_tokens_map.json's override them only when the config has no
+// added_tokens_decoder (break16c F1: with one, as every file saved by transformers >= 4.34, the
+// map is not read at all).
 TEST(LlamaTokenizer, SpecialTokensOfConfigAndMapAreHonoured) {
   const auto& g = golden()["tokenizer"];
   const int64_t bos = g["bos_token_id"].get<int64_t>(), eos = g["eos_token_id"].get<int64_t>();
   const auto plain = tiny().encode("a");
   ASSERT_EQ(plain.front(), bos);
+  const std::string added = "\"added_tokens_decoder\": {\"1\": {\"content\": \"<s>\", \"special\": true}}";
   auto with = [&](const std::string& config, const std::string& map) {
     const std::string dir = testing::temp_dir("llama-special");
     std::filesystem::copy_file(llama_base() + "/tokenizer.model", dir + "/tokenizer.model");
@@ -218,9 +231,15 @@ TEST(LlamaTokenizer, SpecialTokensOfConfigAndMapAreHonoured) {
   expected.front() = eos;  // "</s>" as the BOS: its id starts the text
   EXPECT_EQ(with("\"bos_token\": \"</s>\"", ""), expected);
   EXPECT_EQ(with("\"bos_token\": \"</s>\"", "{\"bos_token\": {\"content\": \"<s>\"}}"), plain);  // the map wins
+  EXPECT_EQ(with("\"bos_token\": \"</s>\", " + added, "{\"bos_token\": {\"content\": \"<s>\"}}"), expected);  // map unread
+  EXPECT_EQ(with(added, "{\"bos_token\": \"</s>\"}"), plain);
+  EXPECT_EQ(with(added, "{\"eos_token\": null}"), plain);  // an unread map's null is no fault
   expected = plain;
   expected.push_back(bos);  // "<s>" as the EOS, appended by add_eos_token
   EXPECT_EQ(with("\"eos_token\": \"<s>\", \"add_eos_token\": true", ""), expected);
+  EXPECT_EQ(with("\"eos_token\": \"<s>\", \"add_eos_token\": true, " + added, "{\"eos_token\": \"</s>\"}"), expected);
+  EXPECT_EQ(with("\"eos_token\": \"</s>\", \"add_eos_token\": true", "{\"eos_token\": \"<s>\"}"), expected);
+  EXPECT_THROW(with("\"eos_token\": \"</s>\"", "{\"eos_token\": null}"), std::invalid_argument);  // read: null wins
 }
 
 TEST(LlamaTokenizer, AddedTokensSplitTheTextAndDecodeAsWritten) {

@@ -195,6 +195,8 @@ TEST(T5Tokenizer, ConfigFieldsThatChangeIdsAreHonouredOrRefused) {
        [](nlohmann::json& c) { c["mask_token"] = "<mask>"; }},
       {"added", "field 'added_tokens_decoder': token '<sep>' at id 3 is not a T5 special token at its id; added tokens are not supported",
        [](nlohmann::json& c) { c["added_tokens_decoder"]["3"] = {{"content", "<sep>"}, {"special", true}}; }},
+      {"eos-null", "field 'eos_token': expected \"</s>\" (T5's ids are fixed), found null",
+       [](nlohmann::json& c) { c["eos_token"] = nullptr; }},
       {"additional", "field 'additional_special_tokens': '<extra_id_0>' is not one of the 0 sentinels; added special tokens are not supported",
        [](nlohmann::json& c) { c["additional_special_tokens"] = {"<extra_id_0>"}; }},
   };
@@ -214,6 +216,25 @@ TEST(T5Tokenizer, ConfigFieldsThatChangeIdsAreHonouredOrRefused) {
   EXPECT_EQ(tok.encode("It is n't so ."), ids);
   EXPECT_EQ(tiny().decode(ids), clean_up_tokenization(tok.decode(ids)));
   EXPECT_NE(tiny().decode(ids), tok.decode(ids));
+}
+
+// Issue 16 (break16c F1): transformers 4.36 reads special_tokens_map.json only when
+// tokenizer_config.json has no added_tokens_decoder; a map it does not read is not checked.
+TEST(T5Tokenizer, SpecialTokensMapIsReadOnlyWithoutAddedTokensDecoder) {
+  const std::string bad_map = "{\"eos_token\": \"<eos>\"}";
+  nlohmann::json config = fixture_config();
+  ASSERT_TRUE(config.contains("added_tokens_decoder"));
+  std::string dir = tokenizer_dir("map-unread", config);
+  testing::write_file(dir + "/special_tokens_map.json", bad_map);
+  EXPECT_EQ(T5Tokenizer::from_dir(dir).encode("It is so ."), tiny().encode("It is so ."));
+  config.erase("added_tokens_decoder");
+  dir = tokenizer_dir("map-read", config);
+  testing::write_file(dir + "/special_tokens_map.json", bad_map);
+  EXPECT_EQ(from_dir_error(dir), dir + "/special_tokens_map.json: field 'eos_token': expected \"</s>\" (T5's ids "
+                                       "are fixed), found \"<eos>\"");
+  testing::write_file(dir + "/special_tokens_map.json", "{\"pad_token\": null}");
+  EXPECT_EQ(from_dir_error(dir), dir + "/special_tokens_map.json: field 'pad_token': expected \"<pad>\" (T5's ids "
+                                       "are fixed), found null");
 }
 
 TEST(T5Tokenizer, UnknownConfigKeysAreWarnedByName) {
