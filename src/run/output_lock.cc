@@ -76,7 +76,14 @@ std::string OutputLock::holder() { return host_name() + " " + std::to_string(::g
 OutputLock::OutputLock(const std::string& output) : path_(path_for(output)) {
   const std::string me = holder() + "\n";
   if (create_exclusive(path_, me)) return;
-  const Holder h = read_holder(path_);
+  Holder h = read_holder(path_);
+  // A holder on this host may still be exiting (an MPI job just aborted, a
+  // requeued step's predecessor): give it a few seconds before refusing.
+  for (int i = 0; i < 50 && !stale(h) && h.host == host_name(); ++i) {
+    ::usleep(100 * 1000);
+    h = read_holder(path_);
+    if (h.host.empty() && create_exclusive(path_, me)) return;  // released meanwhile
+  }
   if (stale(h)) {
     std::fprintf(stderr, "note: %s: taking over the lock of a run that is gone (%s)\n", path_.c_str(),
                  describe(h).c_str());

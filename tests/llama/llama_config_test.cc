@@ -173,10 +173,22 @@ TEST(LlamaCheckpoint, ShardedIndexAndTiedEmbeddings) {
   const Checkpoint sharded = load_checkpoint(dir);
   EXPECT_EQ(sharded.weights->tensors().size(), 21u);
   EXPECT_NE(sharded.weights->origin("model.layers.1.mlp.up_proj.weight").find("00002-of-00002"), std::string::npos);
-  // Tied: lm_head is embed_tokens, whatever lm_head.weight holds.
+  // Tied while the shards hold a head of their own that differs: two readings
+  // (ours and transformers', which loads one into the other), so refused.
   nlohmann::json cfg = nlohmann::json::parse(fixture_config());
   cfg["tie_word_embeddings"] = true;
   testing::write_file(dir + "/config.json", cfg.dump());
+  try {
+    load_checkpoint(dir);
+    ADD_FAILURE() << "a tied config with a different stored lm_head was accepted";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("'tie_word_embeddings' is true"), std::string::npos) << e.what();
+  }
+  // Without the stored head: lm_head is embed_tokens.
+  a.erase("lm_head.weight");
+  map.erase("lm_head.weight");
+  io::write_safetensors(dir + "/model-00001-of-00002.safetensors", a);
+  testing::write_file(dir + "/model.safetensors.index.json", nlohmann::json{{"weight_map", map}}.dump());
   const Checkpoint tied = load_checkpoint(dir);
   EXPECT_FALSE(tied.weights->contains("lm_head.weight"));
   at::NoGradGuard no_grad;
