@@ -16,6 +16,12 @@ namespace lorahub::io {
 // path never write into (or rename away) each other's temporary.
 std::string temporary_path(const std::string& path);
 
+// Removes every temporary of `path` ("<path>.tmp.*") that writers killed
+// before their rename left behind. Only for a caller that knows no other
+// writer of `path` is alive (the holder of a results file's lock). Returns
+// how many were removed; files it cannot remove are left as they are.
+int remove_temporaries(const std::string& path);
+
 // Writes `path` through `write`, which fills a binary stream. Throws
 // std::runtime_error naming the file when it cannot be opened, written,
 // fsync'ed or renamed (errno's text included); the temporary is removed and

@@ -1,5 +1,7 @@
 #include "run/output_lock.h"
 
+#include "io/atomic_file.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -75,20 +77,23 @@ std::string OutputLock::holder() { return host_name() + " " + std::to_string(::g
 
 OutputLock::OutputLock(const std::string& output) : path_(path_for(output)) {
   const std::string me = holder() + "\n";
-  if (create_exclusive(path_, me)) return;
+  // Once the output is ours, no other writer is alive: temporaries left by
+  // killed writers (each names its host and pid) go.
+  const auto claimed = [&] { return create_exclusive(path_, me) && (io::remove_temporaries(output), true); };
+  if (claimed()) return;
   Holder h = read_holder(path_);
   // A holder on this host may still be exiting (an MPI job just aborted, a
   // requeued step's predecessor): give it a few seconds before refusing.
   for (int i = 0; i < 50 && !stale(h) && h.host == host_name(); ++i) {
     ::usleep(100 * 1000);
     h = read_holder(path_);
-    if (h.host.empty() && create_exclusive(path_, me)) return;  // released meanwhile
+    if (h.host.empty() && claimed()) return;  // released meanwhile
   }
   if (stale(h)) {
     std::fprintf(stderr, "note: %s: taking over the lock of a run that is gone (%s)\n", path_.c_str(),
                  describe(h).c_str());
     ::unlink(path_.c_str());
-    if (create_exclusive(path_, me)) return;
+    if (claimed()) return;
   }
   const Holder now = read_holder(path_);
   throw std::runtime_error(output + ": in use by another run (" + path_ + ": " + describe(now) +
