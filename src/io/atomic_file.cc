@@ -13,10 +13,14 @@
 
 namespace lorahub::io {
 
-std::string temporary_path(const std::string& path) {
+std::string host_name() {
   char host[256] = {};
-  if (::gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "host");
-  return path + ".tmp." + host + "." + std::to_string(::getpid());
+  if (::gethostname(host, sizeof host - 1) != 0) return "unknown-host";
+  return host;
+}
+
+std::string temporary_path(const std::string& path) {
+  return path + ".tmp." + host_name() + "." + std::to_string(::getpid());
 }
 
 int remove_temporaries(const std::string& path) {

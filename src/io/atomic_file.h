@@ -16,6 +16,10 @@ namespace lorahub::io {
 // path never write into (or rename away) each other's temporary.
 std::string temporary_path(const std::string& path);
 
+// gethostname(2), "unknown-host" when it fails: the host part of temporary
+// names and of a results file's lock.
+std::string host_name();
+
 // Removes every temporary of `path` ("<path>.tmp.*") that writers killed
 // before their rename left behind. Only for a caller that knows no other
 // writer of `path` is alive (the holder of a results file's lock). Returns

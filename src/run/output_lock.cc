@@ -17,11 +17,6 @@
 namespace lorahub::run {
 namespace {
 
-std::string host_name() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown-host";
-  return buf;
-}
 
 std::string job_id() {
   const char* job = std::getenv("SLURM_JOB_ID");
@@ -66,14 +61,14 @@ std::string describe(const Holder& h) {
 bool stale(const Holder& h) {
   if (h.host.empty() || h.pid <= 0) return false;  // unreadable (being written?): not provably stale
   if (h.job != "-" && !h.job.empty() && h.job == job_id()) return true;  // this job, requeued
-  return h.host == host_name() && ::kill(static_cast<pid_t>(h.pid), 0) != 0 && errno == ESRCH;
+  return h.host == io::host_name() && ::kill(static_cast<pid_t>(h.pid), 0) != 0 && errno == ESRCH;
 }
 
 }  // namespace
 
 std::string OutputLock::path_for(const std::string& output) { return output + ".lock"; }
 
-std::string OutputLock::holder() { return host_name() + " " + std::to_string(::getpid()) + " " + job_id(); }
+std::string OutputLock::holder() { return io::host_name() + " " + std::to_string(::getpid()) + " " + job_id(); }
 
 OutputLock::OutputLock(const std::string& output) : path_(path_for(output)) {
   const std::string me = holder() + "\n";
@@ -84,7 +79,7 @@ OutputLock::OutputLock(const std::string& output) : path_(path_for(output)) {
   Holder h = read_holder(path_);
   // A holder on this host may still be exiting (an MPI job just aborted, a
   // requeued step's predecessor): give it a few seconds before refusing.
-  for (int i = 0; i < 50 && !stale(h) && h.host == host_name(); ++i) {
+  for (int i = 0; i < 50 && !stale(h) && h.host == io::host_name(); ++i) {
     ::usleep(100 * 1000);
     h = read_holder(path_);
     if (h.host.empty() && claimed()) return;  // released meanwhile
