@@ -55,10 +55,11 @@ model::LowRankSet init_ia3(const model::LanguageModel& model) {
   for (size_t s = 0; s < static_cast<size_t>(model.projections().size()); ++s) {
     const model::Projection& p = model.projections().at(static_cast<int>(s));
     const at::Tensor& w = model.weights().tensors().at(p.module + ".weight");
+    const auto master = w.options().dtype(model::at_least_float_type(w.scalar_type()));
     if (p.role == ProjectionRole::kAttentionKey || p.role == ProjectionRole::kAttentionValue) {
-      set.scales[s] = {at::ones({w.size(0)}, w.options().dtype(model::at_least_float_type(w.scalar_type()))), false};
+      set.scales[s] = {at::ones({w.size(0)}, master), false};
     } else if (p.is_feed_forward_out()) {
-      set.scales[s] = {at::ones({w.size(1)}, w.options().dtype(model::at_least_float_type(w.scalar_type()))), true};
+      set.scales[s] = {at::ones({w.size(1)}, master), true};
     }
   }
   return set;

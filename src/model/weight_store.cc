@@ -41,7 +41,7 @@ std::string WeightStore::origin(const std::string& name) const {
 const at::Tensor& WeightStore::get(const std::string& name, const std::vector<int64_t>& shape) const {
   auto it = tensors_.find(name);
   if (it == tensors_.end()) {
-    throw std::runtime_error(default_origin_ + ": missing tensor " + io::quoted_name(name) + "");
+    throw std::runtime_error(default_origin_ + ": missing tensor " + io::quoted_name(name));
   }
   if (!it->second.is_floating_point()) {  // an int tensor would fail (or be copied) far from its cause
     throw std::runtime_error(origin(name) + ": tensor " + io::quoted_name(name) + " has dtype " +
@@ -67,7 +67,7 @@ std::shared_ptr<WeightStore> WeightStore::with_replaced(const io::TensorMap& rep
     const std::string why = "the in-memory merged weights of " +
                             (is_file ? file.parent_path().string() : file.string()) + " (" + what + ")";
     auto it = merged.find(name);
-    if (it == merged.end()) throw std::invalid_argument(why + ": base model has no tensor " + io::quoted_name(name) + "");
+    if (it == merged.end()) throw std::invalid_argument(why + ": base model has no tensor " + io::quoted_name(name));
     if (it->second.sizes() != t.sizes()) {
       throw std::invalid_argument(why + ": tensor " + io::quoted_name(name) + " has shape " + shape_str(t.sizes()) +
                                   ", base model has " + shape_str(it->second.sizes()));
