@@ -15,6 +15,7 @@
 // Deterministic for a seed and thread count. The model's dtype is used for
 // the forward pass (float64 for gradient checks); w is float64.
 
+#include "learn/defaults.h"
 #include "lora/composition.h"
 #include "lora/lora_pool.h"
 #include "model/language_model.h"
@@ -36,11 +37,11 @@ struct GradientStep {
 struct GradientOptions {
   lora::Method method = lora::Method::kCat;  // kCat or kLoraHub
   bool per_target = false;                   // w [N, L] (CAT only)
-  double lr = 1e-2;
+  double lr = defaults::kWeightsLearningRate;
   double weight_decay = 0.0;                 // AdamW's decoupled decay
-  int64_t epochs = 10;                       // passes over the training examples
+  int64_t epochs = defaults::kWeightsEpochs;  // passes over the training examples
   int64_t steps = 0;                         // > 0: stop after this many steps instead
-  int64_t batch_size = 8;                    // examples per step (the last batch of an epoch may be smaller)
+  int64_t batch_size = defaults::kTrainBatchSize;  // examples per step (the last batch of an epoch may be smaller)
   double l1_weight = 0.0;                    // l1_weight * mean |w| added to the loss
   double validation_fraction = 0.0;          // [0, 1): examples held out (seeded), round(f * k), >= 1 if f > 0
   int64_t eval_every = 0;                    // steps between validation losses (0: every epoch)

@@ -19,9 +19,9 @@
 
 namespace lorahub::learn {
 TrainMode parse_train_mode(const std::string& name, const std::string& what) {
-  if (name == "lora") return TrainMode::kLora;
-  if (name == "full") return TrainMode::kFull;
-  if (name == "ia3") return TrainMode::kIa3;
+  for (const auto& e : kTrainModeNames) {
+    if (name == e.name) return e.value;
+  }
   throw std::invalid_argument(what + ": expected lora, full or ia3, found \"" + name + "\"");
 }
 

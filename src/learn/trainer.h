@@ -3,6 +3,7 @@
 // tuning, full fine-tuning, IA3 on the same k shots) and for building module
 // libraries (`lorahub train-lora`). CPU or GPU, whatever the model is on.
 
+#include "learn/defaults.h"
 #include "lora/composition.h"
 #include "model/language_model.h"
 #include "model/linear.h"
@@ -15,20 +16,20 @@
 
 namespace lorahub::learn {
 
-enum class TrainMode { kLora, kFull, kIa3 };
+// Throws std::invalid_argument "<what>: expected lora, full or ia3, found ...".
 TrainMode parse_train_mode(const std::string& name, const std::string& what);
 
 struct TrainOptions {
   TrainMode mode = TrainMode::kLora;
-  int64_t rank = 16;       // LoRA
-  double alpha = 32;       // LoRA: scale = alpha / rank
+  int64_t rank = defaults::kLoraRank;    // LoRA
+  double alpha = defaults::kLoraAlpha;   // LoRA: scale = alpha / rank
   // LoRA: target_modules (model::TargetModules list rule, as PEFT); empty:
   // the model's LanguageModel::default_lora_targets().
   std::vector<std::string> targets;
-  double lr = 1e-3;        // AdamW
+  double lr = defaults::learning_rate(TrainMode::kLora);  // AdamW
   double weight_decay = 0.0;
-  int64_t steps = 100;
-  int64_t batch_size = 8;  // examples per step (all when larger)
+  int64_t steps = defaults::kTrainSteps;
+  int64_t batch_size = defaults::kTrainBatchSize;  // examples per step (all when larger)
   uint64_t seed = 0;       // initialisation and batch order
   // LoRA initialisation (the random A matrices) when set; `seed` otherwise.
   // Modules trained by one script under one fixed seed share their A at

@@ -8,6 +8,8 @@
 // Errors: parse_* throw std::invalid_argument naming `what` (the flag or key),
 // the values expected and the value found.
 
+#include "util/names.h"
+
 #include <string>
 
 namespace lorahub::lora {
@@ -15,6 +17,21 @@ namespace lorahub::lora {
 enum class Method {
   kLoraHub, kCat, kLinear, kSvd, kTies, kTiesSvd, kDareLinear, kDareTies,
   kDareLinearSvd, kDareTiesSvd, kMagnitudePrune, kMagnitudePruneSvd,
+};
+// PEFT's combination_type names (and "lorahub").
+inline constexpr util::Name<Method> kMethodNames[] = {
+    {Method::kLoraHub, "lorahub"},
+    {Method::kCat, "cat"},
+    {Method::kLinear, "linear"},
+    {Method::kSvd, "svd"},
+    {Method::kTies, "ties"},
+    {Method::kTiesSvd, "ties_svd"},
+    {Method::kDareLinear, "dare_linear"},
+    {Method::kDareTies, "dare_ties"},
+    {Method::kDareLinearSvd, "dare_linear_svd"},
+    {Method::kDareTiesSvd, "dare_ties_svd"},
+    {Method::kMagnitudePrune, "magnitude_prune"},
+    {Method::kMagnitudePruneSvd, "magnitude_prune_svd"},
 };
 // Without `merge_methods` only lorahub and cat are accepted.
 Method parse_method(const std::string& name, const std::string& what, bool merge_methods = false);
@@ -27,6 +44,8 @@ bool is_svd_method(Method method);
 
 // TIES' sign election (PEFT merge_utils.calculate_majority_sign_mask).
 enum class MajoritySign { kTotal, kFrequency };
+inline constexpr util::Name<MajoritySign> kMajoritySignNames[] = {{MajoritySign::kTotal, "total"},
+                                                                  {MajoritySign::kFrequency, "frequency"}};
 MajoritySign parse_majority_sign(const std::string& name, const std::string& what);
 std::string majority_sign_name(MajoritySign m);
 

@@ -27,11 +27,11 @@ struct MethodConfig {
   int64_t loss_batch_size = 0;
   double bound = learn::defaults::kBound;
   // Gradient baselines (lora_tuning, full_ft, ia3) on the same k shots.
-  int64_t train_steps = 40;
-  double lr = 0;  // 0: 1e-3 (lora_tuning), 3e-3 (ia3), 3e-5 (full_ft)
-  int64_t rank = 16;
-  double alpha = 32;
-  int64_t train_batch_size = 8;
+  int64_t train_steps = learn::defaults::kBaselineTrainSteps;
+  double lr = 0;  // 0: the default of the method's learn::TrainMode, or kWeightsLearningRate (cat_learned)
+  int64_t rank = learn::defaults::kLoraRank;
+  double alpha = learn::defaults::kLoraAlpha;
+  int64_t train_batch_size = learn::defaults::kTrainBatchSize;
   // merge: PEFT add_weighted_adapter (lora/merge_methods.h) of the drawn
   // modules with uniform weights 1/N; cat_learned: global CAT weights by
   // AdamW on the shots (learn/gradient_weights.h; lr 0 -> 1e-2, epochs,
@@ -39,7 +39,7 @@ struct MethodConfig {
   std::string merge_method = "linear";
   double density = 1.0;
   std::string majority_sign = "total";
-  int64_t epochs = 10;
+  int64_t epochs = learn::defaults::kWeightsEpochs;
   // cat_learned's training data: the k shots, or the mix of the drawn
   // modules' skill data (modules.skill_data). data_mix: one LoRA trained on
   // that mix (train_steps, lr, rank, alpha, train_batch_size as lora_tuning).
@@ -53,9 +53,13 @@ struct MethodConfig {
   }
   bool needs_skill_data() const { return name == "data_mix" || (name == "cat_learned" && train_data == "skill_mix"); }
   bool trains() const { return name == "lora_tuning" || name == "full_ft" || name == "ia3"; }
+  // lora_tuning and data_mix train a LoRA, full_ft every weight, ia3 IA3 vectors.
+  learn::TrainMode train_mode() const {
+    return name == "full_ft" ? learn::TrainMode::kFull : name == "ia3" ? learn::TrainMode::kIa3 : learn::TrainMode::kLora;
+  }
   double learning_rate() const {
     if (lr > 0) return lr;
-    return name == "full_ft" ? 3e-5 : name == "ia3" ? 3e-3 : name == "cat_learned" ? 1e-2 : 1e-3;
+    return name == "cat_learned" ? learn::defaults::kWeightsLearningRate : learn::defaults::learning_rate(train_mode());
   }
 };
 

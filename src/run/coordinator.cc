@@ -1,6 +1,7 @@
 #include "run/coordinator.h"
 
 #include "learn/learner.h"
+#include "lora/method.h"
 #include "optim/optimizer.h"
 #include "tasks/bbh.h"
 #include "util/random.h"
@@ -20,6 +21,17 @@ namespace lorahub::run {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// What a gradient method's train unit learns.
+Training training_of(const MethodConfig& m) {
+  if (m.name == "cat_learned") return Training::kCatLearned;
+  switch (m.train_mode()) {
+    case learn::TrainMode::kFull: return Training::kFull;
+    case learn::TrainMode::kIa3: return Training::kIa3;
+    case learn::TrainMode::kLora: break;
+  }
+  return Training::kLora;  // lora_tuning, data_mix
+}
 
 struct TrialState {
   Trial trial;
@@ -89,14 +101,22 @@ class Coordinator {
   }
 
  private:
-  nlohmann::json unit_base(const TrialState& s, const char* kind) {
-    nlohmann::json u = {{"kind", kind}, {"trial", s.trial.id}, {"unit", unit_counter_++}, {"task", s.trial.task},
-                        {"modules", s.module_dirs}, {"composition", s.method->composition}};
-    if (s.method->name == "merge") {
-      u["merge"] = {{"method", s.method->merge_method}, {"density", s.method->density},
-                    {"majority_sign", s.method->majority_sign}, {"seed", util::stable_hash("merge|" + s.trial.id)}};
-    }
+  WorkUnit unit_base(const TrialState& s, UnitKind kind) {
+    WorkUnit u;
+    u.kind = kind;
+    u.trial = s.trial.id;
+    u.unit = unit_counter_++;
+    u.task = s.trial.task;
+    u.modules = s.module_dirs;
+    u.composition = lora::parse_method(s.method->composition, "sweep.methods.composition");
     return u;
+  }
+
+  // Hands `u` out; its results land at `offset` in the trial's population or predictions.
+  void queue(TrialState& s, WorkUnit u, size_t offset) {
+    offsets_[u.unit] = offset;
+    ready_.push_back(std::move(u));
+    ++s.units_pending;
   }
 
   const tasks::BbhTask& task(const std::string& name) {
@@ -153,17 +173,14 @@ class Coordinator {
     s.objectives.assign(s.population.size(), 0.0);
     const size_t per = static_cast<size_t>(config_.candidates_per_pass);
     for (size_t start = 0; start < s.population.size(); start += per) {
-      nlohmann::json u = unit_base(s, "objective");
+      WorkUnit u = unit_base(s, UnitKind::kObjective);
       const size_t end = std::min(s.population.size(), start + per);
-      u["weights"] = std::vector<optim::Vec>(s.population.begin() + static_cast<long>(start),
-                                             s.population.begin() + static_cast<long>(end));
-      u["shots"] = s.split.shots;
-      u["loss"] = s.method->loss;
-      u["loss_batch_size"] = s.method->loss_batch_size;
-      u["l1"] = s.method->l1;
-      offsets_[u["unit"].get<int64_t>()] = start;
-      ready_.push_back(std::move(u));
-      ++s.units_pending;
+      u.candidates.assign(s.population.begin() + static_cast<long>(start), s.population.begin() + static_cast<long>(end));
+      u.shots = s.split.shots;
+      u.loss = util::parse_name(learn::kLossNames, s.method->loss, "sweep.methods.loss");
+      u.loss_batch_size = s.method->loss_batch_size;
+      u.l1 = s.method->l1;
+      queue(s, std::move(u), start);
     }
   }
 
@@ -171,16 +188,14 @@ class Coordinator {
     s.predictions.assign(s.split.eval.size(), "");
     const size_t per = static_cast<size_t>(config_.eval_shard_size);
     for (size_t start = 0; start < s.split.eval.size(); start += per) {
-      nlohmann::json u = unit_base(s, "eval");
+      WorkUnit u = unit_base(s, UnitKind::kEval);
       const size_t end = std::min(s.split.eval.size(), start + per);
-      u["prompt"] = s.method->name == "icl" ? "icl" : "zero";
+      u.prompt = s.method->name == "icl" ? PromptStyle::kIcl : PromptStyle::kZeroShot;
       // no weights: the base model (single and merge: fixed weights, no optimizer)
-      if (s.optimizer || !s.final_weights.empty()) u["weights"] = s.final_weights;
-      u["indices"] = std::vector<int64_t>(s.split.eval.begin() + static_cast<long>(start),
-                                          s.split.eval.begin() + static_cast<long>(end));
-      offsets_[u["unit"].get<int64_t>()] = start;
-      ready_.push_back(std::move(u));
-      ++s.units_pending;
+      if (s.optimizer || !s.final_weights.empty()) u.weights = s.final_weights;
+      if (s.method->name == "merge") u.merge = merge_spec(s);
+      u.indices.assign(s.split.eval.begin() + static_cast<long>(start), s.split.eval.begin() + static_cast<long>(end));
+      queue(s, std::move(u), start);
     }
     if (s.split.eval.empty()) finish(s);
   }
@@ -188,56 +203,59 @@ class Coordinator {
   // A gradient baseline is one unit: train on the shots, predict the eval set.
   void queue_training(TrialState& s) {
     const MethodConfig& m = *s.method;
-    nlohmann::json u = unit_base(s, "train");
-    u["shots"] = s.split.shots;
-    u["indices"] = s.split.eval;
-    u["mode"] = m.name == "lora_tuning" ? "lora" : m.name == "full_ft" ? "full" : m.name == "ia3" ? "ia3" : m.name;
-    u["epochs"] = m.epochs;
-    u["per_target"] = m.per_target;
+    WorkUnit u = unit_base(s, UnitKind::kTrain);
+    u.shots = s.split.shots;
+    u.indices = s.split.eval;
+    u.training = training_of(m);
+    u.epochs = m.epochs;
+    u.per_target = m.per_target;
     if (m.needs_skill_data()) {
-      std::vector<std::string> files;
       for (const auto& id : s.module_ids) {
         const auto at = std::find(config_.module_ids.begin(), config_.module_ids.end(), id);
-        files.push_back(config_.skill_data(static_cast<size_t>(at - config_.module_ids.begin())));
+        u.skill_data.push_back(config_.skill_data(static_cast<size_t>(at - config_.module_ids.begin())));
       }
-      u["skill_data"] = files;
     }
-    u["steps"] = m.train_steps;
-    u["lr"] = m.learning_rate();
-    u["rank"] = m.rank;
-    u["alpha"] = m.alpha;
-    u["batch_size"] = m.train_batch_size;
-    if (!m.targets.empty()) u["targets"] = m.targets;
-    u["seed"] = util::stable_hash("train|" + s.trial.id);
+    u.steps = m.train_steps;
+    u.lr = m.learning_rate();
+    u.rank = m.rank;
+    u.alpha = m.alpha;
+    u.batch_size = m.train_batch_size;
+    u.targets = m.targets;
+    u.seed = util::stable_hash("train|" + s.trial.id);
     s.predictions.assign(s.split.eval.size(), "");
-    offsets_[u["unit"].get<int64_t>()] = 0;
-    ready_.push_back(std::move(u));
-    ++s.units_pending;
+    queue(s, std::move(u), 0);
   }
 
-  void handle(const nlohmann::json& result) {
-    if (result.contains("error")) {
-      throw std::runtime_error("trial " + result.value("trial", std::string("?")) + ": " + result["error"].get<std::string>());
-    }
-    const int64_t unit = result.at("unit");
-    auto it = active_.find(result.at("trial").get<std::string>());
+  MergeSpec merge_spec(const TrialState& s) const {
+    MergeSpec m;
+    m.method = lora::parse_method(s.method->merge_method, "sweep.methods.merge_method", true);
+    m.density = s.method->density;
+    m.majority_sign = lora::parse_majority_sign(s.method->majority_sign, "sweep.methods.majority_sign");
+    m.seed = util::stable_hash("merge|" + s.trial.id);
+    return m;
+  }
+
+  void handle(const UnitResult& result) {
+    if (result.status == ResultStatus::kError) throw std::runtime_error("trial " + result.trial + ": " + result.reason);
+    auto it = active_.find(result.trial);
     if (it == active_.end()) {
-      const bool of_failed_trial =
-          failed_.count(result.at("trial").get<std::string>()) && offsets_.erase(unit);
+      const bool of_failed_trial = failed_.count(result.trial) && offsets_.erase(result.unit);
       if (of_failed_trial) return;  // in flight when its trial failed
       throw std::logic_error("result for an unknown trial");
     }
     TrialState& s = *it->second;
-    const size_t offset = offsets_.at(unit);
-    offsets_.erase(unit);
-    if (result.contains("failed")) {
-      fail(s, result["failed"].get<std::string>());
-    } else if (result.contains("losses")) {
-      const auto losses = result["losses"].get<std::vector<double>>();
-      const auto objectives = result["objectives"].get<std::vector<double>>();
+    const size_t offset = offsets_.at(result.unit);
+    offsets_.erase(result.unit);
+    if (result.status == ResultStatus::kFailed) {
+      fail(s, result.reason);
+    } else if (result.kind == UnitKind::kObjective) {
+      const auto& losses = result.losses;
+      if (offset + losses.size() > s.population.size()) {
+        throw std::logic_error("trial " + result.trial + ": more losses than candidates");
+      }
       for (size_t i = 0; i < losses.size(); ++i) {
         s.losses[offset + i] = losses[i];
-        s.objectives[offset + i] = objectives[i];
+        s.objectives[offset + i] = result.objectives[i];
       }
       evaluations_ += static_cast<int64_t>(losses.size());
       if (--s.units_pending > 0) return;
@@ -258,9 +276,12 @@ class Coordinator {
         queue_eval(s);
       }
     } else {
-      if (result.contains("train_losses")) s.record.history_loss = result["train_losses"].get<std::vector<double>>();
-      if (result.contains("weights")) s.final_weights = result["weights"].get<std::vector<double>>();
-      const auto predictions = result.at("predictions").get<std::vector<std::string>>();
+      if (result.kind == UnitKind::kTrain) s.record.history_loss = result.train_losses;
+      if (result.weights) s.final_weights = *result.weights;
+      const auto& predictions = result.predictions;
+      if (offset + predictions.size() > s.predictions.size()) {
+        throw std::logic_error("trial " + result.trial + ": more predictions than examples");
+      }
       for (size_t i = 0; i < predictions.size(); ++i) s.predictions[offset + i] = predictions[i];
       if (--s.units_pending == 0) finish(s);
     }
@@ -274,8 +295,8 @@ class Coordinator {
     s.record.status = "failed";
     s.record.error = reason;
     for (auto u = ready_.begin(); u != ready_.end();) {
-      if ((*u)["trial"] == s.trial.id) {
-        offsets_.erase((*u)["unit"].get<int64_t>());
+      if (u->trial == s.trial.id) {
+        offsets_.erase(u->unit);
         u = ready_.erase(u);
       } else {
         ++u;
@@ -339,7 +360,7 @@ class Coordinator {
   size_t next_ = 0, total_ = 0;
   std::map<std::string, std::unique_ptr<TrialState>> active_;
   std::map<std::string, tasks::BbhTask> tasks_;
-  std::deque<nlohmann::json> ready_;
+  std::deque<WorkUnit> ready_;
   std::map<int64_t, size_t> offsets_;  // unit -> first candidate / example it covers
   std::set<std::string> failed_;       // trials failed in this run (late units of theirs are ignored)
   int64_t unit_counter_ = 0, finished_ = 0, evaluations_ = 0;

@@ -7,8 +7,7 @@
 #include "run/config.h"
 #include "run/plan.h"
 #include "run/results_store.h"
-
-#include <nlohmann/json.hpp>
+#include "run/work_unit.h"
 
 #include <atomic>
 #include <utility>
@@ -20,9 +19,9 @@ class Transport {
  public:
   virtual ~Transport() = default;
   virtual int num_workers() const = 0;
-  virtual void send(int worker, const nlohmann::json& unit) = 0;
+  virtual void send(int worker, const WorkUnit& unit) = 0;
   // Blocks for the next result from any worker: (worker, result).
-  virtual std::pair<int, nlohmann::json> receive() = 0;
+  virtual std::pair<int, UnitResult> receive() = 0;
 };
 
 struct RunSummary {

@@ -10,6 +10,7 @@
 #include "run/worker.h"
 
 #include <c10/core/Device.h>
+#include <nlohmann/json.hpp>
 #include <torch/cuda.h>
 
 #include <atomic>
@@ -55,27 +56,31 @@ int pick_threads(const Config& c, int workers_on_node) {
   return std::max(1, cores / std::max(1, workers_on_node));
 }
 
+// One process: units and results still go through their wire format, so a
+// run reads the same messages at any rank count.
 class LocalTransport : public Transport {
  public:
   explicit LocalTransport(Worker& w) : worker_(w) {}
   int num_workers() const override { return 1; }
-  void send(int, const nlohmann::json& unit) override { pending_ = unit; }
-  std::pair<int, nlohmann::json> receive() override { return {0, worker_.execute(pending_)}; }
+  void send(int, const WorkUnit& unit) override { pending_ = encode(unit); }
+  std::pair<int, UnitResult> receive() override {
+    return {0, decode_result(encode(worker_.execute(decode_unit(pending_))))};
+  }
 
  private:
   Worker& worker_;
-  nlohmann::json pending_;
+  std::vector<uint8_t> pending_;
 };
 
 class MpiTransport : public Transport {
  public:
   explicit MpiTransport(const Comm& comm) : comm_(comm) {}
   int num_workers() const override { return comm_.size() - 1; }
-  void send(int worker, const nlohmann::json& unit) override { comm_.send(worker + 1, Tag::kUnit, encode(unit)); }
-  std::pair<int, nlohmann::json> receive() override {
+  void send(int worker, const WorkUnit& unit) override { comm_.send(worker + 1, Tag::kUnit, encode(unit)); }
+  std::pair<int, UnitResult> receive() override {
     int from = 0;
     const auto bytes = comm_.receive(-1, Tag::kResult, false, &from, nullptr);
-    return {from - 1, decode(bytes)};
+    return {from - 1, decode_result(bytes)};
   }
 
  private:
@@ -129,7 +134,7 @@ int serve(const RunOptions&, const Config& config, const Comm& comm, const c10::
     Tag tag;
     const auto bytes = comm.receive(0, Tag::kUnit, true, nullptr, &tag);
     if (tag == Tag::kStop) break;
-    comm.send(0, Tag::kResult, encode(worker.execute(decode(bytes))));
+    comm.send(0, Tag::kResult, encode(worker.execute(decode_unit(bytes))));
   }
   return 0;
 }
@@ -161,7 +166,9 @@ int run_sweep(const RunOptions& options) {
       msg = {{"ok", false}, {"error", e.what()}};
     }
   }
-  if (comm.size() > 1) msg = decode(comm.broadcast(comm.rank() == 0 ? encode(msg) : std::vector<uint8_t>{}));
+  if (comm.size() > 1) {
+    msg = nlohmann::json::from_cbor(comm.broadcast(comm.rank() == 0 ? nlohmann::json::to_cbor(msg) : std::vector<uint8_t>{}));
+  }
   if (!msg.at("ok").get<bool>()) {
     if (comm.rank() == 0) throw std::invalid_argument(msg.at("error").get<std::string>());
     return 1;

@@ -10,34 +10,35 @@ namespace lorahub::run {
 
 std::shared_ptr<model::WeightStore> merged_for_unit(const model::LanguageModel& model,
                                                     const std::vector<lora::LoraAdapter>& adapters,
-                                                    const std::vector<double>& weights, const nlohmann::json& merge) {
+                                                    const std::vector<double>& weights, const MergeSpec& merge) {
   lora::MergeOptions o;
-  o.method = lora::parse_method(merge.at("method"), "sweep.methods.merge_method", true);
-  o.density = merge.at("density");
-  o.majority_sign = lora::parse_majority_sign(merge.at("majority_sign"), "sweep.methods.majority_sign");
-  o.seed = merge.at("seed");
+  o.method = merge.method;
+  o.density = merge.density;
+  o.majority_sign = merge.majority_sign;
+  o.seed = merge.seed;
   return lora::merged_weights(model.weights(), lora::merge_adapters(adapters, weights, o));
 }
 
 learn::GradientResult learn_for_unit(const model::LanguageModel& model, const lora::LoraPool& pool,
                                      const std::vector<model::TokenIds>& inputs,
-                                     const std::vector<model::TokenIds>& targets, const nlohmann::json& unit) {
+                                     const std::vector<model::TokenIds>& targets, const WorkUnit& unit) {
   learn::GradientOptions o;
   o.method = lora::Method::kCat;
-  o.lr = unit.at("lr");
-  o.epochs = unit.at("epochs");
-  o.batch_size = unit.at("batch_size");
-  o.seed = unit.at("seed");
-  o.per_target = unit.value("per_target", false);
+  o.lr = unit.lr;
+  o.epochs = unit.epochs;
+  o.batch_size = unit.batch_size;
+  o.seed = unit.seed;
+  o.per_target = unit.per_target;
   at::AutoGradMode grad(true);
   return learn::learn_weights_by_gradient(model, pool, inputs, targets, o);
 }
 
-void read_skill_data(const nlohmann::json& files, std::vector<std::string>& inputs, std::vector<std::string>& targets) {
+void read_skill_data(const std::vector<std::string>& files, std::vector<std::string>& inputs,
+                     std::vector<std::string>& targets) {
   inputs.clear();
   targets.clear();
   for (const auto& f : files) {
-    for (const auto& e : tasks::read_examples_jsonl(f.get<std::string>())) {
+    for (const auto& e : tasks::read_examples_jsonl(f)) {
       inputs.push_back(e.input);
       targets.push_back(e.target);
     }

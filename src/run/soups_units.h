@@ -8,8 +8,7 @@
 #include "lora/lora_adapter.h"
 #include "lora/lora_pool.h"
 #include "model/language_model.h"
-
-#include <nlohmann/json.hpp>
+#include "run/work_unit.h"
 
 #include <memory>
 #include <string>
@@ -22,20 +21,21 @@ class WeightStore;
 namespace lorahub::run {
 
 // The base weights with the merge of `adapters` (weights one per adapter)
-// folded in; `merge` is the unit's {"method", "density", "majority_sign", "seed"}.
+// folded in, by the unit's PEFT method.
 std::shared_ptr<model::WeightStore> merged_for_unit(const model::LanguageModel& model,
                                                     const std::vector<lora::LoraAdapter>& adapters,
-                                                    const std::vector<double>& weights, const nlohmann::json& merge);
+                                                    const std::vector<double>& weights, const MergeSpec& merge);
 
-// CAT weights learned on (inputs, targets) with the unit's "lr", "epochs",
-// "batch_size", "seed" and "per_target" (gradients on, whatever the
-// caller's grad mode).
+// CAT weights learned on (inputs, targets) with the unit's lr, epochs,
+// batch_size, seed and per_target (gradients on, whatever the caller's
+// grad mode).
 learn::GradientResult learn_for_unit(const model::LanguageModel& model, const lora::LoraPool& pool,
                                      const std::vector<model::TokenIds>& inputs,
-                                     const std::vector<model::TokenIds>& targets, const nlohmann::json& unit);
+                                     const std::vector<model::TokenIds>& targets, const WorkUnit& unit);
 
-// The examples of the unit's skill data files (JSONL, input and target), in
-// file order: they replace `inputs` and `targets`.
-void read_skill_data(const nlohmann::json& files, std::vector<std::string>& inputs, std::vector<std::string>& targets);
+// The examples of the skill data files (JSONL, input and target), in file
+// order: they replace `inputs` and `targets`.
+void read_skill_data(const std::vector<std::string>& files, std::vector<std::string>& inputs,
+                     std::vector<std::string>& targets);
 
 }  // namespace lorahub::run

@@ -23,8 +23,18 @@ namespace lorahub::run {
 
 namespace {
 constexpr size_t kTrialCacheSize = 4;
-// LibTorch appends a stack trace to its messages.
-std::string first_line(const std::string& msg) { return msg.substr(0, msg.find('\n')); }
+// A result that carries only why the unit failed (its first line: LibTorch
+// appends a stack trace to its messages).
+UnitResult failure(const WorkUnit& unit, ResultStatus status, const std::string& what) {
+  UnitResult r;
+  r.kind = unit.kind;
+  r.trial = unit.trial;
+  r.unit = unit.unit;
+  r.status = status;
+  r.reason = what.substr(0, what.find('\n'));
+  if (r.reason.empty()) r.reason = "unknown error";
+  return r;
+}
 }  // namespace
 
 struct Worker::State {
@@ -62,30 +72,33 @@ struct Worker::State {
     return it->second;
   }
 
-  TrialCache& trial(const nlohmann::json& unit) {
-    const std::string id = unit.at("trial");
+  // The unit's trial, its modules loaded (and, but for a merge, pooled).
+  TrialCache& trial(const WorkUnit& unit) {
     for (auto it = trials.begin(); it != trials.end(); ++it) {
-      if (it->id == id) {
+      if (it->id == unit.trial) {
         trials.splice(trials.begin(), trials, it);
         return trials.front();
       }
     }
-    trials.push_front(TrialCache{id, unit.at("modules").get<std::vector<std::string>>(), nullptr, nullptr, {}, nullptr});
+    trials.push_front(TrialCache{unit.trial, unit.modules, nullptr, nullptr, {}, nullptr});
     if (trials.size() > kTrialCacheSize) trials.pop_back();
     forget_unused_adapters();
     TrialCache& t = trials.front();
+    std::vector<lora::LoraAdapter> chosen = modules_of(t);
+    // A merge checks its own modules (cat and the svd methods take different
+    // ranks); the compositions need a pool of one rank and scale.
+    if (!chosen.empty() && !unit.merge) t.pool = std::make_unique<lora::LoraPool>(*model, std::move(chosen));
+    return t;
+  }
+
+  std::vector<lora::LoraAdapter> modules_of(const TrialCache& t) {
     std::vector<lora::LoraAdapter> chosen;
     for (const auto& d : t.modules) {
       auto a = adapters.find(d);
       if (a == adapters.end()) a = adapters.emplace(d, lora::load_adapter(d, *model)).first;
       chosen.push_back(a->second);
     }
-    // A merge checks its own modules (cat and the svd methods take different
-    // ranks); the compositions need a pool of one rank and scale.
-    if (!chosen.empty() && !unit.contains("merge")) {
-      t.pool = std::make_unique<lora::LoraPool>(*model, std::move(chosen));
-    }
-    return t;
+    return chosen;
   }
 
   void forget_unused_adapters() {
@@ -94,112 +107,107 @@ struct Worker::State {
     for (auto it = adapters.begin(); it != adapters.end();) it = used.count(it->first) ? std::next(it) : adapters.erase(it);
   }
 
-  nlohmann::json objective(const nlohmann::json& unit) {
-    TrialCache& t = trial(unit);
-    if (!t.objective) {
-      const auto& bbh = task(unit.at("task"));
-      std::vector<std::string> inputs, targets;
-      for (int64_t i : unit.at("shots").get<std::vector<int64_t>>()) {
-        inputs.push_back(tasks::zero_shot_prompt(bbh, bbh.examples.at(static_cast<size_t>(i)).input));
-        targets.push_back(bbh.examples.at(static_cast<size_t>(i)).target);
-      }
-      learn::ObjectiveOptions o;
-      o.method = lora::parse_method(unit.at("composition"), "composition");
-      o.normalization = util::parse_name(learn::kLossNames, unit.at("loss").get<std::string>(), "work unit: loss");
-      o.batch_size = unit.at("loss_batch_size");
-      o.l1_weight = unit.at("l1");
-      o.candidates_per_pass = config.candidates_per_pass;
-      t.objective = std::make_unique<learn::FewShotObjective>(*model, *t.pool, learn::encode_inputs(*tokenizer, inputs),
-                                                              learn::encode_targets(*tokenizer, targets), o);
-    }
-    const at::Tensor w = learn::candidate_matrix(unit.at("weights").get<std::vector<std::vector<double>>>(), t.pool->size());
-    const auto losses = t.objective->losses(w);
-    std::vector<double> objectives;
-    for (int64_t p = 0; p < w.size(0); ++p) objectives.push_back(losses[static_cast<size_t>(p)] + t.objective->l1_term(w[p]));
-    return {{"losses", losses}, {"objectives", objectives}};
-  }
-
-  std::vector<std::string> prompts(const tasks::BbhTask& bbh, const nlohmann::json& indices, bool icl) {
+  std::vector<std::string> prompts(const tasks::BbhTask& bbh, const std::vector<int64_t>& indices, PromptStyle style) {
     std::vector<std::string> out;
-    for (int64_t i : indices.get<std::vector<int64_t>>()) {
+    for (int64_t i : indices) {
       const auto& input = bbh.examples.at(static_cast<size_t>(i)).input;
-      out.push_back(icl ? tasks::icl_prompt(bbh, input) : tasks::zero_shot_prompt(bbh, input));
+      out.push_back(style == PromptStyle::kIcl ? tasks::icl_prompt(bbh, input) : tasks::zero_shot_prompt(bbh, input));
     }
     return out;
   }
 
+  // A train unit's examples as token ids: its shots (zero-shot prompts and
+  // targets), or the modules' skill data where the unit names it.
+  std::pair<std::vector<model::TokenIds>, std::vector<model::TokenIds>> training_examples(const WorkUnit& unit) {
+    const auto& bbh = task(unit.task);
+    std::vector<std::string> inputs = prompts(bbh, unit.shots, PromptStyle::kZeroShot), targets;
+    for (int64_t i : unit.shots) targets.push_back(bbh.examples.at(static_cast<size_t>(i)).target);
+    if (!unit.skill_data.empty()) read_skill_data(unit.skill_data, inputs, targets);  // data_mix, skill_mix
+    return {learn::encode_inputs(*tokenizer, inputs), learn::encode_targets(*tokenizer, targets)};
+  }
+
+  std::vector<std::string> predict(const model::LanguageModel& m, const WorkUnit& unit, PromptStyle style,
+                                   const model::LowRankSet* adaptation = nullptr) {
+    return learn::generate(m, *tokenizer, prompts(task(unit.task), unit.indices, style),
+                           {config.max_new_tokens, config.eval_batch_size, config.stop_strings}, adaptation);
+  }
+
+  void objective(const WorkUnit& unit, UnitResult& out) {
+    TrialCache& t = trial(unit);
+    if (!t.objective) {
+      const auto& bbh = task(unit.task);
+      std::vector<std::string> targets;
+      for (int64_t i : unit.shots) targets.push_back(bbh.examples.at(static_cast<size_t>(i)).target);
+      learn::ObjectiveOptions o;
+      o.method = unit.composition;
+      o.normalization = unit.loss;
+      o.batch_size = unit.loss_batch_size;
+      o.l1_weight = unit.l1;
+      o.candidates_per_pass = config.candidates_per_pass;
+      t.objective = std::make_unique<learn::FewShotObjective>(
+          *model, *t.pool, learn::encode_inputs(*tokenizer, prompts(bbh, unit.shots, PromptStyle::kZeroShot)),
+          learn::encode_targets(*tokenizer, targets), o);
+    }
+    const at::Tensor w = learn::candidate_matrix(unit.candidates, t.pool->size());
+    out.losses = t.objective->losses(w);
+    for (int64_t p = 0; p < w.size(0); ++p) {
+      out.objectives.push_back(out.losses[static_cast<size_t>(p)] + t.objective->l1_term(w[p]));
+    }
+  }
+
   // A gradient baseline: train on the shots (data_mix: the drawn modules' skill data), predict the evaluation set.
-  nlohmann::json train_and_evaluate(const nlohmann::json& unit) {
-    if (unit.at("mode") == "cat_learned") return learn_and_evaluate(unit);
-    const auto& bbh = task(unit.at("task"));
-    std::vector<std::string> inputs = prompts(bbh, unit.at("shots"), false), targets;
-    for (int64_t i : unit.at("shots").get<std::vector<int64_t>>()) targets.push_back(bbh.examples.at(static_cast<size_t>(i)).target);
-    if (unit.contains("skill_data")) read_skill_data(unit.at("skill_data"), inputs, targets);  // data_mix
+  void train_and_evaluate(const WorkUnit& unit, UnitResult& out) {
+    if (unit.training == Training::kCatLearned) return learn_and_evaluate(unit, out);
     learn::TrainOptions o;
-    o.mode = learn::parse_train_mode(unit.at("mode") == "data_mix" ? "lora" : unit.at("mode").get<std::string>(), "mode");
-    o.steps = unit.at("steps");
-    o.lr = unit.at("lr");
-    o.rank = unit.at("rank");
-    o.alpha = unit.at("alpha");
-    o.batch_size = unit.at("batch_size");
-    o.seed = unit.at("seed");
-    if (unit.contains("targets")) o.targets = unit.at("targets").get<std::vector<std::string>>();
-    const auto r = learn::train(*model, learn::encode_inputs(*tokenizer, inputs), learn::encode_targets(*tokenizer, targets), o);
-    std::shared_ptr<const model::LanguageModel> tuned;
-    if (r.weights) tuned = model->with_weights(r.weights);
-    const model::LanguageModel& m = tuned ? *tuned : *model;
-    const model::LowRankSet* adaptation = tuned ? nullptr : &r.adaptation;
-    return {{"predictions", learn::generate(m, *tokenizer, prompts(bbh, unit.at("indices"), false),
-                                            {config.max_new_tokens, config.eval_batch_size, config.stop_strings}, adaptation)},
-            {"train_losses", r.step_losses}};
+    o.mode = unit.training == Training::kFull  ? learn::TrainMode::kFull
+             : unit.training == Training::kIa3 ? learn::TrainMode::kIa3
+                                               : learn::TrainMode::kLora;
+    o.steps = unit.steps;
+    o.lr = unit.lr;
+    o.rank = unit.rank;
+    o.alpha = unit.alpha;
+    o.batch_size = unit.batch_size;
+    o.seed = unit.seed;
+    o.targets = unit.targets;
+    const auto [inputs, targets] = training_examples(unit);
+    const auto r = learn::train(*model, inputs, targets, o);
+    if (r.weights) {
+      out.predictions = predict(*model->with_weights(r.weights), unit, PromptStyle::kZeroShot);
+    } else {
+      out.predictions = predict(*model, unit, PromptStyle::kZeroShot, &r.adaptation);
+    }
+    out.train_losses = r.step_losses;
   }
 
   // cat_learned: CAT weights by AdamW on the shots (or the skill mix), then the merged model's predictions.
-  nlohmann::json learn_and_evaluate(const nlohmann::json& unit) {
-    const auto& bbh = task(unit.at("task"));
-    std::vector<std::string> inputs = prompts(bbh, unit.at("shots"), false), targets;
-    for (int64_t i : unit.at("shots").get<std::vector<int64_t>>()) targets.push_back(bbh.examples.at(static_cast<size_t>(i)).target);
-    if (unit.contains("skill_data")) read_skill_data(unit.at("skill_data"), inputs, targets);  // train_data: skill_mix
+  void learn_and_evaluate(const WorkUnit& unit, UnitResult& out) {
+    const auto [inputs, targets] = training_examples(unit);
     TrialCache& t = trial(unit);
-    const auto r = learn_for_unit(*model, *t.pool, learn::encode_inputs(*tokenizer, inputs),
-                                  learn::encode_targets(*tokenizer, targets), unit);
-    const auto merged =
-        model->with_weights(lora::merge(*model, *t.pool, r.weights, lora::Method::kCat, unit.value("per_target", false)));
-    std::vector<double> losses;
-    for (size_t i = 1; i < r.history.size(); ++i) losses.push_back(r.history[i].train_loss);
+    const auto r = learn_for_unit(*model, *t.pool, inputs, targets, unit);
+    const auto merged = model->with_weights(lora::merge(*model, *t.pool, r.weights, lora::Method::kCat, unit.per_target));
+    for (size_t i = 1; i < r.history.size(); ++i) out.train_losses.push_back(r.history[i].train_loss);
     const at::Tensor w = r.weights.contiguous();
-    return {{"predictions", learn::generate(*merged, *tokenizer, prompts(bbh, unit.at("indices"), false),
-                                            {config.max_new_tokens, config.eval_batch_size, config.stop_strings})},
-            {"train_losses", losses},
-            {"weights", std::vector<double>(w.data_ptr<double>(), w.data_ptr<double>() + w.numel())}};
+    out.weights = std::vector<double>(w.data_ptr<double>(), w.data_ptr<double>() + w.numel());
+    out.predictions = predict(*merged, unit, PromptStyle::kZeroShot);
   }
 
-  nlohmann::json evaluate(const nlohmann::json& unit) {
-    const auto& bbh = task(unit.at("task"));
+  void evaluate(const WorkUnit& unit, UnitResult& out) {
     const model::LanguageModel* m = model.get();
-    if (unit.contains("weights")) {  // a learned composition; without the key, the base model
-      const auto weights = unit.at("weights").get<std::vector<double>>();
-      if (weights.size() != unit.at("modules").size()) {
-        throw std::invalid_argument("eval unit: " + std::to_string(weights.size()) + " weights for " +
-                                    std::to_string(unit.at("modules").size()) + " modules");
-      }
+    if (unit.weights) {  // a learned or fixed composition; without weights, the base model
       TrialCache& t = trial(unit);
-      if (!t.merged || t.merged_weights != weights) {
+      if (!t.merged || t.merged_weights != *unit.weights) {
         // As the reference evaluates: the composition merged into the weights.
-        if (unit.contains("merge")) {
-          std::vector<lora::LoraAdapter> chosen;
-          for (const auto& d : unit.at("modules").get<std::vector<std::string>>()) chosen.push_back(adapters.at(d));
-          t.merged = model->with_weights(merged_for_unit(*model, chosen, weights, unit.at("merge")));
+        if (unit.merge) {
+          t.merged = model->with_weights(merged_for_unit(*model, modules_of(t), *unit.weights, *unit.merge));
         } else {
-          const auto method = lora::parse_method(unit.at("composition"), "composition");
-          t.merged = model->with_weights(lora::merge(*model, *t.pool, at::tensor(weights, at::kDouble), method));
+          t.merged = model->with_weights(
+              lora::merge(*model, *t.pool, at::tensor(*unit.weights, at::kDouble), unit.composition));
         }
-        t.merged_weights = weights;
+        t.merged_weights = *unit.weights;
       }
       m = t.merged.get();
     }
-    return {{"predictions", learn::generate(*m, *tokenizer, prompts(bbh, unit.at("indices"), unit.at("prompt") == "icl"),
-                                            {config.max_new_tokens, config.eval_batch_size, config.stop_strings})}};
+    out.predictions = predict(*m, unit, unit.prompt);
   }
 };
 
@@ -209,8 +217,11 @@ Worker::Worker(const Config& config, c10::Device device, int threads) : state_(s
 
 Worker::~Worker() = default;
 
-nlohmann::json Worker::execute(const nlohmann::json& unit) {
-  nlohmann::json out;
+UnitResult Worker::execute(const WorkUnit& unit) {
+  UnitResult out;
+  out.kind = unit.kind;
+  out.trial = unit.trial;
+  out.unit = unit.unit;
   try {
     at::NoGradGuard no_grad;
     // The current CUDA device is this worker's, for anything that allocates
@@ -218,17 +229,16 @@ nlohmann::json Worker::execute(const nlohmann::json& unit) {
     c10::OptionalDeviceGuard on_device;
     if (state_->device.is_cuda()) on_device.reset_device(state_->device);
     state_->ensure_model();
-    const std::string kind = unit.at("kind");
-    out = kind == "objective" ? state_->objective(unit)
-          : kind == "train"   ? state_->train_and_evaluate(unit)
-                              : state_->evaluate(unit);
+    switch (unit.kind) {
+      case UnitKind::kObjective: state_->objective(unit, out); break;
+      case UnitKind::kTrain: state_->train_and_evaluate(unit, out); break;
+      case UnitKind::kEval: state_->evaluate(unit, out); break;
+    }
   } catch (const model::NonFiniteError& e) {  // this trial's numbers: the trial fails, the sweep goes on
-    out = {{"failed", first_line(e.what())}};
+    out = failure(unit, ResultStatus::kFailed, e.what());
   } catch (const std::exception& e) {  // I/O, bad input, bugs: the run stops
-    out = {{"error", first_line(e.what())}};
+    out = failure(unit, ResultStatus::kError, e.what());
   }
-  out["trial"] = unit.value("trial", "");
-  out["unit"] = unit.value("unit", -1);
   return out;
 }
 

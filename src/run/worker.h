@@ -5,9 +5,9 @@
 // No MPI here: the runner feeds it units from MPI or in-process.
 
 #include "run/config.h"
+#include "run/work_unit.h"
 
 #include <c10/core/Device.h>
-#include <nlohmann/json.hpp>
 
 #include <list>
 #include <map>
@@ -23,9 +23,10 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Never throws: model::NonFiniteError comes back as {"failed": reason}
-  // (the trial fails), any other error as {"error": ...} (the run stops).
-  nlohmann::json execute(const nlohmann::json& unit);
+  // Never throws: model::NonFiniteError comes back as status failed (the
+  // trial fails), any other error as status error (the run stops), each
+  // with its reason.
+  UnitResult execute(const WorkUnit& unit);
 
  private:
   struct State;

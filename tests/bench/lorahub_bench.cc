@@ -199,38 +199,40 @@ void BM_Compose(benchmark::State& state, const Shape* s) {
 
 // Coordinator overhead: the fixture sweep (configs/fixture.yaml, 36 trials)
 // against workers that answer at once (losses from a closed form, empty
-// predictions), so the time is scheduling, optimizer steps, JSON and the
+// predictions), so the time is scheduling, optimizer steps, messages and the
 // results file (journal fsync per trial, HDF5 at the end).
 class EmptyTransport : public run::Transport {
  public:
   int num_workers() const override { return 4; }
-  void send(int worker, const nlohmann::json& unit) override {
-    queue_.push_back({worker, unit});
+  void send(int worker, const run::WorkUnit& unit) override {
+    queue_.push_back({worker, run::encode(unit)});
     ++units;
   }
-  std::pair<int, nlohmann::json> receive() override {
-    auto [worker, unit] = queue_.front();
+  std::pair<int, run::UnitResult> receive() override {
+    auto [worker, bytes] = queue_.front();
     queue_.pop_front();
-    nlohmann::json out = {{"trial", unit["trial"]}, {"unit", unit["unit"]}};
-    if (unit["kind"] == "objective") {
-      std::vector<double> losses;
-      for (const auto& row : unit["weights"]) {
+    const run::WorkUnit unit = run::decode_unit(bytes);
+    run::UnitResult out;
+    out.kind = unit.kind;
+    out.trial = unit.trial;
+    out.unit = unit.unit;
+    if (unit.kind == run::UnitKind::kObjective) {
+      for (const auto& row : unit.candidates) {
         double v = 1.0;
         for (double x : row) v += (x - 0.3) * (x - 0.3);
-        losses.push_back(v);
+        out.losses.push_back(v);
       }
-      out["losses"] = losses;
-      out["objectives"] = losses;
+      out.objectives = out.losses;
     } else {
-      out["predictions"] = std::vector<std::string>(unit["indices"].size(), "");
-      if (unit["kind"] == "train") out["train_losses"] = std::vector<double>{1.0};
+      out.predictions.assign(unit.indices.size(), "");
+      if (unit.kind == run::UnitKind::kTrain) out.train_losses = {1.0};
     }
-    return {worker, out};
+    return {worker, run::decode_result(run::encode(out))};
   }
   int64_t units = 0;
 
  private:
-  std::deque<std::pair<int, nlohmann::json>> queue_;
+  std::deque<std::pair<int, std::vector<uint8_t>>> queue_;
 };
 
 void BM_CoordinatorPerUnit(benchmark::State& state) {
@@ -248,7 +250,7 @@ void BM_CoordinatorPerUnit(benchmark::State& state) {
     state.ResumeTiming();
     EmptyTransport transport;
     {
-      run::ResultsStore store(out, {config.text, config.results_hash(), "bench", 5, ""}, false, config.flush_interval_s);
+      run::ResultsStore store(out, {config.text, config.results_hash(), "bench", 5, "", config.model_family}, false, config.flush_interval_s);
       const std::atomic<bool> stop{false};
       run::coordinate(config, plan, transport, store, stop, false);
     }
