@@ -1,7 +1,10 @@
 #include "run/plan.h"
 
+#include "tasks/bbh.h"
 #include "util/random.h"
 
+#include <algorithm>
+#include <map>
 #include <numeric>
 #include <stdexcept>
 
@@ -13,6 +16,25 @@ std::string label_part(std::string id) {
     if (ch == '.' || ch == '/' || ch == ' ') ch = '_';
   }
   return id;
+}
+
+// What makes a trial: its method label (single: and module id).
+std::string describe(const Config& c, const Trial& t) {
+  const std::string& label = c.methods[t.method].label;
+  return t.module >= 0 ? "method '" + label + "' with module '" + c.module_ids[static_cast<size_t>(t.module)] + "'"
+                       : "method '" + label + "'";
+}
+
+// Trials are stored by id: two with one id would keep only the later one.
+void check_distinct_ids(const Config& c, const std::vector<Trial>& plan) {
+  std::map<std::string, const Trial*> seen;
+  for (const auto& t : plan) {
+    const auto [it, fresh] = seen.emplace(t.id, &t);
+    if (fresh) continue;
+    throw std::invalid_argument(c.path + ": two trials get the id '" + t.id + "' (" + describe(c, *it->second) +
+                                "; " + describe(c, t) +
+                                "): labels and module ids must stay distinct with '.', '/' and ' ' read as '_'");
+  }
 }
 }  // namespace
 
@@ -47,7 +69,20 @@ std::vector<Trial> expand_plan(const Config& c) {
       }
     }
   }
+  check_distinct_ids(c, out);
   return out;
+}
+
+void check_tasks(const Config& c) {
+  const int64_t k = c.n_shots.empty() ? 0 : *std::max_element(c.n_shots.begin(), c.n_shots.end());
+  for (const auto& name : c.tasks) {
+    const tasks::BbhTask task = tasks::load_bbh_task(c.bbh_dir, name);
+    const int64_t n = static_cast<int64_t>(task.examples.size());
+    if (k >= n) {
+      throw std::invalid_argument(c.path + ": sweep.n_shots " + std::to_string(k) + " leaves no evaluation examples of task '" +
+                                  name + "' (" + std::to_string(n) + " examples in " + c.bbh_dir + "/bbh/" + name + ".json)");
+    }
+  }
 }
 
 std::vector<int64_t> draw_modules(int64_t pool_size, int64_t n, uint64_t run_seed) {

@@ -27,7 +27,15 @@ struct Trial {
 // gets one trial per module of the pool (n1). For a task of
 // modules.per_task, single runs its modules only and the methods that draw
 // modules get one trial per (seed, k) with N = its number of modules.
+// Throws std::invalid_argument naming the config file when two trials would
+// get one id (e.g. module ids "org/a" and "org_a" under single).
 std::vector<Trial> expand_plan(const Config& config);
+
+// Reads every task of the sweep (tasks::load_bbh_task: its JSON and
+// cot-prompt) and checks that the largest n_shots leaves evaluation examples,
+// so a bad task file stops the run before any trial, not hours in. Throws
+// std::invalid_argument naming the file.
+void check_tasks(const Config& config);
 
 // The N module indices a trial of run seed `run_seed` draws from a pool of
 // `pool_size`: the first N of a permutation seeded by the run seed alone

@@ -16,7 +16,9 @@
 #include <stdexcept>
 #include <utility>
 #include <type_traits>
+#include <iterator>
 #include <map>
+#include <set>
 
 namespace lorahub::run {
 namespace {
@@ -27,16 +29,31 @@ constexpr int kFormatVersion = 1;
 
 // --- HDF5 plumbing: RAII handles, every return code checked ----------------
 
+// The top of HDF5's error stack (what failed) and, where an entry below
+// quotes the system's error (e.g. "No space left on device"), that cause.
+struct Hdf5Error {
+  std::string top, cause;
+};
+
 herr_t collect_error(unsigned n, const H5E_error2_t* e, void* data) {
-  auto* out = static_cast<std::string*>(data);
-  if (n == 0 && e->desc) *out = e->desc;
+  auto* out = static_cast<Hdf5Error*>(data);
+  if (!e->desc) return 0;
+  const std::string desc = e->desc;
+  if (n == 0) out->top = desc;
+  const std::string marker = "error message = '";
+  const size_t at = desc.find(marker);
+  if (at != std::string::npos && out->cause.empty()) {
+    const size_t from = at + marker.size();
+    out->cause = desc.substr(from, desc.find('\'', from) - from);
+  }
   return 0;
 }
 
 std::string hdf5_error() {
-  std::string msg = "unknown HDF5 error";
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_error, &msg);
-  return msg;
+  Hdf5Error e;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect_error, &e);
+  const std::string top = e.top.empty() ? "unknown HDF5 error" : e.top;
+  return e.cause.empty() ? top : top + " (" + e.cause + ")";
 }
 
 class H5 {
@@ -51,6 +68,9 @@ class H5 {
   H5(const H5&) = delete;
   H5& operator=(const H5&) = delete;
   operator hid_t() const { return id_; }
+  // Closes now and returns HDF5's code (a destructor cannot report a
+  // failed close, e.g. a file whose last write found the disk full).
+  herr_t close() { return close_(std::exchange(id_, -1)); }
 
  private:
   hid_t id_;
@@ -308,6 +328,11 @@ std::string now_iso() {
 class QuietHdf5Errors {
  public:
   QuietHdf5Errors() {
+    // Before the library's first use: no H5_term_library at exit. After a
+    // failed close (a full disk) HDF5 keeps the file in its tables and its
+    // exit handler crashes closing it again; the process's exit frees all.
+    static const bool no_exit_handler = (H5dont_atexit(), true);
+    (void)no_exit_handler;
     H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   }
@@ -345,9 +370,25 @@ void write_file(const Ctx& c, const std::string& tmp, const RunInfo& info, const
     attr_string(c, file, "created", info.created);
     attr_string(c, file, "updated", now_iso());
     write_summary(c, file, records);
-    H5 trials = group(c, file, "trials");
-    for (const auto& r : records) write_trial(c, trials, r);
+    {
+      H5 trials = group(c, file, "trials");
+      for (const auto& r : records) write_trial(c, trials, r);
+    }
     c.check(H5Fflush(file, H5F_SCOPE_GLOBAL), "flush");
+    c.check(file.close(), "close file");
+  }
+}
+
+// A journal whose last line has no newline ends in a record cut by a kill or
+// a full disk: it was never reported done. It is cut off, so that the next
+// record starts a line of its own.
+void cut_after_last_line(const std::string& journal) {
+  std::ifstream in(journal, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.empty() || text.back() == '\n') return;
+  const size_t keep = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
+  if (::truncate(journal.c_str(), static_cast<off_t>(keep)) != 0) {
+    throw std::runtime_error(journal + ": cannot cut its unfinished last line: " + std::strerror(errno));
   }
 }
 
@@ -431,35 +472,50 @@ ResultsStore::ResultsStore(std::string path, RunInfo info, bool resume, double f
     }
     info_.created = old.created;
   }
+  std::set<std::string> in_journal;
   if (have_journal) {
-    std::ifstream in(journal);
-    std::string line;
-    int n = 0;
-    while (std::getline(in, line)) {
-      ++n;
-      nlohmann::json j;
-      try {
-        j = nlohmann::json::parse(line);
-      } catch (const nlohmann::json::exception&) {
-        continue;  // a line cut by a kill mid-append: that trial was not reported done
-      }
-      if (j.contains("config_hash")) {
-        if (j["config_hash"] != info_.config_hash) {
-          throw std::invalid_argument(journal + ":" + std::to_string(n) + ": written by another config (hash " +
-                                      j["config_hash"].get<std::string>() + ", this config " + info_.config_hash + ")");
-        }
-        continue;
-      }
-      TrialRecord r = record_from_json(j);
-      records_[r.id] = std::move(r);
-    }
+    in_journal = read_journal(journal);
     dirty_ = true;
-  } else {
+  }
+  if (!have_journal || fs::file_size(journal) == 0) {  // new, or nothing but a cut line
     std::ofstream out(journal, std::ios::app);
     out << nlohmann::json{{"config_hash", info_.config_hash}}.dump() << "\n";
     if (!out) throw std::runtime_error(journal + ": cannot write");
   }
+  // Every finished trial is in the journal: one that only the file holds
+  // (its line cut by a kill or a full disk, or the journal lost) is written again.
+  for (const auto& [id, r] : records_) {
+    if (!in_journal.count(id)) append_journal(r);
+  }
   if (!have_file || dirty_) flush();
+}
+
+std::set<std::string> ResultsStore::read_journal(const std::string& journal) {
+  cut_after_last_line(journal);
+  std::ifstream in(journal);
+  std::string line;
+  std::set<std::string> ids;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception&) {
+      continue;  // a line cut by a kill mid-append (journals of earlier versions): that trial was not reported done
+    }
+    if (j.contains("config_hash")) {
+      if (j["config_hash"] != info_.config_hash) {
+        throw std::invalid_argument(journal + ":" + std::to_string(n) + ": written by another config (hash " +
+                                    j["config_hash"].get<std::string>() + ", this config " + info_.config_hash + ")");
+      }
+      continue;
+    }
+    TrialRecord r = record_from_json(j);
+    ids.insert(r.id);
+    records_[r.id] = std::move(r);
+  }
+  return ids;
 }
 
 ResultsStore::~ResultsStore() {
@@ -475,10 +531,16 @@ void ResultsStore::append_journal(const TrialRecord& record) {
   const std::string line = to_json(record).dump() + "\n";
   const int fd = ::open(journal.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0644);
   if (fd < 0) throw std::runtime_error(journal + ": cannot open for append: " + std::strerror(errno));
+  const off_t before = ::lseek(fd, 0, SEEK_END);
   const ssize_t n = ::write(fd, line.data(), line.size());
-  const int sync = ::fsync(fd);
+  int error = n < 0 ? errno : n != static_cast<ssize_t>(line.size()) ? ENOSPC : 0;  // a short write: the disk is full
+  if (error == 0 && ::fsync(fd) != 0) error = errno;
+  if (error != 0 && before >= 0) (void)::ftruncate(fd, before);  // no cut line left behind
   ::close(fd);
-  if (n != static_cast<ssize_t>(line.size()) || sync != 0) throw std::runtime_error(journal + ": write failed");
+  if (error != 0) {
+    throw std::runtime_error(journal + ": cannot append trial " + record.id + ": " + std::strerror(error) +
+                             " (the trials before it are kept; make room and continue with --resume)");
+  }
 }
 
 int64_t ResultsStore::failed() const {
@@ -498,7 +560,12 @@ void ResultsStore::add(const TrialRecord& record) {
 void ResultsStore::flush() {
   std::vector<TrialRecord> all;
   for (const auto& [id, r] : records_) all.push_back(r);
-  write_results_h5(path_, info_, all);
+  try {
+    write_results_h5(path_, info_, all);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(std::string(e.what()) + "; every finished trial is in " + path_ +
+                             ".journal: fix the cause and continue with --resume");
+  }
   dirty_ = false;
   last_flush_ = std::chrono::steady_clock::now();
 }

@@ -6,12 +6,16 @@
 // whole into "<file>.tmp.<host>.<pid>" and renamed over <file> (atomic), at most every
 // flush_interval seconds, on flush() and on close; so the file on disk always
 // opens, and a SIGKILL loses at most the trials in flight. Resuming reads the
-// file and the journal. Layout: README.md, "Results file".
+// file and the journal; a journal line cut by a kill or a full disk is
+// removed, and trials only the file holds are written to the journal again,
+// so the journal alone can always rebuild the file. Layout: README.md,
+// "Results file".
 
 #include "run/trial_record.h"
 
 #include <chrono>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -45,6 +49,8 @@ class ResultsStore {
 
  private:
   void append_journal(const TrialRecord& record);
+  // Loads the journal's records (checking its config hash) and returns their ids.
+  std::set<std::string> read_journal(const std::string& journal);
   std::string path_;
   RunInfo info_;
   double flush_interval_s_;

@@ -154,13 +154,13 @@ int run_sweep(const RunOptions& options) {
   // Rank 0 reads and checks the config; every rank gets its text, or the
   // error, so that all fail together before any work starts.
   nlohmann::json msg;
-  std::unique_ptr<OutputLock> lock;  // rank 0's claim on the results file, before any work
   if (comm.rank() == 0) {
     try {
       Config c = load_config(options.config_path);
       if (!options.output.empty()) c.output = options.output;
       check_output(c, options.output.empty() ? "output" : "--output");
-      lock = std::make_unique<OutputLock>(c.output);
+      expand_plan(c);  // trial ids distinct
+      check_tasks(c);
       msg = {{"ok", true}, {"text", c.text}, {"path", c.path}};
     } catch (const std::exception& e) {
       msg = {{"ok", false}, {"error", e.what()}};
@@ -178,7 +178,15 @@ int run_sweep(const RunOptions& options) {
     if (!options.output.empty()) config.output = options.output;
     return config;
   };
-  if (comm.size() == 1) return run_local(options, config_of());
+  // Rank 0's claim on the results file, before any work and once every rank
+  // has started (a rank that fails at start-up ends the job by MPI_Abort,
+  // which would leave the lock behind).
+  std::unique_ptr<OutputLock> lock;
+  if (comm.size() == 1) {
+    const Config config = config_of();
+    lock = std::make_unique<OutputLock>(config.output);
+    return run_local(options, config);
+  }
 
   try {
     const Config config = config_of();
@@ -188,6 +196,7 @@ int run_sweep(const RunOptions& options) {
         comm.rank() == 0 ? c10::Device(c10::kCPU) : pick_device(config, comm.local_rank() - (comm.node_hosts_root() ? 1 : 0));
     check_one_worker_per_gpu(comm.node_allgather(comm.rank() == 0 ? "" : physical_gpu_of(device)), Comm::host());
     if (comm.rank() != 0) return serve(options, config, comm, device);
+    lock = std::make_unique<OutputLock>(config.output);
     MpiTransport transport(comm);
     const int rc = coordinate_and_report(options, config, transport, comm.size());
     for (int w = 1; w < comm.size(); ++w) comm.send(w, Tag::kStop, {});
@@ -201,6 +210,7 @@ int run_sweep(const RunOptions& options) {
 int print_plan(const std::string& config_path) {
   const Config c = load_config(config_path);
   const auto plan = expand_plan(c);
+  check_tasks(c);
   std::map<std::string, int64_t> per_method;
   for (const auto& t : plan) {
     std::printf("%s\n", t.id.c_str());

@@ -29,7 +29,7 @@ env = dict(os.environ, LORAHUB_SHARED=shared)
 
 
 def run(args):
-    return subprocess.run([lorahub] + args + ["--threads", "1"] * (args[0] not in ("run",)),
+    return subprocess.run([lorahub] + args + ["--threads", "1"] * (args[0] not in ("run", "plan")),
                           capture_output=True, text=True, env=env)
 
 
@@ -438,6 +438,23 @@ for name, text in {"yaml_leading_zero": cfg_text.replace("seeds: [1, 2]", "seeds
                    "yaml_merge_key": cfg_text.replace("      budget: 6", "      <<: {budget: 6}")}.items():
     open(name + ".yaml", "w").write(text)
 open("held.h5.lock", "w").write("other-host 1 -\n")  # F4: a run on another host holds held.h5
+# break16d F5: module ids that give one trial id; F6: a task too small for the sweep's shots
+os.makedirs("mods_collide/org")
+os.symlink(os.path.abspath(lora0), "mods_collide/org/lora0")
+os.symlink(os.path.abspath(lora0), "mods_collide/org_lora0")
+modules_line = next(l for l in cfg_text.splitlines() if l.startswith("  dir:") and "tiny-t5/lora" in l)
+bbh_line = next(l for l in cfg_text.splitlines() if l.startswith("  dir:") and "bbh" in l)
+open("yaml_collide.yaml", "w").write(
+    cfg_text.replace(modules_line, "  dir: mods_collide").replace("ids: [lora0, lora1, lora2, lora3, lora4]",
+                                                                  "ids: [org/lora0, org_lora0]")
+    .replace("n_modules: [2, 5]", "n_modules: [2]").replace("    - zero_shot\n", "    - zero_shot\n    - single\n"))
+os.makedirs("bbh_small/bbh")
+os.makedirs("bbh_small/cot-prompts")
+open("bbh_small/bbh/t.json", "w").write(json.dumps({"examples": [{"input": f"q{i}", "target": "a"} for i in range(5)]}))
+open("bbh_small/cot-prompts/t.txt", "w").write("instruction\n-----\nDo it.\n")
+open("yaml_small_task.yaml", "w").write(
+    cfg_text.replace(bbh_line, "  dir: bbh_small").replace("tasks: [boolean_expressions, navigate, word_sorting]",
+                                                           "tasks: [t]"))
 os.makedirs("jdir.h5.journal")  # F8: a directory where the journal goes
 
 # ---- earlier outputs that must survive --------------------------------------
@@ -952,6 +969,17 @@ cases += [
      "to end, or remove held.h5.lock if that run no longer exists"),
     ('run: a directory where the journal goes', ["run", "sweep.yaml", "--output", "jdir.h5"], 1,
      "lorahub run: error: --output's journal: 'jdir.h5.journal' is a directory, expected a file"),
+    ('YAML: module ids that give one trial id', run_yaml("yaml_collide"), 1,
+     "lorahub run: error: yaml_collide.yaml: two trials get the id 'boolean_expressions.single-org_lora0.s1.n1.k3' "
+     "(method 'single' with module 'org/lora0'; method 'single' with module 'org_lora0'): labels and module ids must "
+     "stay distinct with '.', '/' and ' ' read as '_'"),
+    ('plan: module ids that give one trial id', ["plan", "yaml_collide.yaml"], 1,
+     "lorahub plan: error: yaml_collide.yaml: two trials get the id 'boolean_expressions.single-org_lora0.s1.n1.k3' "
+     "(method 'single' with module 'org/lora0'; method 'single' with module 'org_lora0'): labels and module ids must "
+     "stay distinct with '.', '/' and ' ' read as '_'"),
+    ('YAML: a task with no examples left to evaluate', run_yaml("yaml_small_task"), 1,
+     "lorahub run: error: yaml_small_task.yaml: sweep.n_shots 5 leaves no evaluation examples of task 't' "
+     "(5 examples in bbh_small/bbh/t.json)"),
 ]
 
 

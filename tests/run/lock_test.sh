@@ -59,4 +59,14 @@ grep -q "r2.h5.journal holds every finished trial: move r2.h5 away and rerun wit
 mv r2.h5 r2.h5.damaged
 "$lorahub" run sweep.yaml --output r2.h5 --resume --no-progress 2> rebuilt.log || fail "rebuild: $(cat rebuilt.log)"
 $compare r.h5 r2.h5
+# Workers that fail at start-up end the job by MPI_Abort (break16d F8): rank 0
+# has not yet taken the lock, so none is left for the fixed job to trip on.
+if command -v mpirun > /dev/null; then
+  sed -e 's/device: cpu/device: cuda/' sweep.yaml > cuda.yaml
+  if timeout 120 mpirun -np 3 "$lorahub" run cuda.yaml --output c.h5 --no-progress > /dev/null 2> cuda.log; then
+    fail "device cuda ran without a GPU"
+  fi
+  grep -q "no CUDA device is available; ending the job (MPI_Abort)" cuda.log || fail "cuda: $(cat cuda.log)"
+  [[ -z $(ls | grep -E '^c\.h5' || true) ]] || fail "a failed start-up left: $(ls | grep -E '^c\.h5')"
+fi
 echo "one run per results file; stale and requeued locks taken over; paths in the way refused"
