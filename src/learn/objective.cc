@@ -3,8 +3,10 @@
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 #include <c10/core/InferenceMode.h>
+#include <c10/util/Exception.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <stdexcept>
 
 namespace lorahub::learn {
@@ -12,7 +14,7 @@ namespace lorahub::learn {
 FewShotObjective::FewShotObjective(const model::LanguageModel& model, const lora::LoraPool& pool,
                                    const std::vector<model::TokenIds>& inputs,
                                    const std::vector<model::TokenIds>& targets, ObjectiveOptions options)
-    : model_(model), pool_(pool), options_(options) {
+    : model_(model), pool_(pool), options_(options), pass_(options.candidates_per_pass) {
   if (inputs.empty()) throw std::invalid_argument("LoraHub objective: no examples");
   if (options_.batch_size < 0) throw std::invalid_argument("LoraHub objective: negative batch size");
   if (options_.candidates_per_pass < 1) throw std::invalid_argument("LoraHub objective: candidates_per_pass < 1");
@@ -114,25 +116,39 @@ std::vector<double> FewShotObjective::losses(const at::Tensor& weights) const {
   }
   // Token losses of every chunk stay on the device until one copy in reduce().
   std::vector<at::Tensor> chunks;
-  for (int64_t start = 0; start < w.size(0); start += options_.candidates_per_pass) {
-    const int64_t q = std::min(options_.candidates_per_pass, w.size(0) - start);
-    const model::LowRankSet set = lora::compose(pool_, w.narrow(0, start, q), options_.method);
-    // Token losses [q, k, T] gathered from each group's pass; rows are
-    // candidate-major, as the grouped low-rank products need.
-    at::Tensor token_ce = at::zeros({q, num_examples(), whole().batch.labels.size(1)},
-                                    whole().batch.labels.options().dtype(at::kFloat));
-    // Several candidates: the length groups if any; one: the whole batch.
-    const bool pack = q > 1 && use_groups();
-    const size_t first = pack ? 0 : groups_.size() - 1, end = pack ? groups_.size() - 1 : groups_.size();
-    for (size_t gi = first; gi < end; ++gi) {
-      const Group& g = groups_[gi];
-      const at::Tensor ce = model_.token_losses(g.batch.repeat(q), &set);
-      const int64_t n = static_cast<int64_t>(g.examples.size());
-      token_ce.narrow(2, 0, ce.size(1)).index_copy_(1, g.index, ce.view({q, n, -1}));
+  for (int64_t start = 0; start < w.size(0);) {
+    const int64_t q = std::min(pass_, w.size(0) - start);
+    try {
+      chunks.push_back(chunk_token_losses(w.narrow(0, start, q)));
+    } catch (const c10::OutOfMemoryError& e) {
+      if (q == 1) throw;
+      pass_ = q / 2;
+      std::fprintf(stderr, "note: LoraHub objective: out of device memory at %lld candidates per pass; %lld from now on\n",
+                   static_cast<long long>(q), static_cast<long long>(pass_));
+      continue;
     }
-    chunks.push_back(token_ce);
+    start += q;
   }
   return reduce(at::cat(chunks).view({w.size(0) * num_examples(), -1}), w.size(0));
+}
+
+at::Tensor FewShotObjective::chunk_token_losses(const at::Tensor& w) const {
+  const int64_t q = w.size(0);
+  const model::LowRankSet set = lora::compose(pool_, w, options_.method);
+  // Token losses [q, k, T] gathered from each group's pass; rows are
+  // candidate-major, as the grouped low-rank products need.
+  at::Tensor token_ce =
+      at::zeros({q, num_examples(), whole().batch.labels.size(1)}, whole().batch.labels.options().dtype(at::kFloat));
+  // Several candidates: the length groups if any; one: the whole batch.
+  const bool pack = q > 1 && use_groups();
+  const size_t first = pack ? 0 : groups_.size() - 1, end = pack ? groups_.size() - 1 : groups_.size();
+  for (size_t gi = first; gi < end; ++gi) {
+    const Group& g = groups_[gi];
+    const at::Tensor ce = model_.token_losses(g.batch.repeat(q), &set);
+    const int64_t n = static_cast<int64_t>(g.examples.size());
+    token_ce.narrow(2, 0, ce.size(1)).index_copy_(1, g.index, ce.view({q, n, -1}));
+  }
+  return token_ce;
 }
 
 bool FewShotObjective::use_groups() const {

@@ -67,7 +67,15 @@ class FewShotObjective {
   int64_t num_groups() const { return use_groups() ? static_cast<int64_t>(groups_.size()) - 1 : 1; }
 
   // Few-shot losses of the candidates, weights [P, N] (or [N]).
+  // Out of device memory (c10::OutOfMemoryError) in a pass of several
+  // candidates, the pass is halved and run again, and later calls keep the
+  // smaller pass (pass_size(); a note on stderr the first time). A pass of
+  // one candidate that does not fit rethrows. Losses may then differ from
+  // those of the configured pass in the last bits (other GEMM shapes).
   std::vector<double> losses(const at::Tensor& weights) const;
+  // Candidates evaluated in one forward pass now: candidates_per_pass, or
+  // less after an out-of-memory retry.
+  int64_t pass_size() const { return pass_; }
   // losses + l1 term, the value the optimizer minimises.
   std::vector<double> objectives(const at::Tensor& weights) const;
   double l1_term(const at::Tensor& w) const;
@@ -78,6 +86,8 @@ class FewShotObjective {
  private:
   // Loss per candidate from token cross-entropies [Q * k, T].
   std::vector<double> reduce(const at::Tensor& token_ce, int64_t candidates) const;
+  // Token cross-entropies [q, k, T] of the candidates w [q, N], on the device.
+  at::Tensor chunk_token_losses(const at::Tensor& w) const;
   // Passes of several candidates run per length group (else: the whole batch).
   bool use_groups() const;
 
@@ -96,6 +106,7 @@ class FewShotObjective {
   ObjectiveOptions options_;
   std::vector<Group> groups_;  // the length groups, then the whole batch
   model::PairBatch host_batch_;  // whole().batch on the CPU, for hf_batch_loss
+  mutable int64_t pass_;         // candidates per pass (halved on out-of-memory)
 };
 
 }  // namespace lorahub::learn

@@ -33,6 +33,72 @@ std::vector<t5::TokenIds> field(const char* name, int n) {
   return out;
 }
 
+// The fixture model on a "device" with room for `rows` example rows per
+// pass: a larger forward pass throws c10::OutOfMemoryError, as a GPU's
+// caching allocator does.
+class SmallDevice : public model::LanguageModel {
+ public:
+  SmallDevice(const model::LanguageModel& m, int64_t rows) : m_(m), rows_(rows) {}
+  model::Family family() const override { return m_.family(); }
+  const model::ProjectionRegistry& projections() const override { return m_.projections(); }
+  const model::WeightStore& weights() const override { return m_.weights(); }
+  std::shared_ptr<const model::WeightStore> shared_weights() const override { return m_.shared_weights(); }
+  std::shared_ptr<const model::LanguageModel> with_weights(std::shared_ptr<const model::WeightStore> w) const override {
+    return m_.with_weights(std::move(w));
+  }
+  model::PairBatch make_pairs(const std::vector<model::TokenIds>& inputs,
+                              const std::vector<model::TokenIds>& targets) const override {
+    return m_.make_pairs(inputs, targets);
+  }
+  at::Tensor token_losses(const model::PairBatch& batch, const model::LowRankSet* lora) const override {
+    ++passes;
+    TORCH_CHECK_WITH(OutOfMemoryError, batch.rows() <= rows_, "out of memory: ", batch.rows(), " rows (test)");
+    return m_.token_losses(batch, lora);
+  }
+  at::Tensor loss(const model::PairBatch& batch, const model::LowRankSet* lora) const override {
+    return m_.loss(batch, lora);
+  }
+  bool packs_padding() const override { return m_.packs_padding(); }
+  model::Generation generate(const std::vector<model::TokenIds>& prompts, const model::GenerationOptions& options,
+                             const model::LowRankSet* lora) const override {
+    return m_.generate(prompts, options, lora);
+  }
+  std::string peft_task_type() const override { return m_.peft_task_type(); }
+  std::vector<std::string> default_lora_targets() const override { return m_.default_lora_targets(); }
+  std::optional<std::vector<std::string>> default_ia3_feedforward() const override {
+    return m_.default_ia3_feedforward();
+  }
+  std::string target_modules_hint() const override { return m_.target_modules_hint(); }
+  void save(const std::string& dir, const io::TensorMap& tensors) const override { m_.save(dir, tensors); }
+  mutable int passes = 0;
+
+ private:
+  const model::LanguageModel& m_;
+  int64_t rows_;
+};
+
+TEST(FewShotObjective, OutOfDeviceMemoryHalvesThePassAndKeepsIt) {
+  const auto inputs = field("input_ids", 5), targets = field("label_ids", 5);
+  ObjectiveOptions eight;
+  eight.candidates_per_pass = 8;
+  ObjectiveOptions two = eight;
+  two.candidates_per_pass = 2;
+  const at::Tensor w = at::rand({8, 5}, at::TensorOptions().dtype(at::kDouble)) * 3 - 1.5;
+  // Room for two candidates' 5 rows: passes of 8 and 4 fail, 2 is kept.
+  const SmallDevice small(tiny_model(), 10);
+  const FewShotObjective shrinking(small, tiny_pool(), inputs, targets, eight);
+  const FewShotObjective reference(tiny_model(), tiny_pool(), inputs, targets, two);
+  EXPECT_EQ(shrinking.losses(w), reference.losses(w));  // the same passes, so the same bits
+  EXPECT_EQ(shrinking.pass_size(), 2);
+  const int passes = small.passes;
+  EXPECT_EQ(shrinking.losses(w), reference.losses(w));
+  EXPECT_EQ(small.passes - passes, 4 * shrinking.num_groups());  // no new failed attempt
+  // Not even one candidate fits: the error reaches the caller.
+  const SmallDevice tiny(tiny_model(), 4);
+  const FewShotObjective hopeless(tiny, tiny_pool(), inputs, targets, eight);
+  EXPECT_THROW(hopeless.losses(w), c10::OutOfMemoryError);
+}
+
 TEST(Learner, CobylaReproducesTheReferenceTrajectory) {
   // lorahub_learning(lora0..4, first 5 examples, max_inference_step=40, batch_size=5, seed=42).
   const auto& ref = golden()["lorahub_learning"];
