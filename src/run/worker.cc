@@ -35,19 +35,14 @@ UnitResult failure(const WorkUnit& unit, ResultStatus status, const std::string&
   if (r.reason.empty()) r.reason = "unknown error";
   return r;
 }
-}  // namespace
 
-struct Worker::State {
-  const Config& config;
-  c10::Device device;
-  std::shared_ptr<const model::Tokenizer> tokenizer;
-  std::shared_ptr<const model::LanguageModel> model;
-  // By directory: the modules of the cached trials only (a sweep over the
-  // paper's 196 flan-t5-large modules would otherwise keep ~3.7 GB per rank).
-  std::map<std::string, lora::LoraAdapter> adapters;
-  std::map<std::string, tasks::BbhTask> tasks;
-
-  struct TrialCache {
+// The worker's memory of recent trials: per trial its modules (pooled for
+// the compositions), its objective and its last merged model; the modules
+// themselves by directory, only those of the cached trials (a sweep over the
+// paper's 196 flan-t5-large modules would otherwise keep ~3.7 GB per rank).
+class TrialCaches {
+ public:
+  struct Trial {
     std::string id;
     std::vector<std::string> modules;  // adapter directories
     std::unique_ptr<lora::LoraPool> pool;
@@ -55,7 +50,58 @@ struct Worker::State {
     std::vector<double> merged_weights;
     std::shared_ptr<const model::LanguageModel> merged;
   };
-  std::list<TrialCache> trials;  // most recent first
+
+  // The unit's trial, its modules loaded (and, but for a merge, pooled).
+  Trial& of(const WorkUnit& unit, const model::LanguageModel& model) {
+    for (auto it = trials_.begin(); it != trials_.end(); ++it) {
+      if (it->id == unit.trial) {
+        trials_.splice(trials_.begin(), trials_, it);
+        return trials_.front();
+      }
+    }
+    trials_.push_front(Trial{unit.trial, unit.modules, nullptr, nullptr, {}, nullptr});
+    if (trials_.size() > kTrialCacheSize) trials_.pop_back();
+    forget_unused_modules();
+    Trial& t = trials_.front();
+    std::vector<lora::LoraAdapter> chosen = modules_of(t, model);
+    // A merge checks its own modules (cat and the svd methods take different
+    // ranks); the compositions need a pool of one rank and scale.
+    if (!chosen.empty() && !unit.merge) t.pool = std::make_unique<lora::LoraPool>(model, std::move(chosen));
+    return t;
+  }
+
+  std::vector<lora::LoraAdapter> modules_of(const Trial& t, const model::LanguageModel& model) {
+    std::vector<lora::LoraAdapter> chosen;
+    for (const auto& d : t.modules) {
+      auto a = adapters_.find(d);
+      if (a == adapters_.end()) a = adapters_.emplace(d, lora::load_adapter(d, model)).first;
+      chosen.push_back(a->second);
+    }
+    return chosen;
+  }
+
+ private:
+  void forget_unused_modules() {
+    std::set<std::string> used;
+    for (const auto& t : trials_) used.insert(t.modules.begin(), t.modules.end());
+    for (auto it = adapters_.begin(); it != adapters_.end();) it = used.count(it->first) ? std::next(it) : adapters_.erase(it);
+  }
+
+  std::map<std::string, lora::LoraAdapter> adapters_;
+  std::list<Trial> trials_;  // most recent first
+};
+
+}  // namespace
+
+// The model, tokenizer and tasks, loaded once, and one handler per unit kind.
+struct Worker::State {
+  const Config& config;
+  c10::Device device;
+  std::shared_ptr<const model::Tokenizer> tokenizer;
+  std::shared_ptr<const model::LanguageModel> model;
+  std::map<std::string, tasks::BbhTask> tasks;
+  TrialCaches trials;
+  using TrialCache = TrialCaches::Trial;
 
   State(const Config& c, c10::Device d) : config(c), device(d) {}
 
@@ -72,40 +118,7 @@ struct Worker::State {
     return it->second;
   }
 
-  // The unit's trial, its modules loaded (and, but for a merge, pooled).
-  TrialCache& trial(const WorkUnit& unit) {
-    for (auto it = trials.begin(); it != trials.end(); ++it) {
-      if (it->id == unit.trial) {
-        trials.splice(trials.begin(), trials, it);
-        return trials.front();
-      }
-    }
-    trials.push_front(TrialCache{unit.trial, unit.modules, nullptr, nullptr, {}, nullptr});
-    if (trials.size() > kTrialCacheSize) trials.pop_back();
-    forget_unused_adapters();
-    TrialCache& t = trials.front();
-    std::vector<lora::LoraAdapter> chosen = modules_of(t);
-    // A merge checks its own modules (cat and the svd methods take different
-    // ranks); the compositions need a pool of one rank and scale.
-    if (!chosen.empty() && !unit.merge) t.pool = std::make_unique<lora::LoraPool>(*model, std::move(chosen));
-    return t;
-  }
-
-  std::vector<lora::LoraAdapter> modules_of(const TrialCache& t) {
-    std::vector<lora::LoraAdapter> chosen;
-    for (const auto& d : t.modules) {
-      auto a = adapters.find(d);
-      if (a == adapters.end()) a = adapters.emplace(d, lora::load_adapter(d, *model)).first;
-      chosen.push_back(a->second);
-    }
-    return chosen;
-  }
-
-  void forget_unused_adapters() {
-    std::set<std::string> used;
-    for (const auto& t : trials) used.insert(t.modules.begin(), t.modules.end());
-    for (auto it = adapters.begin(); it != adapters.end();) it = used.count(it->first) ? std::next(it) : adapters.erase(it);
-  }
+  TrialCache& trial(const WorkUnit& unit) { return trials.of(unit, *model); }
 
   std::vector<std::string> prompts(const tasks::BbhTask& bbh, const std::vector<int64_t>& indices, PromptStyle style) {
     std::vector<std::string> out;
@@ -198,7 +211,7 @@ struct Worker::State {
       if (!t.merged || t.merged_weights != *unit.weights) {
         // As the reference evaluates: the composition merged into the weights.
         if (unit.merge) {
-          t.merged = model->with_weights(merged_for_unit(*model, modules_of(t), *unit.weights, *unit.merge));
+          t.merged = model->with_weights(merged_for_unit(*model, trials.modules_of(t, *model), *unit.weights, *unit.merge));
         } else {
           t.merged = model->with_weights(
               lora::merge(*model, *t.pool, at::tensor(*unit.weights, at::kDouble), unit.composition));
