@@ -54,6 +54,26 @@ void refuse_non_finite(const nlohmann::json& out) {
   }
 }
 
+// The losses of `batch` from its token cross-entropies `ce` [rows, T] (float32,
+// on the CPU): examples, target_tokens, batch_loss, lorahub_loss (batches of
+// loss_batch_size, 0: all) and per_example_loss.
+nlohmann::json losses(const model::PairBatch& batch, const at::Tensor& ce, int64_t loss_batch_size) {
+  const int64_t n = batch.rows(), step = loss_batch_size > 0 ? loss_batch_size : n;
+  float sum = 0.0f;  // lorahub's train_loss: a float32 tensor
+  for (int64_t start = 0; start < n; start += step) {
+    const int64_t len = std::min(step, n - start);
+    sum += learn::hf_batch_loss(ce.narrow(0, start, len), batch, start, len);
+  }
+  nlohmann::json out{{"examples", n},
+                     {"target_tokens", (batch.labels != -100).sum().item<int64_t>()},
+                     {"batch_loss", learn::hf_batch_loss(ce, batch, 0, n)},
+                     {"lorahub_loss", static_cast<double>(sum) / static_cast<double>(n)}};
+  const at::Tensor mask = (batch.labels != -100).to(at::kCPU, at::kDouble);
+  const at::Tensor per_example = (ce.to(at::kDouble) * mask).sum(1) / mask.sum(1);
+  out["per_example_loss"] = std::vector<double>(per_example.data_ptr<double>(), per_example.data_ptr<double>() + n);
+  return out;
+}
+
 }  // namespace
 
 int loss_command(const Args& args) {
@@ -93,19 +113,7 @@ int loss_command(const Args& args) {
   const model::PairBatch batch =
       m.make_pairs(learn::encode_inputs(*loaded.tokenizer, inputs), learn::encode_targets(*loaded.tokenizer, targets));
   const at::Tensor ce = m.token_losses(batch, adapted.lora()).to(at::kCPU, at::kFloat);
-  const int64_t n = batch.rows(), step = loss_batch_size > 0 ? loss_batch_size : n;
-  float sum = 0.0f;  // lorahub's train_loss: a float32 tensor
-  for (int64_t start = 0; start < n; start += step) {
-    const int64_t len = std::min(step, n - start);
-    sum += learn::hf_batch_loss(ce.narrow(0, start, len), batch, start, len);
-  }
-  nlohmann::json out{{"examples", n},
-                     {"target_tokens", (batch.labels != -100).sum().item<int64_t>()},
-                     {"batch_loss", learn::hf_batch_loss(ce, batch, 0, n)},
-                     {"lorahub_loss", static_cast<double>(sum) / static_cast<double>(n)}};
-  const at::Tensor mask = (batch.labels != -100).to(at::kCPU, at::kDouble);
-  const at::Tensor per_example = (ce.to(at::kDouble) * mask).sum(1) / mask.sum(1);
-  out["per_example_loss"] = std::vector<double>(per_example.data_ptr<double>(), per_example.data_ptr<double>() + n);
+  nlohmann::json out = losses(batch, ce, loss_batch_size);
   if (!adapted.weights.empty()) {
     double mean_abs = 0;
     for (double w : adapted.weights) mean_abs += std::abs(w);

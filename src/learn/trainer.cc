@@ -111,77 +111,100 @@ void require_finite_parameters(const std::vector<at::Tensor>& params, int64_t st
   }
 }
 
-TrainResult train(const model::LanguageModel& model, const std::vector<model::TokenIds>& inputs,
-                  const std::vector<model::TokenIds>& targets, const TrainOptions& o) {
-  if (inputs.empty() || inputs.size() != targets.size()) throw std::invalid_argument("train: no examples");
-  if (o.steps < 1 || o.batch_size < 1) throw std::invalid_argument("train: steps and batch size must be positive");
-  at::AutoGradMode grad_on(true);  // callers may evaluate under NoGradGuard
-  TrainResult result;
-  std::vector<at::Tensor> params;
-  std::shared_ptr<const model::LanguageModel> full;  // full fine-tuning trains a copy
-  const model::LanguageModel* net = &model;
-  if (o.mode == TrainMode::kLora) {
-    result.adaptation = init_lora(model, o, &result.target_names);
-    result.target_modules = o.targets.empty() ? model.default_lora_targets() : o.targets;
-    for (auto& u : result.adaptation.by_site) {
-      if (!u.defined()) continue;
-      u.a.requires_grad_(true);
-      u.b.requires_grad_(true);
-      params.push_back(u.a);
-      params.push_back(u.b);
-    }
-  } else if (o.mode == TrainMode::kIa3) {
-    result.adaptation = init_ia3(model);
-    for (auto& s : result.adaptation.scales) {
-      if (!s.defined()) continue;
-      s.vector.requires_grad_(true);
-      params.push_back(s.vector);
-    }
-  } else {
-    if (model.weights().dtype() != at::kFloat && model.weights().dtype() != at::kDouble) {
-      throw std::invalid_argument(
-          "train: full fine-tuning of a " + std::string(c10::toString(model.weights().dtype())) +
-          " model would lose every update below half an ulp of its weights (at lr 3e-5 most of them); "
-          "load the model in float32 (--dtype float32, runtime.dtype: float32)");
-    }
-    io::TensorMap copy;
-    for (const auto& [name, t] : model.weights().tensors()) {
-      at::Tensor c = t.clone();
-      if (c.is_floating_point()) {
-        c.requires_grad_(true);
-        params.push_back(c);
-      }
-      copy.emplace(name, c);
-    }
-    result.weights = std::make_shared<model::WeightStore>(std::move(copy), std::map<std::string, std::string>{},
-                                                       "fine-tuned " + model.weights().origin(model.projections().at(0).module + ".weight"),
-                                                       model.weights().dtype(), model.weights().device());
-    full = model.with_weights(result.weights);
-    net = full.get();
-  }
-  torch::optim::AdamW adamw(params, torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
-  const model::LowRankSet* adaptation = o.mode == TrainMode::kFull ? nullptr : &result.adaptation;
+namespace {
 
-  // Batches walk through seeded shuffles of the examples, epoch after epoch.
-  util::Rng rng(o.seed ^ 0x5eedULL);
-  std::vector<size_t> order(inputs.size());
-  std::iota(order.begin(), order.end(), 0);
-  size_t cursor = order.size();
+// LoRA: A and B of every adapted projection (init_lora), as trainable parameters.
+std::vector<at::Tensor> lora_parameters(const model::LanguageModel& model, const TrainOptions& o, TrainResult& result) {
+  result.adaptation = init_lora(model, o, &result.target_names);
+  result.target_modules = o.targets.empty() ? model.default_lora_targets() : o.targets;
+  std::vector<at::Tensor> params;
+  for (auto& u : result.adaptation.by_site) {
+    if (!u.defined()) continue;
+    u.a.requires_grad_(true);
+    u.b.requires_grad_(true);
+    params.push_back(u.a);
+    params.push_back(u.b);
+  }
+  return params;
+}
+
+// IA3: the scaling vectors (init_ia3), as trainable parameters.
+std::vector<at::Tensor> ia3_parameters(const model::LanguageModel& model, TrainResult& result) {
+  result.adaptation = init_ia3(model);
+  std::vector<at::Tensor> params;
+  for (auto& s : result.adaptation.scales) {
+    if (!s.defined()) continue;
+    s.vector.requires_grad_(true);
+    params.push_back(s.vector);
+  }
+  return params;
+}
+
+// Full fine-tuning: a copy of the weights (result.weights) whose floating-point
+// tensors are the parameters; returns the model on the copy.
+std::shared_ptr<const model::LanguageModel> full_parameters(const model::LanguageModel& model, TrainResult& result,
+                                                            std::vector<at::Tensor>& params) {
+  if (model.weights().dtype() != at::kFloat && model.weights().dtype() != at::kDouble) {
+    throw std::invalid_argument(
+        "train: full fine-tuning of a " + std::string(c10::toString(model.weights().dtype())) +
+        " model would lose every update below half an ulp of its weights (at lr 3e-5 most of them); "
+        "load the model in float32 (--dtype float32, runtime.dtype: float32)");
+  }
+  io::TensorMap copy;
+  for (const auto& [name, t] : model.weights().tensors()) {
+    at::Tensor c = t.clone();
+    if (c.is_floating_point()) {
+      c.requires_grad_(true);
+      params.push_back(c);
+    }
+    copy.emplace(name, c);
+  }
+  result.weights = std::make_shared<model::WeightStore>(std::move(copy), std::map<std::string, std::string>{},
+                                                     "fine-tuned " + model.weights().origin(model.projections().at(0).module + ".weight"),
+                                                     model.weights().dtype(), model.weights().device());
+  return model.with_weights(result.weights);
+}
+
+// Batches walk through seeded shuffles of the examples, epoch after epoch.
+class BatchOrder {
+ public:
+  BatchOrder(size_t examples, uint64_t seed) : rng_(seed ^ 0x5eedULL), order_(examples), cursor_(examples) {
+    std::iota(order_.begin(), order_.end(), 0);
+  }
+  // The index of the next example.
+  size_t next() {
+    if (cursor_ == order_.size()) {
+      util::shuffle(order_, rng_);
+      cursor_ = 0;
+    }
+    return order_[cursor_++];
+  }
+
+ private:
+  util::Rng rng_;
+  std::vector<size_t> order_;
+  size_t cursor_;
+};
+
+// o.steps AdamW steps of `net` (the model, or its full fine-tuning copy) on
+// `params`, with warmup and clipping; each step's batch loss goes to `losses`.
+void run_steps(const model::LanguageModel& model, const model::LanguageModel& net,
+               const std::vector<model::TokenIds>& inputs, const std::vector<model::TokenIds>& targets,
+               const TrainOptions& o, const std::vector<at::Tensor>& params, const model::LowRankSet* adaptation,
+               std::vector<double>& losses) {
+  torch::optim::AdamW adamw(params, torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
+  BatchOrder order(inputs.size(), o.seed);
   const size_t batch = std::min(static_cast<size_t>(o.batch_size), inputs.size());
   for (int64_t step = 0; step < o.steps; ++step) {
     std::vector<model::TokenIds> in, out;
     while (in.size() < batch) {
-      if (cursor == order.size()) {
-        util::shuffle(order, rng);
-        cursor = 0;
-      }
-      in.push_back(inputs[order[cursor]]);
-      out.push_back(targets[order[cursor]]);
-      ++cursor;
+      const size_t i = order.next();
+      in.push_back(inputs[i]);
+      out.push_back(targets[i]);
     }
     const model::PairBatch b = model.make_pairs(in, out);
     adamw.zero_grad();
-    const at::Tensor loss = net->loss(b, adaptation);
+    const at::Tensor loss = net.loss(b, adaptation);
     const double loss_value = finite_loss(loss, step + 1, o.steps, o.lr, "train");
     loss.backward();
     if (o.clip_norm > 0) clip_grad_norm(params, o.clip_norm);
@@ -190,21 +213,46 @@ TrainResult train(const model::LanguageModel& model, const std::vector<model::To
       static_cast<torch::optim::AdamWOptions&>(adamw.param_groups()[0].options()).lr(lr);
     }
     adamw.step();
-    result.step_losses.push_back(loss_value);
-    if (o.on_step) o.on_step(step, result.step_losses.back());
+    losses.push_back(loss_value);
+    if (o.on_step) o.on_step(step, losses.back());
   }
+}
+
+// LoRA: the trained A and B as a PEFT state dict (float32, on the CPU).
+void fill_peft_adapter(const model::LanguageModel& model, const TrainOptions& o, TrainResult& result) {
+  result.adapter.r = o.rank;
+  result.adapter.lora_alpha = o.alpha;
+  for (size_t s = 0; s < static_cast<size_t>(model.projections().size()); ++s) {
+    const auto& u = result.adaptation.by_site[s];
+    if (!u.defined()) continue;
+    const std::string& module = model.projections().at(static_cast<int>(s)).module;
+    result.adapter.tensors[lora::peft_key(module, true)] = u.a[0].detach().to(at::kCPU, at::kFloat).contiguous();
+    result.adapter.tensors[lora::peft_key(module, false)] = u.b[0].detach().to(at::kCPU, at::kFloat).contiguous();
+  }
+}
+
+}  // namespace
+
+TrainResult train(const model::LanguageModel& model, const std::vector<model::TokenIds>& inputs,
+                  const std::vector<model::TokenIds>& targets, const TrainOptions& o) {
+  if (inputs.empty() || inputs.size() != targets.size()) throw std::invalid_argument("train: no examples");
+  if (o.steps < 1 || o.batch_size < 1) throw std::invalid_argument("train: steps and batch size must be positive");
+  at::AutoGradMode grad_on(true);  // callers may evaluate under NoGradGuard
+  TrainResult result;
+  std::vector<at::Tensor> params;
+  std::shared_ptr<const model::LanguageModel> full;  // full fine-tuning trains a copy
+  if (o.mode == TrainMode::kLora) {
+    params = lora_parameters(model, o, result);
+  } else if (o.mode == TrainMode::kIa3) {
+    params = ia3_parameters(model, result);
+  } else {
+    full = full_parameters(model, result, params);
+  }
+  const model::LowRankSet* adaptation = o.mode == TrainMode::kFull ? nullptr : &result.adaptation;
+  run_steps(model, full ? *full : model, inputs, targets, o, params, adaptation, result.step_losses);
   require_finite_parameters(params, o.steps, o.lr, "train");
   for (auto& p : params) p.requires_grad_(false);
-  if (o.mode == TrainMode::kLora) {
-    result.adapter.r = o.rank;
-    result.adapter.lora_alpha = o.alpha;
-    for (size_t s = 0; s < static_cast<size_t>(model.projections().size()); ++s) {
-      const auto& u = result.adaptation.by_site[s];
-      if (!u.defined()) continue;
-      result.adapter.tensors[lora::peft_key(model.projections().at(static_cast<int>(s)).module, true)] = u.a[0].detach().to(at::kCPU, at::kFloat).contiguous();
-      result.adapter.tensors[lora::peft_key(model.projections().at(static_cast<int>(s)).module, false)] = u.b[0].detach().to(at::kCPU, at::kFloat).contiguous();
-    }
-  }
+  if (o.mode == TrainMode::kLora) fill_peft_adapter(model, o, result);
   return result;
 }
 

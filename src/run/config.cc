@@ -410,27 +410,22 @@ class DocumentScan : public YAML::EventHandler {
   YAML::Mark content_ = YAML::Mark::null_mark();
 };
 
-Config parse_yaml(const std::string& text, const std::string& path) {
-  Reader r(path);
-  YAML::Node root;
+// The text as one YAML document (errors name the file and line).
+YAML::Node load_document(const std::string& text, const std::string& path) {
   try {
     if (const int line = DocumentScan::second_document_line(text)) {
       throw std::invalid_argument(path + ":" + std::to_string(line) +
                                   ": a second YAML document (after '---'); a config is one document");
     }
-    root = YAML::Load(text);
+    return YAML::Load(text);
   } catch (const YAML::Exception& e) {
     throw std::invalid_argument(path + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML (" + e.msg + ")");
   }
-  Config c;
-  c.path = path;
-  c.text = text;
-  r.check_keys(root, "", {"model", "modules", "bbh", "sweep", "evaluation", "runtime", "output", "flush_interval_s"});
-  if (!root["model"]) r.fail(root, "model", "missing (a Hugging Face T5 directory)");
-  c.model = resolve_path(path, r.string(root["model"], "model"));
+}
 
-  const YAML::Node modules = root["modules"];
-  if (!modules) r.fail(root, "modules", "missing (dir and list or ids)");
+// modules: the pool's directory, ids (modules.ids, then modules.list) and skill data.
+void parse_modules(const Reader& r, const YAML::Node& modules, Config& c) {
+  const std::string& path = r.path();
   r.check_keys(modules, "modules", {"dir", "list", "ids", "skill_data", "per_task"});
   if (modules["skill_data"]) c.skill_data_dir = resolve_path(path, r.string(modules["skill_data"], "modules.skill_data"));
   if (modules["dir"]) c.modules_dir = resolve_path(path, r.string(modules["dir"], "modules.dir"));
@@ -450,12 +445,13 @@ Config parse_yaml(const std::string& text, const std::string& path) {
   if (per_task && !per_task.IsMap()) {
     r.fail(per_task, "modules.per_task", "expected a mapping of task names to module ids");
   }
+}
 
-  const YAML::Node bbh = root["bbh"];
-  if (!bbh) r.fail(root, "bbh", "missing (dir and tasks)");
+// bbh: the tasks, then modules.per_task (which names them), then max_eval.
+void parse_bbh(const Reader& r, const YAML::Node& bbh, const YAML::Node& per_task, Config& c) {
   r.check_keys(bbh, "bbh", {"dir", "tasks", "max_eval"});
   if (!bbh["dir"]) r.fail(bbh, "bbh.dir", "missing");
-  c.bbh_dir = resolve_path(path, r.string(bbh["dir"], "bbh.dir"));
+  c.bbh_dir = resolve_path(r.path(), r.string(bbh["dir"], "bbh.dir"));
   const auto task_names = bbh["tasks"] ? r.strings(bbh["tasks"], "bbh.tasks") : std::vector<std::string>{"all"};
   try {
     c.tasks = tasks::resolve_bbh_tasks(c.bbh_dir, task_names);
@@ -467,9 +463,94 @@ Config parse_yaml(const std::string& text, const std::string& path) {
   }
   if (bbh["max_eval"]) c.max_eval = r.integer(bbh["max_eval"], "bbh.max_eval");
   if (c.max_eval < 0) r.fail(bbh["max_eval"], "bbh.max_eval", "expected 0 (all) or a positive integer");
+}
 
-  const YAML::Node sweep = root["sweep"];
-  if (!sweep) r.fail(root, "sweep", "missing (seeds, n_modules, n_shots, methods)");
+// A method's name: the entry itself (a scalar) or its name key.
+std::string parse_method_name(const Reader& r, const YAML::Node& m) {
+  std::string name;
+  if (m.IsScalar()) {
+    name = r.string(m, "sweep.methods.name");
+  } else {
+    r.check_keys(m, "sweep.methods", all_method_keys());
+    if (!m["name"]) r.fail(m, "sweep.methods.name", "missing");
+    name = r.string(m["name"], "sweep.methods.name");
+  }
+  return name;
+}
+
+// The keys of the lorahub method (composition to bound); `where` is the
+// method's name node, for defaults that fail.
+void parse_lorahub_keys(const Reader& r, const YAML::Node& m, const YAML::Node& where, MethodConfig& mc) {
+  if (m["composition"]) mc.composition = r.string(m["composition"], "sweep.methods.composition");
+  require_one_of(r, m["composition"] ? m["composition"] : where, "sweep.methods.composition", mc.composition, {"lorahub", "cat"});
+  if (m["optimizer"]) mc.optimizer = r.string(m["optimizer"], "sweep.methods.optimizer");
+  mc.optimizer = one_of_table(r, m["optimizer"] ? m["optimizer"] : where, "sweep.methods.optimizer", mc.optimizer,
+                              optim::kOptimizerNames);
+  if (m["budget"]) mc.budget = r.integer(m["budget"], "sweep.methods.budget");
+  if (mc.budget < 1) r.fail(m["budget"], "sweep.methods.budget", "expected a positive integer, found " + std::to_string(mc.budget));
+  if (m["population"]) mc.population = r.integer(m["population"], "sweep.methods.population");
+  if (mc.population != 0 && mc.population < 2) {
+    r.fail(m["population"], "sweep.methods.population", "expected 0 (4 + 3 ln N) or at least 2, found " +
+                                                            std::to_string(mc.population));
+  }
+  if (m["l1"]) mc.l1 = r.number(m["l1"], "sweep.methods.l1");
+  if (m["loss"]) mc.loss = r.string(m["loss"], "sweep.methods.loss");
+  mc.loss = one_of_table(r, m["loss"] ? m["loss"] : where, "sweep.methods.loss", mc.loss, learn::kLossNames);
+  if (m["loss_batch_size"]) mc.loss_batch_size = r.integer(m["loss_batch_size"], "sweep.methods.loss_batch_size");
+  if (mc.loss_batch_size < 0) {
+    r.fail(m["loss_batch_size"], "sweep.methods.loss_batch_size", "expected 0 (all) or a positive integer");
+  }
+  if (m["bound"]) mc.bound = r.number(m["bound"], "sweep.methods.bound");
+  if (!(mc.bound > 0)) r.fail(m["bound"], "sweep.methods.bound", "expected a positive number");
+}
+
+// The label and the keys of the gradient-trained methods (train_steps to targets).
+void parse_training_keys(const Reader& r, const YAML::Node& m, MethodConfig& mc) {
+  if (m["label"]) mc.label = r.string(m["label"], "sweep.methods.label");
+  if (m["train_steps"]) mc.train_steps = r.integer(m["train_steps"], "sweep.methods.train_steps");
+  if (m["lr"]) mc.lr = r.number(m["lr"], "sweep.methods.lr");
+  if (m["rank"]) mc.rank = r.integer(m["rank"], "sweep.methods.rank");
+  if (m["alpha"]) mc.alpha = r.number(m["alpha"], "sweep.methods.alpha");
+  if (m["train_batch_size"]) mc.train_batch_size = r.integer(m["train_batch_size"], "sweep.methods.train_batch_size");
+  if (m["targets"]) mc.targets = r.strings(m["targets"], "sweep.methods.targets");
+}
+
+// The label of a method given none: its name, with the variant for lorahub,
+// merge and cat_learned on skill_mix.
+std::string default_label(const MethodConfig& mc) {
+  return mc.learns()             ? "lorahub-" + mc.optimizer + (mc.composition == "cat" ? "-cat" : "")
+         : mc.name == "merge" ? "merge-" + mc.merge_method
+         : mc.name == "cat_learned" && mc.train_data == "skill_mix" ? "cat_learned-skill_mix"
+                              : mc.name;
+}
+
+// One entry of sweep.methods; `labels` holds the labels of the entries before it.
+MethodConfig parse_method(const Reader& r, const YAML::Node& m, std::set<std::string>& labels) {
+  MethodConfig mc;
+  mc.name = parse_method_name(r, m);
+  const YAML::Node where = m.IsScalar() ? YAML::Node(m) : YAML::Node(m["name"]);
+  require_one_of(r, where, "sweep.methods.name", mc.name, {"zero_shot", "icl", "lorahub", "lora_tuning", "full_ft", "ia3",
+                                                                  "merge", "cat_learned", "single", "data_mix"});
+  refuse_unused_keys(r, m, mc);
+  if (!m.IsScalar()) {
+    parse_lorahub_keys(r, m, where, mc);
+    parse_training_keys(r, m, mc);
+    parse_soups_keys(r, m, mc);
+    if (mc.train_steps < 1 || mc.rank < 1 || mc.train_batch_size < 1 || mc.lr < 0) {
+      r.fail(m, "sweep.methods", "train_steps, rank and train_batch_size must be positive, lr non-negative");
+    }
+  }
+  if (mc.label.empty()) mc.label = default_label(mc);
+  if (mc.label.find_first_of("./ ") != std::string::npos) r.fail(where, "sweep.methods.label", "must not contain '.', '/' or spaces");
+  if (!labels.insert(mc.label).second) {
+    r.fail(where, "sweep.methods.label", "duplicate method label '" + mc.label + "' (give each variant a label)");
+  }
+  return mc;
+}
+
+// sweep: seeds, n_modules, n_shots and the methods. Returns each method's
+// node, for errors found after parsing.
+std::vector<YAML::Node> parse_sweep(const Reader& r, const YAML::Node& sweep, Config& c) {
   r.check_keys(sweep, "sweep", {"seeds", "n_modules", "n_shots", "methods"});
   if (sweep["seeds"]) c.seeds = r.integers(sweep["seeds"], "sweep.seeds");
   if (sweep["n_modules"]) c.n_modules = r.integers(sweep["n_modules"], "sweep.n_modules");
@@ -486,124 +567,80 @@ Config parse_yaml(const std::string& text, const std::string& path) {
   const YAML::Node methods = sweep["methods"];
   if (!methods || !methods.IsSequence() || methods.size() == 0) r.fail(sweep, "sweep.methods", "expected a non-empty list");
   std::set<std::string> labels;
-  std::vector<YAML::Node> method_nodes;  // for errors found after parsing
+  std::vector<YAML::Node> method_nodes;
   for (const auto& m : methods) {
     method_nodes.push_back(m);
-    MethodConfig mc;
-    if (m.IsScalar()) {
-      mc.name = r.string(m, "sweep.methods.name");
-    } else {
-      r.check_keys(m, "sweep.methods", all_method_keys());
-      if (!m["name"]) r.fail(m, "sweep.methods.name", "missing");
-      mc.name = r.string(m["name"], "sweep.methods.name");
-    }
-    const YAML::Node where = m.IsScalar() ? YAML::Node(m) : YAML::Node(m["name"]);
-    require_one_of(r, where, "sweep.methods.name", mc.name, {"zero_shot", "icl", "lorahub", "lora_tuning", "full_ft", "ia3",
-                                                                    "merge", "cat_learned", "single", "data_mix"});
-    refuse_unused_keys(r, m, mc);
-    if (!m.IsScalar()) {
-      if (m["composition"]) mc.composition = r.string(m["composition"], "sweep.methods.composition");
-      require_one_of(r, m["composition"] ? m["composition"] : where, "sweep.methods.composition", mc.composition, {"lorahub", "cat"});
-      if (m["optimizer"]) mc.optimizer = r.string(m["optimizer"], "sweep.methods.optimizer");
-      mc.optimizer = one_of_table(r, m["optimizer"] ? m["optimizer"] : where, "sweep.methods.optimizer", mc.optimizer,
-                                  optim::kOptimizerNames);
-      if (m["budget"]) mc.budget = r.integer(m["budget"], "sweep.methods.budget");
-      if (mc.budget < 1) r.fail(m["budget"], "sweep.methods.budget", "expected a positive integer, found " + std::to_string(mc.budget));
-      if (m["population"]) mc.population = r.integer(m["population"], "sweep.methods.population");
-      if (mc.population != 0 && mc.population < 2) {
-        r.fail(m["population"], "sweep.methods.population", "expected 0 (4 + 3 ln N) or at least 2, found " +
-                                                                std::to_string(mc.population));
-      }
-      if (m["l1"]) mc.l1 = r.number(m["l1"], "sweep.methods.l1");
-      if (m["loss"]) mc.loss = r.string(m["loss"], "sweep.methods.loss");
-      mc.loss = one_of_table(r, m["loss"] ? m["loss"] : where, "sweep.methods.loss", mc.loss, learn::kLossNames);
-      if (m["loss_batch_size"]) mc.loss_batch_size = r.integer(m["loss_batch_size"], "sweep.methods.loss_batch_size");
-      if (mc.loss_batch_size < 0) {
-        r.fail(m["loss_batch_size"], "sweep.methods.loss_batch_size", "expected 0 (all) or a positive integer");
-      }
-      if (m["bound"]) mc.bound = r.number(m["bound"], "sweep.methods.bound");
-      if (!(mc.bound > 0)) r.fail(m["bound"], "sweep.methods.bound", "expected a positive number");
-      if (m["label"]) mc.label = r.string(m["label"], "sweep.methods.label");
-      if (m["train_steps"]) mc.train_steps = r.integer(m["train_steps"], "sweep.methods.train_steps");
-      if (m["lr"]) mc.lr = r.number(m["lr"], "sweep.methods.lr");
-      if (m["rank"]) mc.rank = r.integer(m["rank"], "sweep.methods.rank");
-      if (m["alpha"]) mc.alpha = r.number(m["alpha"], "sweep.methods.alpha");
-      if (m["train_batch_size"]) mc.train_batch_size = r.integer(m["train_batch_size"], "sweep.methods.train_batch_size");
-      if (m["targets"]) mc.targets = r.strings(m["targets"], "sweep.methods.targets");
-      parse_soups_keys(r, m, mc);
-      if (mc.train_steps < 1 || mc.rank < 1 || mc.train_batch_size < 1 || mc.lr < 0) {
-        r.fail(m, "sweep.methods", "train_steps, rank and train_batch_size must be positive, lr non-negative");
-      }
-    }
-    if (mc.label.empty()) {
-      mc.label = mc.learns()             ? "lorahub-" + mc.optimizer + (mc.composition == "cat" ? "-cat" : "")
-                 : mc.name == "merge" ? "merge-" + mc.merge_method
-                 : mc.name == "cat_learned" && mc.train_data == "skill_mix" ? "cat_learned-skill_mix"
-                                      : mc.name;
-    }
-    if (mc.label.find_first_of("./ ") != std::string::npos) r.fail(where, "sweep.methods.label", "must not contain '.', '/' or spaces");
-    if (!labels.insert(mc.label).second) {
-      r.fail(where, "sweep.methods.label", "duplicate method label '" + mc.label + "' (give each variant a label)");
-    }
-    c.methods.push_back(mc);
+    c.methods.push_back(parse_method(r, m, labels));
   }
+  return method_nodes;
+}
 
-  if (const YAML::Node e = root["evaluation"]) {
-    r.check_keys(e, "evaluation", {"max_new_tokens", "stop_strings", "batch_size", "shard_size"});
-    if (e["max_new_tokens"]) c.max_new_tokens = r.integer(e["max_new_tokens"], "evaluation.max_new_tokens");
-    if (const YAML::Node s = e["stop_strings"]) {  // taken verbatim: no ${VAR} expansion
-      if (!s.IsSequence()) r.fail(s, "evaluation.stop_strings", "expected a list of strings ([] for none)");
-      c.stop_strings.emplace();
-      for (const auto& item : s) {
-        if (!item.IsScalar() || item.as<std::string>().empty()) {
-          r.fail(item, "evaluation.stop_strings", "expected non-empty strings");
-        }
-        c.stop_strings->push_back(item.as<std::string>());
+// evaluation: decoding limits, stop strings, batch and shard sizes.
+void parse_evaluation(const Reader& r, const YAML::Node& e, Config& c) {
+  r.check_keys(e, "evaluation", {"max_new_tokens", "stop_strings", "batch_size", "shard_size"});
+  if (e["max_new_tokens"]) c.max_new_tokens = r.integer(e["max_new_tokens"], "evaluation.max_new_tokens");
+  if (const YAML::Node s = e["stop_strings"]) {  // taken verbatim: no ${VAR} expansion
+    if (!s.IsSequence()) r.fail(s, "evaluation.stop_strings", "expected a list of strings ([] for none)");
+    c.stop_strings.emplace();
+    for (const auto& item : s) {
+      if (!item.IsScalar() || item.as<std::string>().empty()) {
+        r.fail(item, "evaluation.stop_strings", "expected non-empty strings");
       }
-    }
-    if (e["batch_size"]) c.eval_batch_size = r.integer(e["batch_size"], "evaluation.batch_size");
-    if (e["shard_size"]) c.eval_shard_size = r.integer(e["shard_size"], "evaluation.shard_size");
-    for (const auto& [key, value] : {std::pair<const char*, int64_t>{"max_new_tokens", c.max_new_tokens},
-                                     {"batch_size", c.eval_batch_size}, {"shard_size", c.eval_shard_size}}) {
-      if (value < 1) {
-        r.fail(e[key], std::string("evaluation.") + key, "expected a positive integer, found " + std::to_string(value));
-      }
+      c.stop_strings->push_back(item.as<std::string>());
     }
   }
-  if (const YAML::Node rt = root["runtime"]) {
-    r.check_keys(rt, "runtime", {"device", "dtype", "threads", "candidates_per_pass"});
-    if (rt["device"]) c.device = r.string(rt["device"], "runtime.device");
-    require_one_of(r, rt["device"] ? rt["device"] : rt, "runtime.device", c.device, {"auto", "cpu", "cuda"});
-    if (rt["dtype"]) c.dtype = r.string(rt["dtype"], "runtime.dtype");
-    c.dtype = one_of_table(r, rt["dtype"] ? rt["dtype"] : rt, "runtime.dtype", c.dtype, model::kDTypeNames);
-    if (rt["threads"]) c.threads = r.integer(rt["threads"], "runtime.threads");
-    if (rt["candidates_per_pass"]) c.candidates_per_pass = r.integer(rt["candidates_per_pass"], "runtime.candidates_per_pass");
-    if (c.threads < 0) {
-      r.fail(rt["threads"], "runtime.threads",
-             "expected an integer >= 0 (0: all cores), found " + std::to_string(c.threads));
-    }
-    if (c.candidates_per_pass < 1) {
-      r.fail(rt["candidates_per_pass"], "runtime.candidates_per_pass",
-             "expected a positive integer, found " + std::to_string(c.candidates_per_pass));
-    }
-    if (c.dtype != "float32") {
-      for (const auto& m : c.methods) {
-        // learn::train: bfloat16 weights would drop full fine-tuning's updates.
-        if (m.name == "full_ft") r.fail(rt["dtype"], "runtime.dtype", "method full_ft needs float32 weights, found " + c.dtype);
-      }
+  if (e["batch_size"]) c.eval_batch_size = r.integer(e["batch_size"], "evaluation.batch_size");
+  if (e["shard_size"]) c.eval_shard_size = r.integer(e["shard_size"], "evaluation.shard_size");
+  for (const auto& [key, value] : {std::pair<const char*, int64_t>{"max_new_tokens", c.max_new_tokens},
+                                   {"batch_size", c.eval_batch_size}, {"shard_size", c.eval_shard_size}}) {
+    if (value < 1) {
+      r.fail(e[key], std::string("evaluation.") + key, "expected a positive integer, found " + std::to_string(value));
     }
   }
+}
+
+// runtime: device, dtype, threads, candidates per pass (after the methods:
+// full_ft needs float32).
+void parse_runtime(const Reader& r, const YAML::Node& rt, Config& c) {
+  r.check_keys(rt, "runtime", {"device", "dtype", "threads", "candidates_per_pass"});
+  if (rt["device"]) c.device = r.string(rt["device"], "runtime.device");
+  require_one_of(r, rt["device"] ? rt["device"] : rt, "runtime.device", c.device, {"auto", "cpu", "cuda"});
+  if (rt["dtype"]) c.dtype = r.string(rt["dtype"], "runtime.dtype");
+  c.dtype = one_of_table(r, rt["dtype"] ? rt["dtype"] : rt, "runtime.dtype", c.dtype, model::kDTypeNames);
+  if (rt["threads"]) c.threads = r.integer(rt["threads"], "runtime.threads");
+  if (rt["candidates_per_pass"]) c.candidates_per_pass = r.integer(rt["candidates_per_pass"], "runtime.candidates_per_pass");
+  if (c.threads < 0) {
+    r.fail(rt["threads"], "runtime.threads",
+           "expected an integer >= 0 (0: all cores), found " + std::to_string(c.threads));
+  }
+  if (c.candidates_per_pass < 1) {
+    r.fail(rt["candidates_per_pass"], "runtime.candidates_per_pass",
+           "expected a positive integer, found " + std::to_string(c.candidates_per_pass));
+  }
+  if (c.dtype != "float32") {
+    for (const auto& m : c.methods) {
+      // learn::train: bfloat16 weights would drop full fine-tuning's updates.
+      if (m.name == "full_ft") r.fail(rt["dtype"], "runtime.dtype", "method full_ft needs float32 weights, found " + c.dtype);
+    }
+  }
+}
+
+// output and flush_interval_s (keys of the root mapping).
+void parse_output(const Reader& r, YAML::Node& root, Config& c) {
   if (root["output"]) {
     if (r.string(root["output"], "output").empty()) r.fail(root["output"], "output", "expected a file path, found ''");
-    c.output = resolve_path(path, r.string(root["output"], "output"));
+    c.output = resolve_path(r.path(), r.string(root["output"], "output"));
   } else {
-    c.output = resolve_path(path, c.output);
+    c.output = resolve_path(r.path(), c.output);
   }
   if (root["flush_interval_s"]) c.flush_interval_s = r.number(root["flush_interval_s"], "flush_interval_s");
   if (c.flush_interval_s < 0) r.fail(root["flush_interval_s"], "flush_interval_s", "expected 0 (every trial) or a positive number of seconds");
+}
 
-  // Paths that must exist before any worker starts.
-  // (error_code overloads: a path the OS refuses, e.g. too long, is a missing path, not a crash; found by fuzz_config)
+// Paths that must exist before any worker starts: the model (whose family is
+// read here) and every module's adapter_config.json.
+// (error_code overloads: a path the OS refuses, e.g. too long, is a missing path, not a crash; found by fuzz_config)
+void check_model_and_modules(const Reader& r, YAML::Node& root, const YAML::Node& modules, Config& c) {
   std::error_code ec;
   if (!fs::exists(c.model + "/config.json", ec)) r.fail(root["model"], "model", c.model + " has no config.json");
   c.model_family = model::family_name(model::model_family(c.model));
@@ -612,12 +649,11 @@ Config parse_yaml(const std::string& text, const std::string& path) {
       r.fail(modules, "modules", "module '" + c.module_ids[i] + "': " + c.module_dir(i) + " has no adapter_config.json");
     }
   }
-  check_equal_ranks(r, c, method_nodes);
-  try {
-    refuse_output_over_inputs(c, "output");
-  } catch (const std::invalid_argument& e) {
-    r.fail(root["output"] ? root["output"] : root, "", e.what());
-  }
+}
+
+// Each module's skill data, for the methods that train on it.
+void check_skill_data(const Reader& r, const YAML::Node& modules, const Config& c) {
+  std::error_code ec;
   for (const auto& m : c.methods) {
     if (!m.needs_skill_data()) continue;
     if (c.skill_data_dir.empty()) r.fail(modules, "modules.skill_data", "missing (method " + m.label + " trains on skill data)");
@@ -627,6 +663,37 @@ Config parse_yaml(const std::string& text, const std::string& path) {
       }
     }
   }
+}
+
+Config parse_yaml(const std::string& text, const std::string& path) {
+  Reader r(path);
+  YAML::Node root = load_document(text, path);
+  Config c;
+  c.path = path;
+  c.text = text;
+  r.check_keys(root, "", {"model", "modules", "bbh", "sweep", "evaluation", "runtime", "output", "flush_interval_s"});
+  if (!root["model"]) r.fail(root, "model", "missing (a Hugging Face T5 directory)");
+  c.model = resolve_path(path, r.string(root["model"], "model"));
+  const YAML::Node modules = root["modules"];
+  if (!modules) r.fail(root, "modules", "missing (dir and list or ids)");
+  parse_modules(r, modules, c);
+  const YAML::Node bbh = root["bbh"];
+  if (!bbh) r.fail(root, "bbh", "missing (dir and tasks)");
+  parse_bbh(r, bbh, modules["per_task"], c);
+  const YAML::Node sweep = root["sweep"];
+  if (!sweep) r.fail(root, "sweep", "missing (seeds, n_modules, n_shots, methods)");
+  const std::vector<YAML::Node> method_nodes = parse_sweep(r, sweep, c);
+  if (const YAML::Node e = root["evaluation"]) parse_evaluation(r, e, c);
+  if (const YAML::Node rt = root["runtime"]) parse_runtime(r, rt, c);
+  parse_output(r, root, c);
+  check_model_and_modules(r, root, modules, c);
+  check_equal_ranks(r, c, method_nodes);
+  try {
+    refuse_output_over_inputs(c, "output");
+  } catch (const std::invalid_argument& e) {
+    r.fail(root["output"] ? root["output"] : root, "", e.what());
+  }
+  check_skill_data(r, modules, c);
   return c;
 }
 
