@@ -252,9 +252,6 @@ void refuse_unused_keys(const Reader& r, const YAML::Node& m, const MethodConfig
     const std::string key = kv.first.as<std::string>();
     if (key == "name" || key == "label") continue;
     if (!used.count(key)) r.fail(kv.first, "sweep.methods." + key, "not used by method " + mc.name);
-    if (key == "population" && mc.optimizer != "cmaes") {
-      r.fail(kv.first, "sweep.methods.population", "used by optimizer cmaes only (this method: " + mc.optimizer + ")");
-    }
   }
 }
 
@@ -488,6 +485,9 @@ void parse_lorahub_keys(const Reader& r, const YAML::Node& m, const YAML::Node& 
                               optim::kOptimizerNames);
   if (m["budget"]) mc.budget = r.integer(m["budget"], "sweep.methods.budget");
   if (mc.budget < 1) r.fail(m["budget"], "sweep.methods.budget", "expected a positive integer, found " + std::to_string(mc.budget));
+  if (m["population"] && mc.optimizer != "cmaes") {  // known once the optimizer is read
+    r.fail(m["population"], "sweep.methods.population", "used by optimizer cmaes only (this method: " + mc.optimizer + ")");
+  }
   if (m["population"]) mc.population = r.integer(m["population"], "sweep.methods.population");
   if (mc.population != 0 && mc.population < 2) {
     r.fail(m["population"], "sweep.methods.population", "expected 0 (4 + 3 ln N) or at least 2, found " +

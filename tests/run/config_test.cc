@@ -53,6 +53,15 @@ TEST(Config, ExpandsTheSweep) {
             c.results_hash());
 }
 
+TEST(Config, CmaesTakesAPopulationAndOnlyIt) {
+  const Config c = parse_config(base_config("", "[{name: lorahub, optimizer: cmaes, population: 4}]"), "/cfg/test.yaml");
+  EXPECT_EQ(c.methods[0].population, 4);
+  EXPECT_EQ(c.methods[0].optimizer, "cmaes");
+  EXPECT_NE(error_of(base_config("", "[{name: lorahub, optimizer: random, population: 4}]"))
+                .find("'sweep.methods.population': used by optimizer cmaes only (this method: random)"),
+            std::string::npos);
+}
+
 TEST(Config, SoupsMethodsDrawModulesAndParseTheirKeys) {
   const Config c = parse_config(
       base_config("", "[{name: merge, merge_method: dare_ties, density: 0.3, majority_sign: frequency}, "
