@@ -4,6 +4,7 @@
 #include "run/trial_record.h"
 
 #include "support/fixtures.h"
+#include "support/records.h"
 
 #include <gtest/gtest.h>
 #include <hdf5.h>
@@ -44,26 +45,8 @@ TrialRecord sample(const std::string& id, bool learned) {
   return r;
 }
 
-template <typename T>
-bool same(const T& a, const T& b) {
-  return a == b;
-}
-bool same(const double& a, const double& b) { return a == b || (std::isnan(a) && std::isnan(b)); }
-template <typename T>
-bool same(const std::vector<T>& a, const std::vector<T>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (!same(a[i], b[i])) return false;
-  }
-  return true;
-}
-
-// b's member at the place of a's member `va` (both TrialRecords).
-template <typename T>
-const T& member_of(const TrialRecord& b, const TrialRecord& a, const T& va) {
-  const auto offset = reinterpret_cast<const char*>(&va) - reinterpret_cast<const char*>(&a);
-  return *reinterpret_cast<const T*>(reinterpret_cast<const char*>(&b) + offset);
-}
+using testing::member_of;
+using testing::same;
 
 // Every field of the table (run/trial_record.h), compared; returns how many.
 int expect_same(const TrialRecord& a, const TrialRecord& b) {

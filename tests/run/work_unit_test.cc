@@ -2,6 +2,8 @@
 // the wire format and back, and strict reading.
 #include "run/work_unit.h"
 
+#include "support/records.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -11,31 +13,8 @@
 namespace lorahub::run {
 namespace {
 
-// Equality where NaN equals NaN (a diverged candidate's loss must survive).
-bool same(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
-template <typename T>
-bool same(const T& a, const T& b) {
-  return a == b;
-}
-template <typename T>
-bool same(const std::vector<T>& a, const std::vector<T>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (!same(a[i], b[i])) return false;
-  }
-  return true;
-}
-template <typename T>
-bool same(const std::optional<T>& a, const std::optional<T>& b) {
-  return a.has_value() == b.has_value() && (!a || same(*a, *b));
-}
-
-// b's member at the place of a's member `va` (a and b of one type).
-template <typename M, typename T>
-const T& member_of(const M& b, const M& a, const T& va) {
-  const auto offset = reinterpret_cast<const char*>(&va) - reinterpret_cast<const char*>(&a);
-  return *reinterpret_cast<const T*>(reinterpret_cast<const char*>(&b) + offset);
-}
+using testing::member_of;
+using testing::same;
 
 // Every field of each kind set away from its default.
 WorkUnit filled(UnitKind kind) {
