@@ -20,7 +20,7 @@ bool split_feed_forward_proj(const std::string& proj, bool& gated, std::string& 
   return dash == std::string::npos || (gated && act.find('-') == std::string::npos);
 }
 
-// "expected one of relu, gelu, ... (transformers' ACT2FN), found "x"" unless ACT2FN names `name`.
+// "" and `out` set when transformers' ACT2FN names `name`; otherwise what is wrong, listing the names.
 std::string unknown_activation(const std::string& name, Activation& out) {
   for (const auto& e : kActivationNames) {
     if (name == e.name) {
