@@ -1,6 +1,7 @@
 #include "cli/merge_options.h"
 
 #include "lora/lora_adapter.h"
+#include "lora/method.h"
 #include "lora/peft_export.h"
 #include "model/loader.h"
 
@@ -44,10 +45,8 @@ lora::MergeOptions merge_options(const MergeFlags& f, lora::Method method, const
   for (const auto& [flag, ok] : used) {
     if (!ok && flag_given(vm, flag)) throw UsageError(std::string("--") + flag + ": not used by --method " + name);
   }
-  if (!(f.density > 0 && f.density <= 1)) {
-    std::ostringstream found;
-    found << f.density;
-    throw UsageError("--density: expected a number in (0, 1], found " + found.str());
+  if (const std::string problem = lora::density_problem(f.density); !problem.empty()) {
+    throw UsageError("--density: " + problem);
   }
   o.density = f.density;
   try {

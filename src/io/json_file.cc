@@ -6,8 +6,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -126,14 +129,21 @@ std::string JsonFields::get_string(const std::string& key, const std::string& fa
   return has(key) ? get_string(key) : fallback;
 }
 
+void warn_once(const std::string& key, const std::string& line) {
+  static std::mutex mutex;
+  static std::set<std::string> said;
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (said.insert(key).second) std::fprintf(stderr, "%s\n", line.c_str());
+}
+
 std::vector<std::string> JsonFields::warn_unknown(const std::vector<std::string>& known) const {
   std::vector<std::string> unknown;
   for (auto it = obj_.begin(); it != obj_.end(); ++it) {
     if (std::find(known.begin(), known.end(), it.key()) != known.end()) continue;
     unknown.push_back(it.key());
     const std::string name = scope_.empty() ? it.key() : scope_ + "." + it.key();
-    std::fprintf(stderr, "warning: %s: field '%s' is not known to lorahub and is ignored\n", file_.c_str(),
-                 name.c_str());
+    warn_once(std::filesystem::path(file_).filename().string() + ": " + name,
+              "warning: " + file_ + ": field '" + name + "' is not known to lorahub and is ignored");
   }
   return unknown;
 }

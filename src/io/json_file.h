@@ -23,6 +23,11 @@ std::vector<nlohmann::json> parse_jsonl_text(const std::string& text, const std:
 // existing file is either kept whole or replaced whole.
 void write_json_file(const std::string& path, const nlohmann::json& doc);
 
+// Writes `line` and a newline to stderr, unless a line under the same `key`
+// was written before in this process (thread-safe): a warning about a
+// setting that every module of a pool repeats appears once per run.
+void warn_once(const std::string& key, const std::string& line);
+
 // Typed access to `obj[key]`, for files whose fields are documented. Errors
 // read "<file>: field '<key>': expected <type>, found <json type>".
 class JsonFields {
@@ -57,7 +62,9 @@ class JsonFields {
   // Writes one line per key of the object that `known` does not list,
   // "warning: <file>: field '<key>' is not known to lorahub and is ignored",
   // to stderr, and returns those keys: a setting the reader does not know
-  // may change the numbers, so it is never dropped in silence.
+  // may change the numbers, so it is never dropped in silence. Each key of
+  // files of one name (adapter_config.json ...) is warned about once per
+  // process (warn_once), not once per module of a pool.
   std::vector<std::string> warn_unknown(const std::vector<std::string>& known) const;
 
  private:

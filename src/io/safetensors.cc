@@ -100,7 +100,16 @@ nlohmann::json parse_header(const unsigned char* data, uint64_t header_len, cons
                std::to_string(static_cast<const uint8_t*>(nul) - (data + 8)) +
                " (the header is JSON, padded with spaces only)");
   }
+  // nlohmann's lexer skips a leading UTF-8 byte-order mark (right for text
+  // files); serde_json reads the header as JSON text and refuses it.
+  if (header_len >= 3 && std::memcmp(data + 8, "\xEF\xBB\xBF", 3) == 0) {
+    throw fail("header starts with a UTF-8 byte-order mark (the format's reader refuses it)");
+  }
   nlohmann::json doc;
+  // serde_json stops at its recursion limit of 128 nested arrays and
+  // objects (the header object counts); nlohmann has no limit.
+  constexpr int kMaxDepth = 127;
+  int nesting = 0, deepest = 0;
   // Duplicate keys: a tensor named twice, or a field given twice inside one
   // tensor's entry (the reader deserializes an entry as a struct, which
   // refuses a duplicate field); inside __metadata__ (a plain map) the last
@@ -110,6 +119,12 @@ nlohmann::json parse_header(const unsigned char* data, uint64_t header_len, cons
   const nlohmann::json::parser_callback_t note_keys = [&](int depth, nlohmann::json::parse_event_t event,
                                                           nlohmann::json& parsed) {
     if (event == nlohmann::json::parse_event_t::object_start && depth == 1) fields.clear();
+    if (event == nlohmann::json::parse_event_t::object_start || event == nlohmann::json::parse_event_t::array_start) {
+      deepest = std::max(deepest, ++nesting);
+    } else if (event == nlohmann::json::parse_event_t::object_end ||
+               event == nlohmann::json::parse_event_t::array_end) {
+      --nesting;
+    }
     if (event != nlohmann::json::parse_event_t::key) return true;
     const std::string key = parsed.get<std::string>();
     if (depth == 1) {
@@ -126,6 +141,10 @@ nlohmann::json parse_header(const unsigned char* data, uint64_t header_len, cons
     doc = nlohmann::json::parse(data + 8, data + 8 + header_len, note_keys);
   } catch (const nlohmann::json::exception& e) {  // parse_error; out_of_range for numbers past double
     throw fail(std::string("header is not JSON (") + e.what() + ")");
+  }
+  if (deepest > kMaxDepth) {
+    throw fail("header nests arrays and objects " + std::to_string(deepest) + " levels deep (the format's reader, "
+               "serde_json, allows at most " + std::to_string(kMaxDepth) + ")");
   }
   if (!duplicate_field.empty()) {
     throw fail("tensor " + quoted_name(duplicate) + ": field " + quoted_name(duplicate_field) +

@@ -26,7 +26,15 @@ std::string read_file_bytes(const std::string& path) {
   return ss.str();
 }
 
-std::string read_text_file(const std::string& path) { return normalize_text(read_file_bytes(path)); }
+std::string read_text_file(const std::string& path) {
+  std::string bytes = read_file_bytes(path);
+  // One BOM marks the encoding; a second one would be read as content (the
+  // first key of a YAML file, a character before a JSON document).
+  if (bytes.rfind("\xEF\xBB\xBF\xEF\xBB\xBF", 0) == 0) {
+    throw std::invalid_argument(path + ": starts with two UTF-8 byte-order marks (a text file may start with one)");
+  }
+  return normalize_text(std::move(bytes));
+}
 
 std::vector<std::string> read_list_file(const std::string& path) {
   std::istringstream in(read_text_file(path));

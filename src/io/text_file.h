@@ -15,7 +15,7 @@ std::string read_file_bytes(const std::string& path);
 
 // The whole file, a leading UTF-8 BOM (EF BB BF) removed and every CRLF
 // turned into LF. Throws std::runtime_error naming the file when it cannot
-// be read.
+// be read, std::invalid_argument when it starts with two BOMs.
 std::string read_text_file(const std::string& path);
 
 // The same normalisation on text already in memory.

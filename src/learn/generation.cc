@@ -60,7 +60,15 @@ std::vector<std::string> generate(const model::LanguageModel& model, const model
           "generate: the logits are not finite (NaN or inf): the model's weights or config, "
           "or its adapter or composition, give non-finite numbers (no prediction is made)");
     }
-    for (const auto& ids : result.new_tokens) out.push_back(cut_at_stop(tokenizer.decode(ids), stops));
+    for (size_t i = 0; i < result.new_tokens.size(); ++i) {
+      // HF's text: decode(generate(...)) with the decoder's start token and the ending EOS, which
+      // skip_special_tokens drops when they are special tokens.
+      model::TokenIds ids;
+      if (result.decoder_start) ids.push_back(*result.decoder_start);
+      ids.insert(ids.end(), result.new_tokens[i].begin(), result.new_tokens[i].end());
+      if (i < result.ended_by.size() && result.ended_by[i] >= 0) ids.push_back(result.ended_by[i]);
+      out.push_back(cut_at_stop(tokenizer.decode(ids), stops));
+    }
   }
   return out;
 }

@@ -112,7 +112,7 @@ GradientResult learn_weights_by_gradient(const model::LanguageModel& model, cons
     adamw.zero_grad();
     const at::Tensor loss =
         composition_loss(model, pool, batch_of(model, idx, inputs, targets), w, o.method, o.per_target, o.l1_weight);
-    const double loss_value = finite_loss(loss, step, total, o.lr, "gradient weights");
+    const double loss_value = finite_loss(loss, step, total, o.lr, o.weight_decay, "gradient weights");
     loss.backward();
     adamw.step();
     result.history.push_back({step, loss_value});
@@ -120,7 +120,7 @@ GradientResult learn_weights_by_gradient(const model::LanguageModel& model, cons
     if (o.eval_every > 0 ? step % o.eval_every == 0 || step == total : epoch_end || step == total) validate(step);
     if (o.on_step) o.on_step(result.history.back());
   }
-  require_finite_parameters({w}, total, o.lr, "gradient weights");
+  require_finite_parameters({w}, total, o.lr, o.weight_decay, "gradient weights");
   result.final_weights = w.detach().clone();
   if (sp.validation.empty()) {
     result.weights = result.final_weights;

@@ -66,10 +66,18 @@ model::LowRankSet init_ia3(const model::LanguageModel& model) {
 }
 
 namespace {
-std::string diverged(const std::string& what, const std::string& found, int64_t step, int64_t steps, double lr) {
+// With weight decay, AdamW also multiplies the weights by 1 - lr * weight_decay
+// each step: a decay too large for the learning rate diverges as well.
+std::string diverged(const std::string& what, const std::string& found, int64_t step, int64_t steps, double lr,
+                     double weight_decay) {
   std::ostringstream o;
-  o << what << ": " << found << " at step " << step << " of " << steps << " (AdamW lr " << lr
-    << "): training diverged; lower the learning rate (nothing was written)";
+  o << what << ": " << found << " at step " << step << " of " << steps << " (AdamW lr " << lr;
+  if (weight_decay != 0) o << ", weight decay " << weight_decay;
+  o << "): training diverged; lower the learning rate";
+  if (weight_decay != 0) {
+    o << " or the weight decay (each step scales the weights by 1 - lr x weight decay = " << 1 - lr * weight_decay << ")";
+  }
+  o << " (nothing was written)";
   return o.str();
 }
 // Scales the gradients by clip / (norm + 1e-6) when their global L2 norm
@@ -90,7 +98,8 @@ void clip_grad_norm(const std::vector<at::Tensor>& params, double clip) {
 }
 }  // namespace
 
-double finite_loss(const at::Tensor& loss, int64_t step, int64_t steps, double lr, const std::string& what) {
+double finite_loss(const at::Tensor& loss, int64_t step, int64_t steps, double lr, double weight_decay,
+                   const std::string& what) {
   const double v = loss.item<double>();
   if (std::isfinite(v)) return v;
   const std::string found = std::string("the loss is ") + (std::isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
@@ -100,13 +109,15 @@ double finite_loss(const at::Tensor& loss, int64_t step, int64_t steps, double l
                                 "): the model's weights or config, its adapters or modules, or the data give "
                                 "non-finite numbers (nothing was written)");
   }
-  throw model::NonFiniteError(diverged(what, found, step, steps, lr));
+  throw model::NonFiniteError(diverged(what, found, step, steps, lr, weight_decay));
 }
 
-void require_finite_parameters(const std::vector<at::Tensor>& params, int64_t steps, double lr, const std::string& what) {
+void require_finite_parameters(const std::vector<at::Tensor>& params, int64_t steps, double lr, double weight_decay,
+                               const std::string& what) {
   for (const auto& p : params) {
     if (!at::isfinite(p.detach()).all().item<bool>()) {
-      throw model::NonFiniteError(diverged(what, "the trained parameters are not finite", steps, steps, lr));
+      throw model::NonFiniteError(
+          diverged(what, "the trained parameters are not finite", steps, steps, lr, weight_decay));
     }
   }
 }
@@ -205,7 +216,7 @@ void run_steps(const model::LanguageModel& model, const model::LanguageModel& ne
     const model::PairBatch b = model.make_pairs(in, out);
     adamw.zero_grad();
     const at::Tensor loss = net.loss(b, adaptation);
-    const double loss_value = finite_loss(loss, step + 1, o.steps, o.lr, "train");
+    const double loss_value = finite_loss(loss, step + 1, o.steps, o.lr, o.weight_decay, "train");
     loss.backward();
     if (o.clip_norm > 0) clip_grad_norm(params, o.clip_norm);
     if (o.warmup_steps > 0) {
@@ -250,7 +261,7 @@ TrainResult train(const model::LanguageModel& model, const std::vector<model::To
   }
   const model::LowRankSet* adaptation = o.mode == TrainMode::kFull ? nullptr : &result.adaptation;
   run_steps(model, full ? *full : model, inputs, targets, o, params, adaptation, result.step_losses);
-  require_finite_parameters(params, o.steps, o.lr, "train");
+  require_finite_parameters(params, o.steps, o.lr, o.weight_decay, "train");
   for (auto& p : params) p.requires_grad_(false);
   if (o.mode == TrainMode::kLora) fill_peft_adapter(model, o, result);
   return result;

@@ -68,13 +68,19 @@ TrainResult train(const model::LanguageModel& model, const std::vector<model::To
 // Gradient training stops at the first batch loss, or trained parameter,
 // that is not finite: throws model::NonFiniteError "<what>: the loss is nan
 // at step 3 of 5 (AdamW lr 1e+30): training diverged; lower the learning
-// rate (nothing was written)"; at step 1 (no update yet) it says the loss is
+// rate (nothing was written)", naming the weight decay as well when it is
+// not 0 (AdamW scales the weights by 1 - lr x weight_decay each step: "(AdamW
+// lr 0.001, weight decay 1e+30): ... lower the learning rate or the weight
+// decay (each step scales the weights by 1 - lr x weight decay = -1e+27)
+// (nothing was written)"); at step 1 (no update yet) it says the loss is
 // not finite before any update, blaming the model, modules or data, not the
 // learning rate. Returns the loss as a double otherwise. Used by train() and
 // learn_weights_by_gradient(), so no diverged adapter, checkpoint or weight
 // vector is ever written.
-double finite_loss(const at::Tensor& loss, int64_t step, int64_t steps, double lr, const std::string& what);
-void require_finite_parameters(const std::vector<at::Tensor>& params, int64_t steps, double lr, const std::string& what);
+double finite_loss(const at::Tensor& loss, int64_t step, int64_t steps, double lr, double weight_decay,
+                   const std::string& what);
+void require_finite_parameters(const std::vector<at::Tensor>& params, int64_t steps, double lr, double weight_decay,
+                               const std::string& what);
 
 // PEFT LoRA initialisation: A ~ U(-1/sqrt(in), 1/sqrt(in)) (kaiming-uniform
 // with a = sqrt(5)), B = 0, for every projection named by `targets`; tensors

@@ -100,10 +100,7 @@ LlamaConfig from_json(const nlohmann::json& doc, const std::string& path) {
   if (c.model_type == "llama") c.attention_bias = f.get_bool("attention_bias", false);
   c.tie_word_embeddings = f.get_bool("tie_word_embeddings", false);
   c.bos_token_id = f.get_int("bos_token_id", c.bos_token_id);
-  if (f.has("eos_token_id") && !doc.at("eos_token_id").is_number_integer()) {
-    f.fail("eos_token_id", "expected one integer (several end-of-sequence ids are not implemented)");
-  }
-  c.eos_token_id = f.get_int("eos_token_id", c.eos_token_id);
+  c.eos_token_ids = model::read_token_ids(f, "eos_token_id", c.eos_token_ids);
   if (f.has("pad_token_id")) c.pad_token_id = f.get_int("pad_token_id");
   if (c.model_type == "mistral") {
     c.sliding_window = f.has("sliding_window") ? std::optional<int64_t>(f.get_int("sliding_window")) : std::nullopt;
@@ -120,13 +117,22 @@ LlamaConfig LlamaConfig::from_text(const std::string& text, const std::string& s
   return from_json(io::parse_json_text(text, source), source);
 }
 
+model::GenerationConfig LlamaConfig::generation_defaults() const {
+  model::GenerationConfig g;
+  g.eos_token_ids = eos_token_ids;
+  g.bos_token_id = bos_token_id;
+  g.source = "config.json";
+  return g;
+}
+
 std::string LlamaConfig::to_json() const {
   nlohmann::ordered_json j;
   const bool mistral = model_type == "mistral";
   j["architectures"] = {mistral ? "MistralForCausalLM" : "LlamaForCausalLM"};
   if (!mistral) j["attention_bias"] = attention_bias;
   j["bos_token_id"] = bos_token_id;
-  j["eos_token_id"] = eos_token_id;
+  j["eos_token_id"] = eos_token_ids.size() == 1 ? nlohmann::ordered_json(eos_token_ids[0])
+                                                : nlohmann::ordered_json(eos_token_ids);
   j["hidden_act"] = "silu";
   j["hidden_size"] = hidden_size;
   j["intermediate_size"] = intermediate_size;

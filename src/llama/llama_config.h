@@ -4,9 +4,12 @@
 // would change them in a way this engine does not implement is refused by
 // name (std::invalid_argument "<file>: field '<name>': ...").
 
+#include "model/generation_config.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace lorahub::llama {
 
@@ -30,7 +33,7 @@ struct LlamaConfig {
   bool attention_bias = false;  // q/k/v/o_proj with biases (llama only)
   bool tie_word_embeddings = false;
   int64_t bos_token_id = 1;
-  int64_t eos_token_id = 2;
+  std::vector<int64_t> eos_token_ids = {2};  // config.json eos_token_id: an id or a list (Llama 3.1)
   std::optional<int64_t> pad_token_id;  // Llama defines none
   // Mistral: a query attends to the last `sliding_window` positions (itself
   // included) only; none for llama or when null.
@@ -38,6 +41,10 @@ struct LlamaConfig {
 
   int64_t head_dim() const { return hidden_size / num_attention_heads; }
   int64_t kv_groups() const { return num_attention_heads / num_key_value_heads; }  // query heads per kv head
+  // The generation settings config.json gives (GenerationConfig.from_model_config):
+  // its eos and bos ids; model::read_generation_config replaces them by
+  // generation_config.json's where that file has its own.
+  model::GenerationConfig generation_defaults() const;
 
   // Parses and checks `<path>` (a config.json). Errors name the file and field.
   static LlamaConfig from_file(const std::string& path);

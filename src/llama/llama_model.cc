@@ -88,8 +88,12 @@ std::pair<at::Tensor, at::Tensor> left_pad(const std::vector<TokenIds>& prompts,
   return {pad_rows(prompts, pad_id, true), pad_rows(ones_like_rows(prompts), 0, true)};
 }
 
-LlamaModel::LlamaModel(const LlamaConfig& config, std::shared_ptr<const WeightStore> weights)
-    : config_(config), weights_(std::move(weights)), rotary_(config) {
+LlamaModel::LlamaModel(const LlamaConfig& config, std::shared_ptr<const WeightStore> weights,
+                       std::optional<model::GenerationConfig> generation)
+    : config_(config),
+      generation_(generation ? std::move(*generation) : config.generation_defaults()),
+      weights_(std::move(weights)),
+      rotary_(config) {
   const WeightStore& w = *weights_;
   const LlamaConfig& c = config_;
   embed_tokens_ = w.get(names::kEmbedTokens, {c.vocab_size, c.hidden_size});
@@ -180,15 +184,19 @@ at::Tensor LlamaModel::loss(const model::PairBatch& batch, const LowRankSet* lor
 }
 
 at::Tensor LlamaModel::pick(const at::Tensor& logits, at::Tensor& unfinished, const GreedyOptions& options,
-                            std::vector<TokenIds>& so_far) const {
+                            std::vector<TokenIds>& so_far, std::vector<int64_t>& ended_by) const {
   const int64_t pad = config_.pad_token_id.value_or(0);
   at::Tensor next = logits.argmax(-1);
   next = next * unfinished + pad * (1 - unfinished);
-  unfinished = unfinished * (next != config_.eos_token_id).to(at::kLong);
+  const at::Tensor was_open = unfinished.to(at::kCPU);
+  unfinished = model::keep_open(unfinished, next, generation_);
   const at::Tensor next_cpu = next.to(at::kCPU), open = unfinished.to(at::kCPU);
   for (int64_t b = 0; b < next_cpu.size(0); ++b) {
     auto& row = so_far[static_cast<size_t>(b)];
-    if (!open[b].item<int64_t>()) continue;  // ended before, or by EOS now (not kept)
+    if (!open[b].item<int64_t>()) {  // ended before, or by EOS now (not kept in the row)
+      if (was_open[b].item<int64_t>()) ended_by[static_cast<size_t>(b)] = next_cpu[b].item<int64_t>();
+      continue;
+    }
     row.push_back(next_cpu[b].item<int64_t>());
     if (options.stop && options.stop(row)) unfinished[b] = 0;
   }
@@ -208,12 +216,13 @@ GreedyOutput LlamaModel::greedy(const at::Tensor& input_ids, const at::Tensor& a
   at::Tensor unfinished = at::ones({batch}, at::TensorOptions().dtype(at::kLong).device(device));
   std::vector<at::Tensor> tokens, step_logits;
   std::vector<TokenIds> so_far(static_cast<size_t>(batch));
+  std::vector<int64_t> ended_by(static_cast<size_t>(batch), -1);
   at::Tensor all_finite;
   for (int64_t step = 0; step < steps; ++step) {
     const at::Tensor lg = model::at_least_float(lm_head(h.select(1, h.size(1) - 1)));  // [B, vocab]
     if (options.record_step_logits) step_logits.push_back(lg.to(at::kFloat));
     model::fold_finite_logits(all_finite, lg, unfinished);
-    const at::Tensor next = pick(lg, unfinished, options, so_far);
+    const at::Tensor next = pick(lg, unfinished, options, so_far, ended_by);
     tokens.push_back(next.unsqueeze(1));
     if (unfinished.max().item<int64_t>() == 0 || step + 1 == steps) break;
     mask = at::cat({mask, at::ones({batch, 1}, mask.options())}, 1);
@@ -222,6 +231,7 @@ GreedyOutput LlamaModel::greedy(const at::Tensor& input_ids, const at::Tensor& a
   }
   GreedyOutput out;
   out.new_tokens = std::move(so_far);
+  out.ended_by = std::move(ended_by);
   out.all_finite = all_finite;
   out.new_ids = tokens.empty() ? at::zeros({batch, 0}, at::kLong) : at::cat(tokens, 1);
   if (options.record_step_logits && !step_logits.empty()) out.step_logits = at::stack(step_logits, 0);
@@ -229,7 +239,7 @@ GreedyOutput LlamaModel::greedy(const at::Tensor& input_ids, const at::Tensor& a
 }
 
 std::shared_ptr<const model::LanguageModel> LlamaModel::with_weights(std::shared_ptr<const WeightStore> weights) const {
-  return std::make_shared<LlamaModel>(config_, std::move(weights));
+  return std::make_shared<LlamaModel>(config_, std::move(weights), generation_);
 }
 
 model::PairBatch LlamaModel::make_pairs(const std::vector<TokenIds>& inputs,
@@ -253,6 +263,7 @@ model::Generation LlamaModel::generate(const std::vector<TokenIds>& prompts, con
   GreedyOutput out = greedy(ids, mask, greedy_options, lora);
   model::Generation g;
   g.new_tokens = std::move(out.new_tokens);
+  g.ended_by = std::move(out.ended_by);
   g.step_logits = out.step_logits;
   g.all_finite = out.all_finite;
   return g;

@@ -53,6 +53,7 @@ struct GreedyOutput {
   // Per row, its generated tokens until it ended: EOS excluded, the token
   // that made `stop` true included.
   std::vector<TokenIds> new_tokens;
+  std::vector<int64_t> ended_by;  // per row: the EOS id that ended it, -1 when none did
   at::Tensor all_finite;  // bool scalar: model::fold_finite_logits over the steps
 };
 
@@ -60,9 +61,13 @@ class LlamaModel final : public model::LanguageModel {
  public:
   // Resolves every weight; throws naming the file and tensor on a missing or
   // misshapen one. The store is shared, never modified.
-  LlamaModel(const LlamaConfig& config, std::shared_ptr<const WeightStore> weights);
+  // `generation`: the directory's generation settings
+  // (model::read_generation_config); nullopt: config.generation_defaults().
+  LlamaModel(const LlamaConfig& config, std::shared_ptr<const WeightStore> weights,
+             std::optional<model::GenerationConfig> generation = std::nullopt);
 
   const LlamaConfig& config() const { return config_; }
+  const model::GenerationConfig& generation_config() const { return generation_; }
   const WeightStore& weights() const override { return *weights_; }
   std::shared_ptr<const WeightStore> shared_weights() const override { return weights_; }
   // q/k/v/o_proj, gate/up/down_proj of every layer, in forward order
@@ -127,11 +132,13 @@ class LlamaModel final : public model::LanguageModel {
   at::Tensor run(const at::Tensor& ids, const at::Tensor& position_ids, const at::Tensor& mask,
                  std::vector<KvCache>* caches, const LowRankSet* lora, std::vector<at::Tensor>* all) const;
   at::Tensor lm_head(const at::Tensor& hidden) const;
-  // One greedy step's bookkeeping: picks tokens from `logits` [B, vocab].
+  // One greedy step's bookkeeping: picks tokens from `logits` [B, vocab];
+  // a row that ends at an EOS id gets it in `ended_by`.
   at::Tensor pick(const at::Tensor& logits, at::Tensor& unfinished, const GreedyOptions& options,
-                  std::vector<TokenIds>& so_far) const;
+                  std::vector<TokenIds>& so_far, std::vector<int64_t>& ended_by) const;
 
   LlamaConfig config_;
+  model::GenerationConfig generation_;
   std::shared_ptr<const WeightStore> weights_;
   model::ProjectionRegistry sites_;
   at::Tensor embed_tokens_, lm_head_;

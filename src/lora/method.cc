@@ -1,5 +1,9 @@
 #include "lora/method.h"
 
+#include <cfloat>
+#include <charconv>
+#include <cmath>
+#include <sstream>
 #include <stdexcept>
 
 namespace lorahub::lora {
@@ -35,6 +39,19 @@ MajoritySign parse_majority_sign(const std::string& name, const std::string& wha
     if (name == e.name) return e.value;
   }
   throw std::invalid_argument(what + ": expected total or frequency, found \"" + name + "\"");
+}
+
+std::string density_problem(double density) {
+  char text[32];
+  const std::string found(text, std::to_chars(text, text + sizeof text, density).ptr);  // shortest form: 1e-320
+  if (!(density > 0 && density <= 1)) return "expected a number in (0, 1], found " + found;
+  if (!std::isfinite(static_cast<float>(1.0 / density))) {
+    std::ostringstream least;
+    least << 1.0 / static_cast<double>(FLT_MAX);
+    return "expected a number in (0, 1] whose reciprocal is finite in float32 (DARE rescales by 1/density): at "
+           "least " + least.str() + ", found " + found;
+  }
+  return "";
 }
 
 std::string majority_sign_name(MajoritySign m) { return util::name_of(kMajoritySignNames, m); }

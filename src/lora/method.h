@@ -42,6 +42,14 @@ bool is_runtime_composition(Method m);  // kLoraHub, kCat
 bool needs_equal_ranks(Method method);
 bool is_svd_method(Method method);
 
+// The one rule for a merge's density (--density, sweep.methods.density,
+// MergeOptions): a number in (0, 1] whose reciprocal is finite in float32
+// (DARE rescales the kept entries by 1/density in the tensors' float32, as
+// PEFT's merge_utils.prune does: below 1/FLT_MAX ~ 2.94e-39 that gives inf,
+// or NaN where float32(density) is 0). Returns "" when `density` is valid,
+// else what is wrong ("expected a number in (0, 1], found 0").
+std::string density_problem(double density);
+
 // TIES' sign election (PEFT merge_utils.calculate_majority_sign_mask).
 enum class MajoritySign { kTotal, kFrequency };
 inline constexpr util::Name<MajoritySign> kMajoritySignNames[] = {{MajoritySign::kTotal, "total"},

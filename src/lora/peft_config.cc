@@ -35,9 +35,10 @@ void check_peft_config(const io::JsonFields& f, const model::LanguageModel& base
     f.fail("task_type", "expected \"" + base.peft_task_type() + "\" for a " + model::family_name(base.family()) +
                             " model, found \"" + task_type + "\"");
   }
-  if (f.get_bool("fan_in_fan_out", false)) {  // PEFT's own warning, and its choice
-    std::fprintf(stderr, "warning: %s: fan_in_fan_out is set to True but the target modules are torch Linear "
-                 "layers; setting fan_in_fan_out to False (as PEFT does)\n", f.file().c_str());
+  if (f.get_bool("fan_in_fan_out", false)) {  // PEFT's own warning, and its choice; once per process, as unknown keys
+    io::warn_once("adapter_config.json: fan_in_fan_out of " + kind.peft_type,
+                  "warning: " + f.file() + ": fan_in_fan_out is set to True but the target modules are torch Linear "
+                  "layers; setting fan_in_fan_out to False (as PEFT does)");
   }
 }
 

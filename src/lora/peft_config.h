@@ -29,7 +29,9 @@ struct PeftConfigKind {
 // stderr (JsonFields::warn_unknown); modules_to_save and exclude_modules
 // are refused when set (null or empty: unused); task_type, when given, is
 // `base`'s (LanguageModel::peft_task_type); fan_in_fan_out true is warned
-// about and ignored, as PEFT does for torch Linear layers. Throws
+// about and ignored, as PEFT does for torch Linear layers. Warnings are
+// printed once per process per key (io::warn_once), not per module of a
+// pool. Throws
 // std::invalid_argument "<file>: field '<key>': <why>".
 void check_peft_config(const io::JsonFields& f, const model::LanguageModel& base, const PeftConfigKind& kind);
 

@@ -12,6 +12,12 @@ at::Tensor repeat_rows(const at::Tensor& t, int64_t times) {
 }
 }  // namespace
 
+at::Tensor keep_open(const at::Tensor& unfinished, const at::Tensor& next, const GenerationConfig& generation) {
+  at::Tensor open = unfinished;
+  for (int64_t id : generation.eos_token_ids) open = open * (next != id).to(at::kLong);
+  return open;
+}
+
 PairBatch PairBatch::repeat(int64_t times) const {
   PairBatch r;
   r.input_ids = repeat_rows(input_ids, times);

@@ -7,6 +7,7 @@
 
 #include "io/tensor_map.h"
 #include "model/family.h"
+#include "model/generation_config.h"
 #include "model/linear.h"
 #include "model/projections.h"
 #include "model/tokenizer.h"
@@ -64,12 +65,26 @@ struct GenerationOptions {
 
 struct Generation {
   std::vector<TokenIds> new_tokens;  // per prompt: generated tokens only, EOS and padding excluded
+  // Per prompt: the EOS id that ended its row (HF generate keeps it in its
+  // output, and decode(skip_special_tokens=True) drops it only when it is a
+  // special token: an EOS id of generation_config.json may not be), -1 when
+  // none did (max_new_tokens, a stop).
+  std::vector<int64_t> ended_by;
+  // Encoder-decoder models: the decoder's start token, which HF's output
+  // begins with (decoded with the rest: dropped only when special, as T5's
+  // default start, the pad token, is).
+  std::optional<int64_t> decoder_start;
   at::Tensor step_logits;            // [steps, B, vocab] float32 when recorded
   // Bool scalar on the model's device: every logit of every step, of the
   // rows still generating, was finite (model::fold_finite_logits; no host
   // sync per step). learn::generate refuses predictions made otherwise.
   at::Tensor all_finite;
 };
+
+// `unfinished` [B] int64 (1: the row still generates) with the rows whose
+// `next` token [B] is one of `generation`'s EOS ids set to 0 (HF greedy
+// search: unfinished_sequences * prod(next != eos_i)).
+at::Tensor keep_open(const at::Tensor& unfinished, const at::Tensor& next, const GenerationConfig& generation);
 
 class LanguageModel {
  public:

@@ -1,6 +1,7 @@
 #include "model/loader.h"
 
 #include "llama/checkpoint.h"
+#include "model/generation_config.h"
 #include "llama/llama_model.h"
 #include "t5/checkpoint.h"
 #include "t5/t5_model.h"
@@ -34,14 +35,16 @@ LoadedModel load_model(const std::string& dir, c10::ScalarType dtype, c10::Devic
   LoadedModel out;
   if (model_family(dir) == Family::kLlama) {  // llama and mistral
     const llama::Checkpoint ck = llama::load_checkpoint(dir, dtype, device);
-    out.model = std::make_shared<llama::LlamaModel>(ck.config, ck.weights);
+    out.model = std::make_shared<llama::LlamaModel>(ck.config, ck.weights,
+                                                    read_generation_config(dir, ck.config.generation_defaults()));
     out.tokenizer = std::make_shared<text::LlamaTokenizer>(text::LlamaTokenizer::from_dir(dir));
     check_vocab(dir, *out.tokenizer, ck.config.vocab_size, "tokenizer.model: its pieces and added tokens");
     return out;
   }
   // Weights first: their errors are the ones a bad directory reports.
   const t5::Checkpoint ck = t5::load_checkpoint(dir, dtype, device);
-  out.model = std::make_shared<t5::T5Model>(ck.config, ck.weights);
+  out.model = std::make_shared<t5::T5Model>(ck.config, ck.weights,
+                                            read_generation_config(dir, ck.config.generation_defaults()));
   const auto tok = std::make_shared<text::T5Tokenizer>(text::T5Tokenizer::from_dir(dir));
   check_vocab(dir, *tok, ck.config.vocab_size,
               "tokenizer_config.json: field 'extra_ids': " + std::to_string(tok->extra_ids()) + " sentinels after the " +

@@ -69,6 +69,24 @@ class Reader {
     return scope.empty() ? key : scope + "." + key;
   }
 
+  // A path with a control character ("o.h5\r" quoted by an editor) names a
+  // file nobody meant to write or read.
+  void refuse_control_characters(const YAML::Node& n, const std::string& key, const std::string& value) const {
+    std::string shown;
+    bool control = false;
+    for (const char ch : value) {
+      const auto u = static_cast<unsigned char>(ch);
+      if (u >= 0x20 && u != 0x7f) {
+        shown += ch;
+        continue;
+      }
+      control = true;
+      static const char* const kHex = "0123456789abcdef";
+      shown += ch == '\r' ? "\\r" : ch == '\n' ? "\\n" : ch == '\t' ? "\\t" : std::string("\\x") + kHex[u >> 4] + kHex[u & 15];
+    }
+    if (control) fail(n, key, "expected a file path without control characters, found '" + shown + "'");
+  }
+
   std::string string(const YAML::Node& n, const std::string& key) const {
     if (!n.IsScalar()) fail(n, key, "expected a string");
     return expand(n, key, n.as<std::string>());
@@ -266,7 +284,9 @@ void parse_soups_keys(const Reader& r, const YAML::Node& m, MethodConfig& mc) {
            "ties_svd, dare_linear, dare_ties, dare_linear_svd, dare_ties_svd, magnitude_prune, magnitude_prune_svd)");
   }
   if (m["density"]) mc.density = r.number(m["density"], "sweep.methods.density");
-  if (!(mc.density > 0 && mc.density <= 1)) r.fail(m["density"], "sweep.methods.density", "expected a number in (0, 1]");
+  if (const std::string problem = lora::density_problem(mc.density); !problem.empty()) {
+    r.fail(m["density"], "sweep.methods.density", problem);
+  }
   if (m["majority_sign"]) mc.majority_sign = r.string(m["majority_sign"], "sweep.methods.majority_sign");
   try {
     lora::parse_majority_sign(mc.majority_sign, "");
@@ -637,6 +657,19 @@ void parse_output(const Reader& r, YAML::Node& root, Config& c) {
   if (c.flush_interval_s < 0) r.fail(root["flush_interval_s"], "flush_interval_s", "expected 0 (every trial) or a positive number of seconds");
 }
 
+// Path values with a control character (a stray carriage return inside
+// quotes, say) name no file a user meant.
+void refuse_control_characters_in_paths(const Reader& r, YAML::Node& root, const Config& c) {
+  YAML::Node modules = root["modules"], bbh = root["bbh"];
+  const std::pair<YAML::Node, std::string> path_keys[] = {
+      {root["model"], c.model}, {modules["dir"], c.modules_dir}, {modules["list"], c.modules_list},
+      {modules["skill_data"], c.skill_data_dir}, {bbh["dir"], c.bbh_dir}, {root["output"], c.output}};
+  const char* const path_names[] = {"model", "modules.dir", "modules.list", "modules.skill_data", "bbh.dir", "output"};
+  for (size_t i = 0; i < std::size(path_keys); ++i) {
+    r.refuse_control_characters(path_keys[i].first, path_names[i], path_keys[i].second);
+  }
+}
+
 // Paths that must exist before any worker starts: the model (whose family is
 // read here) and every module's adapter_config.json.
 // (error_code overloads: a path the OS refuses, e.g. too long, is a missing path, not a crash; found by fuzz_config)
@@ -686,6 +719,7 @@ Config parse_yaml(const std::string& text, const std::string& path) {
   if (const YAML::Node e = root["evaluation"]) parse_evaluation(r, e, c);
   if (const YAML::Node rt = root["runtime"]) parse_runtime(r, rt, c);
   parse_output(r, root, c);
+  refuse_control_characters_in_paths(r, root, c);
   check_model_and_modules(r, root, modules, c);
   check_equal_ranks(r, c, method_nodes);
   try {

@@ -7,6 +7,7 @@
 #include <ATen/Parallel.h>
 
 #include <cmath>
+#include <stdexcept>
 #include <vector>
 
 namespace lorahub::t5 {
@@ -124,6 +125,26 @@ at::Tensor Attention::forward(const at::Tensor& x, const at::Tensor& kv_input,
   return o_.forward(packed_self ? attend_packed(q, k, v, *packed) : attend(q, k, v, bias), lora);
 }
 
+at::Tensor activate(Activation act, const at::Tensor& h) {
+  switch (act) {
+    case Activation::kRelu: return at::relu(h);
+    case Activation::kGelu: return at::gelu(h);
+    case Activation::kGeluTanh: return at::gelu(h, "tanh");
+    case Activation::kSilu: return at::silu(h);
+    case Activation::kQuickGelu: return h * at::sigmoid(1.702 * h);
+    case Activation::kRelu2: return at::relu(h).square();
+    case Activation::kRelu6: return at::hardtanh(h, 0, 6);
+    case Activation::kLeakyRelu: return at::leaky_relu(h, 0.01);
+    case Activation::kSigmoid: return at::sigmoid(h);
+    case Activation::kTanh: return at::tanh(h);
+    case Activation::kLinear: return h;
+    case Activation::kMish: return at::mish(h);
+    case Activation::kGelu10: return at::clamp(at::gelu(h), -10, 10);
+    case Activation::kLaplace: return 0.5 * (1.0 + at::erf((h - 0.707107) / (0.282095 * std::sqrt(2.0))));
+  }
+  throw std::logic_error("activate: an Activation without a formula");
+}
+
 FeedForward::FeedForward(const WeightStore& w, const std::string& module, const T5Config& c,
                          model::ProjectionRegistry& sites)
     : gated_(c.is_gated), act_(c.activation) {
@@ -146,12 +167,7 @@ at::Tensor FeedForward::forward(const at::Tensor& x, const LowRankSet* lora) con
     cpu::gelu_tanh(h.data_ptr<float>(), gate.defined() ? gate.data_ptr<float>() : nullptr, h.data_ptr<float>(), h.numel());
     return wo_.forward(h, lora);
   }
-  switch (act_) {
-    case Activation::kRelu: h = at::relu(h); break;
-    case Activation::kGelu: h = at::gelu(h); break;
-    case Activation::kGeluTanh: h = at::gelu(h, "tanh"); break;
-    case Activation::kSilu: h = at::silu(h); break;
-  }
+  h = activate(act_, h);
   if (gated_) h = h * gate;
   return wo_.forward(h, lora);
 }

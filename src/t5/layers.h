@@ -62,6 +62,10 @@ class Attention {
   int64_t heads_ = 0, d_kv_ = 0;
 };
 
+// `act` applied elementwise to `h` (any shape), as transformers 4.36's
+// ACT2FN module computes it (t5_config.h lists the formulas).
+at::Tensor activate(Activation act, const at::Tensor& h);
+
 // DenseReluDense: wo(act(wi x)), or wo(act(wi_0 x) * wi_1 x) when gated.
 class FeedForward {
  public:

@@ -18,8 +18,11 @@ namespace lorahub::t5 {
 
 using names::Stack;
 
-T5Model::T5Model(const T5Config& config, std::shared_ptr<const WeightStore> weights)
-    : config_(config), weights_(std::move(weights)) {
+T5Model::T5Model(const T5Config& config, std::shared_ptr<const WeightStore> weights,
+                 std::optional<model::GenerationConfig> generation)
+    : config_(config),
+      generation_(generation ? std::move(*generation) : config.generation_defaults()),
+      weights_(std::move(weights)) {
   const WeightStore& w = *weights_;
   const T5Config& c = config_;
   shared_ = w.get(names::kShared, {c.vocab_size, c.d_model});
@@ -207,7 +210,7 @@ GreedyOutput T5Model::greedy(const at::Tensor& input_ids, const at::Tensor& atte
   const at::Tensor full_bias = decoder_bias_.forward(steps, steps);
 
   const auto long_opts = at::TensorOptions().dtype(at::kLong).device(shared_.device());
-  at::Tensor ids = at::full({batch, 1}, config_.decoder_start_token_id, long_opts);
+  at::Tensor ids = at::full({batch, 1}, generation_.decoder_start(), long_opts);
   at::Tensor unfinished = at::ones({batch}, long_opts);
   std::vector<at::Tensor> tokens{ids}, step_logits;
   at::Tensor current = ids, all_finite;
@@ -219,7 +222,7 @@ GreedyOutput T5Model::greedy(const at::Tensor& input_ids, const at::Tensor& atte
     model::fold_finite_logits(all_finite, lg, unfinished);
     at::Tensor next = lg.argmax(-1);
     next = next * unfinished + config_.pad_token_id * (1 - unfinished);
-    unfinished = unfinished * (next != config_.eos_token_id).to(at::kLong);
+    unfinished = model::keep_open(unfinished, next, generation_);
     current = next.unsqueeze(1);
     tokens.push_back(current);
     if (options.stop) unfinished = unfinished * stopped_rows(tokens, options.stop);
@@ -233,7 +236,7 @@ GreedyOutput T5Model::greedy(const at::Tensor& input_ids, const at::Tensor& atte
 }
 
 std::shared_ptr<const model::LanguageModel> T5Model::with_weights(std::shared_ptr<const WeightStore> weights) const {
-  return std::make_shared<T5Model>(config_, std::move(weights));
+  return std::make_shared<T5Model>(config_, std::move(weights), generation_);
 }
 
 model::PairBatch T5Model::make_pairs(const std::vector<model::TokenIds>& inputs,
@@ -265,13 +268,16 @@ model::Generation T5Model::generate(const std::vector<model::TokenIds>& prompts,
                                 {options.max_new_tokens, options.record_step_logits, options.stop}, lora);
   model::Generation out;
   for (auto& row : rows_to_ids(g.ids, true)) {
-    // After </s> or a stop a row holds only padding.
-    row.erase(std::find(row.begin(), row.end(), config_.eos_token_id), row.end());
+    // After an EOS or a stop a row holds only padding.
+    const auto eos = std::find_if(row.begin(), row.end(), [this](int64_t id) { return generation_.ends_at(id); });
+    out.ended_by.push_back(eos == row.end() ? -1 : *eos);
+    row.erase(eos, row.end());
     for (size_t n = 1; options.stop && n < row.size(); ++n) {
       if (options.stop(model::TokenIds(row.begin(), row.begin() + static_cast<long>(n)))) row.resize(n);
     }
     out.new_tokens.push_back(std::move(row));
   }
+  out.decoder_start = generation_.decoder_start();
   out.step_logits = g.step_logits;
   out.all_finite = g.all_finite;
   return out;

@@ -14,6 +14,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,10 +37,14 @@ struct GreedyOutput {
 class T5Model final : public model::LanguageModel {
  public:
   // Resolves every weight; throws naming the file and tensor on a missing or
-  // misshapen one. The store is shared, never modified.
-  T5Model(const T5Config& config, std::shared_ptr<const WeightStore> weights);
+  // misshapen one. The store is shared, never modified. `generation`: the
+  // directory's generation settings (model::read_generation_config);
+  // nullopt: config.generation_defaults().
+  T5Model(const T5Config& config, std::shared_ptr<const WeightStore> weights,
+          std::optional<model::GenerationConfig> generation = std::nullopt);
 
   const T5Config& config() const { return config_; }
+  const model::GenerationConfig& generation_config() const { return generation_; }
   const WeightStore& weights() const override { return *weights_; }
   std::shared_ptr<const WeightStore> shared_weights() const override { return weights_; }
   // The projections that accept low-rank updates
@@ -62,7 +67,7 @@ class T5Model final : public model::LanguageModel {
                               const std::vector<model::TokenIds>& targets) const override;
   at::Tensor token_losses(const model::PairBatch& batch, const LowRankSet* lora = nullptr) const override;
   at::Tensor loss(const model::PairBatch& batch, const LowRankSet* lora = nullptr) const override;
-  // greedy() on the prompts right-padded with pad; tokens up to </s>.
+  // greedy() on the prompts right-padded with pad; tokens up to the first EOS id.
   model::Generation generate(const std::vector<model::TokenIds>& prompts, const model::GenerationOptions& options,
                              const LowRankSet* lora = nullptr) const override;
   void save(const std::string& dir, const io::TensorMap& tensors) const override;
@@ -87,7 +92,9 @@ class T5Model final : public model::LanguageModel {
   at::Tensor loss(const at::Tensor& input_ids, const at::Tensor& attention_mask,
                   const at::Tensor& labels, const LowRankSet* lora = nullptr) const;
   // Greedy decoding with a key/value cache, as HF generate(num_beams=1):
-  // stops when every row has produced </s> or after max_new_tokens.
+  // the decoder starts at generation_config().decoder_start() (throws
+  // std::invalid_argument when there is none); a row ends at any of its EOS
+  // ids; stops when every row has ended or after max_new_tokens.
   GreedyOutput greedy(const at::Tensor& input_ids, const at::Tensor& attention_mask,
                       const GreedyOptions& options, const LowRankSet* lora = nullptr) const;
 
@@ -121,6 +128,7 @@ class T5Model final : public model::LanguageModel {
   at::Tensor lm_head(const at::Tensor& decoder_out) const;
 
   T5Config config_;
+  model::GenerationConfig generation_;
   std::shared_ptr<const WeightStore> weights_;
   model::ProjectionRegistry sites_;
   at::Tensor shared_, lm_head_;

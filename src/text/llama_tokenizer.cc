@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <iostream>
 #include <iterator>
 #include <map>
 #include <set>
@@ -29,11 +28,15 @@ struct TokenSetting {
   std::string file;
 };
 struct SpecialTokens {
-  std::map<std::string, TokenSetting> single;  // bos_token, eos_token, unk_token, pad_token
+  std::map<std::string, TokenSetting> single;  // kSingleTokens
   std::vector<std::string> additional;
   std::string additional_file;
 };
-const char* const kSingleTokens[] = {"bos_token", "eos_token", "unk_token", "pad_token"};
+// transformers' SPECIAL_TOKENS_ATTRIBUTES but additional_special_tokens:
+// each goes into all_special_tokens (split out of the text, one id,
+// skipped by decode(skip_special_tokens=True)).
+const char* const kSingleTokens[] = {"bos_token", "eos_token", "unk_token", "pad_token",
+                                     "sep_token", "cls_token", "mask_token"};
 
 // A token string or an AddedToken object {"content": ...}.
 std::string token_text(const io::JsonFields& f, const std::string& key, const nlohmann::json& v) {
@@ -93,6 +96,9 @@ void apply_special_tokens(const SpecialTokens& s, LlamaTokenizerOptions& o) {
     if (key == "eos_token") o.eos_token = *setting.token;
     if (key == "unk_token") o.unk_token = *setting.token;
     if (key == "pad_token") o.pad_token = setting.token;
+    if ((key == "sep_token" || key == "cls_token" || key == "mask_token") && setting.token) {
+      o.other_special_tokens[key] = *setting.token;
+    }
   }
   if (!s.additional_file.empty()) {
     o.additional_special_tokens = s.additional;
@@ -161,8 +167,9 @@ void read_tokenizer_config(const nlohmann::json& doc, const std::string& path, L
   if (f.has("added_tokens_decoder")) read_added_tokens(f, doc.at("added_tokens_decoder"), path, o);
   for (auto it = doc.begin(); it != doc.end(); ++it) {
     if (!known_fields().count(it.key())) {
-      std::cerr << "warning: " << path << ": field '" << it.key()
-                << "' is not read (LlamaTokenizer as in transformers 4.36 does not use it)\n";
+      io::warn_once("tokenizer_config.json: " + it.key(), "warning: " + path + ": field '" + it.key() +
+                                                            "' is not read (LlamaTokenizer as in transformers 4.36 "
+                                                            "does not use it)");
     }
   }
 }
@@ -250,6 +257,7 @@ LlamaTokenizer::LlamaTokenizer(const std::string& model_path, LlamaTokenizerOpti
   special_ids_ = {unk_id_, eos_id_};
   if (options_.bos_token) special_ids_.push_back(bos_id_);
   if (pad_id_) special_ids_.push_back(*pad_id_);
+  for (const auto& [key, token] : options_.other_special_tokens) special_ids_.push_back(token_id(token, key));
   for (const auto& t : options_.additional_special_tokens) {
     additional_ids_.push_back(token_id(t, "additional_special_tokens"));
     special_ids_.push_back(additional_ids_.back());
@@ -259,6 +267,7 @@ LlamaTokenizer::LlamaTokenizer(const std::string& model_path, LlamaTokenizerOpti
   std::set<std::string> special_strings = {options_.unk_token, options_.eos_token};
   if (options_.bos_token) special_strings.insert(*options_.bos_token);
   if (options_.pad_token) special_strings.insert(*options_.pad_token);
+  for (const auto& [key, token] : options_.other_special_tokens) special_strings.insert(token);
   special_strings.insert(options_.additional_special_tokens.begin(), options_.additional_special_tokens.end());
   for (auto& a : added_) a.special = special_strings.count(a.content) > 0;
   sort_longest_first(added_);

@@ -45,6 +45,9 @@ struct LlamaTokenizerOptions {
   std::optional<std::string> bos_token = "<s>";    // null in the files: none (add_bos_token must be false)
   std::string eos_token = "</s>", unk_token = "<unk>";
   std::optional<std::string> pad_token;             // Llama has none
+  // sep_token, cls_token, mask_token when set (Llama has none): special
+  // tokens like the others (split out of the text, one id each).
+  std::map<std::string, std::string> other_special_tokens;
   // The file that gave each special-token attribute ("eos_token" ->
   // ".../tokenizer_config.json"), named when its token is not in the vocabulary.
   std::map<std::string, std::string> token_files;
@@ -66,7 +69,9 @@ class LlamaTokenizer final : public model::Tokenizer {
   // its additional_special_tokens are appended. A null eos_token or
   // unk_token, and a null bos_token while add_bos_token is true, are refused
   // (std::invalid_argument naming the file and field), as is a special token
-  // that is neither a piece nor an added token. Throws std::runtime_error when tokenizer.model is
+  // (bos, eos, unk, pad, sep, cls, mask, additional: transformers'
+  // all_special_tokens) that is neither a piece nor an added token
+  // (transformers would add it as a new id past the model's embeddings). Throws std::runtime_error when tokenizer.model is
   // missing (naming tokenizer.json when only that fast-tokenizer file is
   // there), std::invalid_argument naming the file and field for a config
   // value that would change ids in a way not implemented; prints one warning

@@ -108,7 +108,7 @@ const LlamaShape& llama_large_shape() {
     l.inputs = random_ids(fixture_shape().inputs, vocab, 2, false);
     l.targets = random_ids(fixture_shape().targets, vocab, 3, false);
     for (auto& ids : l.inputs) ids.front() = model->config().bos_token_id;
-    for (auto& ids : l.targets) ids.back() = model->config().eos_token_id;
+    for (auto& ids : l.targets) ids.back() = model->config().eos_token_ids.front();
     return l;
   }();
   return s;

@@ -457,6 +457,47 @@ open("yaml_small_task.yaml", "w").write(
                                                            "tasks: [t]"))
 os.makedirs("jdir.h5.journal")  # F8: a directory where the journal goes
 
+# break16d F1-F3, F7, F9 and minor: files transformers reads, strict safetensors, densities, decays, YAML text
+
+
+def model_files(name, src, edits):
+    """A copy of model directory `src` with JSON files edited: {file: function(doc)}."""
+    d = copy_dir(src, name, skip=("pytorch_model.bin",))
+    for file, edit in edits.items():
+        doc = json.load(open(os.path.join(src, file)))
+        edit(doc)
+        json.dump(doc, open(os.path.join(d, file), "w"))
+    return d
+
+
+def saved_generation(**fields):  # a saved generation config: no "_from_model_config"
+    return lambda g: (g.pop("_from_model_config", None), g.update(fields))
+
+
+model_files("gen_ngram", base, {"generation_config.json": saved_generation(no_repeat_ngram_size=2)})
+model_files("llama_gen_beams", llama_base, {"generation_config.json": saved_generation(num_beams=4)})
+model_files("cfg_beams", base, {"config.json": lambda c: c.update(num_beams=4)})  # config.json's own generation field
+model_files("gen_no_start", base, {"generation_config.json": saved_generation(decoder_start_token_id=None)})
+model_files("cfg_act_bogus", base, {"config.json": lambda c: c.update(dense_act_fn="gelu_bogus")})
+model_files("cfg_not_gated", base, {"config.json": lambda c: c.update(is_gated_act=False)})
+model_files("cfg_rmd8", base, {"config.json": lambda c: c.update(relative_attention_max_distance=8)})
+model_files("llama_cls_true", llama_base, {"tokenizer_config.json": lambda t: t.update(cls_token="True")})
+adapter_with("adapter_enable_lora", edit_config=lambda c: c.update(enable_lora=[True, False, True]))
+bom = copy_dir(lora0, "st_bom", skip=("adapter_model.bin",))  # F7: a header that starts with a UTF-8 BOM
+bom_header, bom_data = read_safetensors(os.path.join(lora0, "adapter_model.safetensors"))
+bom_text = b"\xef\xbb\xbf" + json.dumps(bom_header).encode()
+with open(os.path.join(bom, "adapter_model.safetensors"), "wb") as f:
+    f.write(struct.pack("<Q", len(bom_text)) + bom_text + bom_data)
+deep = copy_dir(base, "st_deep", skip=("pytorch_model.bin",))  # nesting past serde_json's recursion limit
+deep_text = json.dumps(st_header).replace('"' + ST + '": {', '"' + ST + '": {"x": ' + "[" * 126 + "]" * 126 + ", ", 1)
+with open(os.path.join(deep, "model.safetensors"), "wb") as f:
+    f.write(struct.pack("<Q", len(deep_text)) + deep_text.encode() + _st_data)
+methods_line = "    - zero_shot\n"
+open("yaml_density_tiny.yaml", "w").write(cfg_text.replace(
+    methods_line, methods_line + "    - {name: merge, merge_method: dare_linear, density: 1.0e-320}\n"))
+open("yaml_two_boms.yaml", "w", encoding="utf-8").write("\ufeff\ufeff" + cfg_text)
+open("yaml_output_cr.yaml", "w").write(cfg_text.replace("output: fixture-results.h5", 'output: "fixture-results.h5\\r"'))
+
 # ---- earlier outputs that must survive --------------------------------------
 
 must(["compose", "--model", base, "--modules", lora0, "--weights=0.5", "--out", "composed"])
@@ -980,6 +1021,74 @@ cases += [
     ('YAML: a task with no examples left to evaluate', run_yaml("yaml_small_task"), 1,
      "lorahub run: error: yaml_small_task.yaml: sweep.n_shots 5 leaves no evaluation examples of task 't' "
      "(5 examples in bbh_small/bbh/t.json)"),
+]
+
+# ---- issue 16, fifth round (break16d) -------------------------------------------
+greedy_only = "is not implemented (lorahub decodes greedily, as generate(num_beams=1, do_sample=False), ending rows at eos_token_id)"
+tiny_density = ("expected a number in (0, 1] whose reciprocal is finite in float32 (DARE rescales by 1/density): at "
+                "least 2.93874e-39, found 1e-320")
+cases += [
+    # F1: generation settings that change greedy outputs, in generation_config.json or config.json
+    ('generation_config.json: no_repeat_ngram_size', ["generate", "--model", "gen_ngram", "--input", "Q: a"], 1,
+     f"lorahub generate: error: gen_ngram/generation_config.json: field 'no_repeat_ngram_size': n-gram blocking "
+     f"{greedy_only}; expected 0, found 2"),
+    ('generation_config.json: num_beams (Llama)', ["generate", "--model", "llama_gen_beams", "--input", "Q: a"], 1,
+     f"lorahub generate: error: llama_gen_beams/generation_config.json: field 'num_beams': beam search {greedy_only}; "
+     "expected 1 (or null), found 4"),
+    ('config.json: a generation field (num_beams)', ["generate", "--model", "cfg_beams", "--input", "Q: a"], 1,
+     f"lorahub generate: error: cfg_beams/config.json: field 'num_beams': beam search {greedy_only}; expected 1 (or "
+     "null), found 4"),
+    ('generation_config.json: no decoder start', ["generate", "--model", "gen_no_start", "--input", "Q: a"], 1,
+     "lorahub generate: error: gen_no_start/generation_config.json: neither decoder_start_token_id nor bos_token_id is "
+     "set, so the decoder has no first token (transformers' generate raises too); give decoder_start_token_id (T5: 0, "
+     "the pad token)"),
+    # F2: T5 feed-forward settings
+    ('config.json: dense_act_fn unknown', with_model("cfg_act_bogus"), 1,
+     "lorahub compose: error: cfg_act_bogus/config.json: field 'dense_act_fn': expected an activation of "
+     "transformers' ACT2FN (relu, gelu, gelu_python, gelu_new, gelu_pytorch_tanh, gelu_fast, gelu_accurate, silu, "
+     "swish, quick_gelu, relu2, relu6, leaky_relu, sigmoid, tanh, linear, mish, gelu_10, laplace), found "
+     "\"gelu_bogus\""),
+    ('config.json: is_gated_act against the weights', with_model("cfg_not_gated"), 1,
+     "lorahub compose: error: cfg_not_gated/config.json: field 'is_gated_act': false builds a non-gated feed-forward "
+     "('wi'), but cfg_not_gated/model.safetensors holds 'encoder.block.0.layer.1.DenseReluDense.wi_0.weight' of a "
+     "gated one (transformers would initialise 'wi' at random); expected true"),
+    ('config.json: relative_attention_max_distance within the exact buckets', with_model("cfg_rmd8"), 1,
+     "lorahub compose: error: cfg_rmd8/config.json: field 'relative_attention_max_distance': expected more than "
+     "relative_attention_num_buckets / 2 = 16 (the decoder's exact buckets: the log-spaced ones divide by "
+     "log(max_distance / 16), which must be > 0), found 8"),
+    # F3: a special token of the Llama tokenizer outside the vocabulary
+    ('tokenizer_config.json: cls_token not in the vocabulary (Llama)',
+     ["loss", "--model", "llama_cls_true", "--examples", "llama_examples.jsonl"], 1,
+     "lorahub loss: error: llama_cls_true/tokenizer_config.json: field 'cls_token': 'True' is neither a piece of "
+     "tokenizer.model nor in added_tokens_decoder"),
+    # F7: what nlohmann accepts and the format's reader (serde_json) refuses
+    ('safetensors: header with a byte-order mark', with_adapter("st_bom"), 1,
+     "lorahub compose: error: st_bom/adapter_model.safetensors: invalid safetensors file: header starts with a UTF-8 "
+     "byte-order mark (the format's reader refuses it)"),
+    ('safetensors: header nested past serde_json\'s limit', with_model("st_deep"), 1,
+     "lorahub compose: error: st_deep/model.safetensors: invalid safetensors file: header nests arrays and objects "
+     "128 levels deep (the format's reader, serde_json, allows at most 127)"),
+    # F9: one density rule for the flag and the YAML key
+    ('merge: DARE density whose reciprocal overflows float32', with_method("--method", "dare_linear", "--density",
+                                                                         "1e-320"), 2,
+     f"lorahub compose: error: --density: {tiny_density} (see lorahub compose --help)"),
+    ('YAML: DARE density whose reciprocal overflows float32', run_yaml("yaml_density_tiny"), 1,
+     f"lorahub run: error: yaml_density_tiny.yaml:18: 'sweep.methods.density': {tiny_density}"),
+    # minor: the weight decay named when AdamW diverges; PEFT 0.2's MergedLinear; YAML text
+    ('learn adamw: weight decay diverges', ["learn", "--model", base, "--modules", lora0, lora1, "--examples",
+                                            "shots.jsonl", "--optimizer", "adamw", "--weight-decay", "1e30", "--steps",
+                                            "5", "--export", "trained", "--quiet"], 1,
+     "lorahub learn: error: gradient weights: the loss is nan at step 2 of 5 (AdamW lr 0.01, weight decay 1e+30): "
+     "training diverged; lower the learning rate or the weight decay (each step scales the weights by 1 - lr x weight "
+     "decay = -1e+28) (nothing was written)"),
+    ('adapter_config.json: enable_lora (PEFT 0.2 MergedLinear)', with_adapter("adapter_enable_lora"), 1,
+     "lorahub compose: error: adapter_enable_lora/adapter_config.json: field 'enable_lora': PEFT 0.2's MergedLinear "
+     "(one fused projection, LoRA on some of its outputs) is not supported; expected null, found [true,false,true]"),
+    ('YAML: two byte-order marks', ["run", "yaml_two_boms.yaml", "--output", "results.h5", "--resume"], 1,
+     "lorahub run: error: yaml_two_boms.yaml: starts with two UTF-8 byte-order marks (a text file may start with one)"),
+    ('YAML: a path ending in a carriage return', ["run", "yaml_output_cr.yaml"], 1,
+     "lorahub run: error: yaml_output_cr.yaml:29: 'output': expected a file path without control characters, found "
+     "'fixture-results.h5\\r'"),
 ]
 
 

@@ -145,6 +145,14 @@ TEST(Safetensors, LayoutIsAsStrictAsTheFormatsReader) {
       {"trailing", raw_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", "12345678"),
        "invalid safetensors file: 4 bytes after the last tensor (the tensors end at byte 4 of 8 bytes of data; the "
        "format allows none)"},
+      // Issue 16 (break16d F7): what nlohmann accepts and serde_json does not (safetensors 0.4.1:
+      // InvalidHeaderDeserialization): a byte-order mark, nesting past serde_json's recursion limit.
+      {"bom", raw_file("\xEF\xBB\xBF" R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", "1234"),
+       "invalid safetensors file: header starts with a UTF-8 byte-order mark (the format's reader refuses it)"},
+      {"deep", raw_file(R"({"a":{"x":)" + std::string(126, '[') + std::string(126, ']') +
+                            R"(,"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", "1234"),
+       "invalid safetensors file: header nests arrays and objects 128 levels deep (the format's reader, serde_json, "
+       "allows at most 127)"},
       {"no_tensors_trailing", raw_file(R"({"__metadata__":{"format":"pt"}})", "x"),
        "invalid safetensors file: 1 bytes after the last tensor (the tensors end at byte 0 of 1 bytes of data; the "
        "format allows none)"},
@@ -165,6 +173,10 @@ TEST(Safetensors, LayoutIsAsStrictAsTheFormatsReader) {
                           R"("data_offsets":[8,8]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
                           std::string(8, '\0')));
   EXPECT_EQ(read_safetensors(ok).tensors.size(), 3u);
+  // 127 levels (an unknown field inside an entry, ignored by both readers) pass, as in safetensors 0.4.1.
+  write_file(ok, raw_file(R"({"a":{"x":)" + std::string(125, '[') + std::string(125, ']') +
+                              R"(,"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", "1234"));
+  EXPECT_EQ(read_safetensors(ok).tensors.size(), 1u);
   // __metadata__ is a plain map in the format's reader: a key given twice keeps the last value.
   write_file(ok, raw_file(R"({"__metadata__":{"format":"tf","format":"pt"},"a":{"dtype":"F32","shape":[1],)"
                           R"("data_offsets":[0,4]}})", std::string(4, '\0')));

@@ -20,6 +20,19 @@ TEST(TextFile, CrlfAndBomAreNormalised) {
   EXPECT_EQ(read_text_file(dir + "/t.txt"), "line 1\nline 2\n");
 }
 
+// break16d: one BOM marks the encoding; a second would be read as content (JSON's reader skips it
+// silently, YAML's takes it into the first key): refused naming the file.
+TEST(TextFile, TwoByteOrderMarksAreRefused) {
+  const std::string path = testing::temp_dir("two-boms") + "/c.yaml";
+  testing::write_file(path, "\xEF\xBB\xBF\xEF\xBB\xBFmodel: m\n");
+  try {
+    read_text_file(path);
+    ADD_FAILURE() << "two BOMs read";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()), path + ": starts with two UTF-8 byte-order marks (a text file may start with one)");
+  }
+}
+
 TEST(TextFile, JsonlAndListsReadTheSameWithCrlfAndBom) {
   const std::string dir = testing::temp_dir("jsonl");
   const std::string lf = "{\"input\": \"a\\nb\", \"target\": \"c\"}\n\n{\"input\": \"d\", \"target\": \"e\"}\n";

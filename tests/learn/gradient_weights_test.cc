@@ -162,7 +162,7 @@ TEST(GradientWeights, PlantedModuleWinsTheWeights) {
     g.max_new_tokens = 12;
     const auto ids = tiny_model().greedy(b.input_ids, b.attention_mask, g, &set).ids;
     for (auto row : t5::rows_to_ids(ids, true)) {
-      const auto eos = std::find(row.begin(), row.end(), tiny_model().config().eos_token_id);
+      const auto eos = std::find(row.begin(), row.end(), tiny_model().config().eos_token_ids.front());
       if (eos != row.end()) row.erase(eos + 1, row.end());
       out.push_back(row);
     }

@@ -114,8 +114,19 @@ TEST(LlamaConfig, UnknownModelTypeAndUnimplementedFieldsAreRefusedByName) {
   EXPECT_NE(error_of(edited("hidden_act", "\"gelu\"")).find("field 'hidden_act'"), std::string::npos);
   EXPECT_NE(error_of(edited("pretraining_tp", "2")).find("field 'pretraining_tp'"), std::string::npos);
   EXPECT_NE(error_of(edited("num_attention_heads", "5")).find("field 'num_attention_heads'"), std::string::npos);
-  EXPECT_NE(error_of(edited("eos_token_id", "[2, 3]")).find("field 'eos_token_id'"), std::string::npos);
+  EXPECT_NE(error_of(edited("eos_token_id", "[2, \"3\"]")).find("field 'eos_token_id': expected a token id or a list"),
+            std::string::npos);
   EXPECT_NE(error_of(edited("head_dim", "32")).find("field 'head_dim'"), std::string::npos);
+}
+
+// Llama 3.1's config.json lists several end-of-sequence ids: generation stops at any (break16d F1).
+TEST(LlamaConfig, EosTokenIdIsAnIdOrAList) {
+  EXPECT_EQ(LlamaConfig::from_text(edited("eos_token_id", "[2, 3]"), "c").eos_token_ids, (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(LlamaConfig::from_text(edited("eos_token_id", "7"), "c").eos_token_ids, (std::vector<int64_t>{7}));
+  EXPECT_EQ(LlamaConfig::from_text(edited("eos_token_id", "null"), "c").eos_token_ids, (std::vector<int64_t>{}));
+  const LlamaConfig two = LlamaConfig::from_text(edited("eos_token_id", "[2, 3]"), "c");
+  EXPECT_EQ(LlamaConfig::from_text(two.to_json(), "c").eos_token_ids, two.eos_token_ids);
+  EXPECT_EQ(two.generation_defaults().eos_token_ids, two.eos_token_ids);
 }
 
 TEST(LlamaConfig, MistralReadsItsSlidingWindowAndDefaults) {

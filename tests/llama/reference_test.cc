@@ -256,7 +256,7 @@ TEST(MistralReference, CachedGreedyEqualsUncachedRecomputation) {
       const at::Tensor lg = m.logits(xs, at::ones_like(xs))[0][static_cast<int64_t>(seq.size()) - 1];
       EXPECT_LT((lg - out.step_logits[s][static_cast<int64_t>(r)].to(at::kDouble)).abs().max().item<double>(), 1e-5);
       const int64_t next = out.new_ids[static_cast<int64_t>(r)][s].item<int64_t>();
-      if (next == c.eos_token_id) break;
+      if (next == c.eos_token_ids.front()) break;
       EXPECT_EQ(lg.argmax().item<int64_t>(), next) << "row " << r << " step " << s;
       seq.push_back(next);
     }

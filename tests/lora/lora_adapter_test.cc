@@ -314,6 +314,34 @@ TEST(LoraConfig, UnknownKeysAreWarnedByName) {
   ::testing::internal::CaptureStderr();
   load_adapter(lora_dir(0), tiny_model());  // PEFT 0.7.1's own keys: silence
   EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+  // A pool repeats its keys in every module: each is warned about once per process (break16d).
+  ::testing::internal::CaptureStderr();
+  load_adapter(dir, tiny_model());
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+}
+
+// PEFT 0.2 / 0.3 configs (the LoraHub paper's modules) carry enable_lora: null and merge_weights:
+// false: quiet at those values; enable_lora set (MergedLinear, a fused projection) is refused.
+TEST(LoraConfig, OldPeftKeysPassQuietlyAtTheirHarmlessValues) {
+  const std::string old = adapter_copy("peft-0.2", [](io::TensorMap&, nlohmann::json& c) {
+    c["enable_lora"] = nullptr;
+    c["merge_weights"] = false;
+  });
+  ::testing::internal::CaptureStderr();
+  const LoraAdapter ad = load_adapter(old, tiny_model());
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+  EXPECT_EQ(ad.modules.size(), load_adapter(lora_dir(0), tiny_model()).modules.size());
+  const std::string merged = adapter_copy("peft-0.2-merged", [](io::TensorMap&, nlohmann::json& c) {
+    c["enable_lora"] = {true, false, true};
+  });
+  try {
+    load_adapter(merged, tiny_model());
+    ADD_FAILURE() << "enable_lora accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()), merged + "/adapter_config.json: field 'enable_lora': PEFT 0.2's MergedLinear (one "
+                                              "fused projection, LoRA on some of its outputs) is not supported; "
+                                              "expected null, found [true,false,true]");
+  }
 }
 
 TEST(LoraConfig, LayersToTransformIsReadAsEveryPeftVersionReadsIt) {

@@ -39,6 +39,15 @@ std::string error_of(const std::string& yaml) {
   return "";
 }
 
+// break16d: a quoted path ending in a carriage return (an editor's "o.h5\r") would name a file nobody meant.
+TEST(Config, PathsWithControlCharactersAreRefused) {
+  EXPECT_EQ(error_of(base_config() + "output: \"o.h5\\r\"\n"),
+            "/cfg/test.yaml:13: 'output': expected a file path without control characters, found '/cfg/o.h5\\r'");
+  const std::string tab = error_of("model: \"a\\tb\"\n" + base_config().substr(base_config().find('\n') + 1));
+  EXPECT_NE(tab.find("'model': expected a file path without control characters, found '/cfg/a\\tb'"), std::string::npos)
+      << tab;
+}
+
 TEST(Config, ExpandsTheSweep) {
   const Config c = parse_config(base_config(), "/cfg/test.yaml");
   EXPECT_EQ(c.methods[1].label, "lorahub-cobyla");
@@ -101,6 +110,13 @@ TEST(Config, SoupsMethodsDrawModulesAndParseTheirKeys) {
   EXPECT_NE(error_of(base_config("", "[{name: merge, merge_method: ties, density: 0}]"))
                 .find("'sweep.methods.density': expected a number in (0, 1]"),
             std::string::npos);
+  // break16d F9: a density whose reciprocal (DARE's rescaling) overflows float32.
+  EXPECT_NE(error_of(base_config("", "[{name: merge, merge_method: dare_linear, density: 1.0e-320}]"))
+                .find("'sweep.methods.density': expected a number in (0, 1] whose reciprocal is finite in float32 "
+                      "(DARE rescales by 1/density): at least 2.93874e-39, found 1e-320"),
+            std::string::npos);
+  EXPECT_NO_THROW(parse_config(base_config("", "[{name: merge, merge_method: dare_linear, density: 3.0e-39}]"),
+                               "/c.yaml"));
 }
 
 // modules.per_task: a task's own modules replace the draw (N = their

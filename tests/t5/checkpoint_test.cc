@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
 
 namespace lorahub::t5 {
 namespace {
@@ -184,15 +185,96 @@ TEST(Checkpoint, TruncatedWeightsAndBadConfigFail) {
                   config["layer_norm_epsilon"].dump());
   }
   config.erase("layer_norm_epsilon");  // absent: HF's default 1e-6
-  config["feed_forward_proj"] = "gated-swish";
+  config["feed_forward_proj"] = "gated-bogus";
+  config.erase("dense_act_fn");
   io::write_json_file(dir + "/config.json", config);
   msg = load_error(dir);
-  EXPECT_NE(msg.find(dir + "/config.json: field 'feed_forward_proj': expected relu"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(dir + "/config.json: field 'feed_forward_proj': expected an activation of transformers' ACT2FN "
+                           "(relu, gelu, "),
+            std::string::npos) << msg;
+  EXPECT_NE(msg.find("found \"bogus\""), std::string::npos) << msg;
 
   EXPECT_NE(load_error("/no/such/model").find("/no/such/model: model directory does not exist"), std::string::npos);
   config["feed_forward_proj"] = "gated-gelu";
   io::write_json_file(dir + "/config.json", config);
   EXPECT_NE(load_error(dir).find("no weights"), std::string::npos);
+}
+
+// transformers 4.36 T5Config: feed_forward_proj gives is_gated_act and dense_act_fn, which the file's
+// own values replace (break16d F2); the numbers of each activation are compared with transformers in
+// tests/export/hf_inputs_test.py.
+TEST(Checkpoint, ActivationAndGatingAreReadAsTransformersReadsThem) {
+  nlohmann::json doc = io::read_json_file(tiny_dir() + "/base/config.json");  // gated-gelu, dense_act_fn gelu_new
+  auto read = [&](const std::function<void(nlohmann::json&)>& edit) {
+    nlohmann::json d = doc;
+    edit(d);
+    return T5Config::from_text(d.dump(), "dir/config.json");
+  };
+  auto error = [&](const std::function<void(nlohmann::json&)>& edit) {
+    try {
+      read(edit);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  T5Config c = read([](nlohmann::json& d) { d["dense_act_fn"] = "relu"; });
+  EXPECT_TRUE(c.is_gated);
+  EXPECT_EQ(c.activation, Activation::kRelu);
+  c = read([](nlohmann::json& d) { d.erase("dense_act_fn"); d.erase("is_gated_act"); });
+  EXPECT_EQ(c.dense_act_fn, "gelu_new");  // "gated-gelu" means the tanh approximation
+  c = read([](nlohmann::json& d) { d.erase("dense_act_fn"); d.erase("is_gated_act"); d["feed_forward_proj"] = "gelu"; });
+  EXPECT_EQ(c.activation, Activation::kGelu);  // erf GELU, not gated
+  EXPECT_FALSE(c.is_gated);
+  c = read([](nlohmann::json& d) { d["feed_forward_proj"] = "gated-bogus"; });  // dense_act_fn replaces its activation
+  EXPECT_EQ(c.activation, Activation::kGeluTanh);
+  EXPECT_EQ(error([](nlohmann::json& d) { d["feed_forward_proj"] = "double-gated-gelu"; }),
+            "dir/config.json: field 'feed_forward_proj': expected \"<activation>\" or \"gated-<activation>\", found "
+            "\"double-gated-gelu\"");
+  const std::string msg = error([](nlohmann::json& d) { d["dense_act_fn"] = "gelu_bogus"; });
+  EXPECT_EQ(msg.rfind("dir/config.json: field 'dense_act_fn': expected an activation of transformers' ACT2FN (relu, ", 0),
+            0u) << msg;
+  // Every name of ACT2FN reads and writes back.
+  for (const auto& e : kActivationNames) {
+    const T5Config named = read([&](nlohmann::json& d) { d["dense_act_fn"] = e.name; });
+    EXPECT_EQ(named.activation, e.value) << e.name;
+    EXPECT_EQ(T5Config::from_text(named.to_json(), "c").activation, e.value) << e.name;
+  }
+  // is_gated_act replaces the gating feed_forward_proj gives; weights of the other form are refused by name.
+  doc["is_gated_act"] = false;
+  const std::string dir = testing::temp_dir("is-gated-false");
+  io::write_json_file(dir + "/config.json", doc);
+  fs::copy_file(tiny_dir() + "/base/model.safetensors", dir + "/model.safetensors");
+  EXPECT_EQ(load_error(dir),
+            dir + "/config.json: field 'is_gated_act': false builds a non-gated feed-forward ('wi'), but " + dir +
+                "/model.safetensors holds 'encoder.block.0.layer.1.DenseReluDense.wi_0.weight' of a gated one "
+                "(transformers would initialise 'wi' at random); expected true");
+}
+
+// transformers' _relative_position_bucket divides by log(max_distance / max_exact), max_exact =
+// num_buckets / 2 in the decoder and / 4 in the encoder: a distance at or below it, or fewer than 4
+// buckets, give buckets outside the table ("index out of range"): refused at load (break16d).
+TEST(Checkpoint, RelativeBucketsThatBreakTheFormulaAreRefused) {
+  const nlohmann::json doc = io::read_json_file(tiny_dir() + "/base/config.json");  // 32 buckets
+  auto error = [&](const char* key, int64_t value) {
+    nlohmann::json d = doc;
+    d[key] = value;
+    try {
+      T5Config::from_text(d.dump(), "dir/config.json");
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(error("relative_attention_max_distance", 8),
+            "dir/config.json: field 'relative_attention_max_distance': expected more than "
+            "relative_attention_num_buckets / 2 = 16 (the decoder's exact buckets: the log-spaced ones divide by "
+            "log(max_distance / 16), which must be > 0), found 8");
+  EXPECT_NE(error("relative_attention_max_distance", 16), "");
+  EXPECT_EQ(error("relative_attention_max_distance", 17), "");
+  EXPECT_EQ(error("relative_attention_num_buckets", 3),
+            "dir/config.json: field 'relative_attention_num_buckets': expected at least 4 (the encoder's exact "
+            "buckets, num_buckets / 4 per direction, must not be 0), found 3");
 }
 
 }  // namespace

@@ -208,6 +208,29 @@ TEST(LlamaTokenizer, ConfigValuesThatChangeIdsAreRefusedByName) {
                 .find("added_tokens_decoder.600.single_word"),
             std::string::npos);
   EXPECT_EQ(config_error("\"padding_side\": \"left\""), "");
+  // break16d F3: sep, cls and mask tokens are special tokens too (transformers would add one that is
+  // not in the vocabulary as a new id past the model's embeddings); null leaves them unset.
+  const std::string not_a_piece = config_error("\"cls_token\": \"True\"");
+  EXPECT_NE(not_a_piece.find("/tokenizer_config.json: field 'cls_token': 'True' is neither a piece of tokenizer.model "
+                             "nor in added_tokens_decoder"),
+            std::string::npos) << not_a_piece;
+  EXPECT_NE(config_error("\"mask_token\": {\"content\": \"<mask>\"}").find("field 'mask_token': '<mask>' is neither"),
+            std::string::npos);
+  EXPECT_EQ(config_error("\"sep_token\": null, \"cls_token\": null, \"mask_token\": null"), "");
+}
+
+// break16d F3: a sep, cls or mask token splits the text and is one id, as every special token
+// (transformers' all_special_tokens); decode skips it. Ids against transformers: tests/export/hf_inputs_test.py.
+TEST(LlamaTokenizer, SepClsAndMaskTokensAreSpecialTokens) {
+  const std::string dir = testing::temp_dir("llama-cls");
+  std::filesystem::copy_file(llama_base() + "/tokenizer.model", dir + "/tokenizer.model");
+  testing::write_file(dir + "/tokenizer_config.json", "{\"legacy\": true, \"cls_token\": \"</s>\"}");
+  const LlamaTokenizer tok = LlamaTokenizer::from_dir(dir);
+  auto expected = tiny().encode("a");
+  expected.push_back(tiny().eos_id());
+  for (int64_t id : tiny().encode("b", false)) expected.push_back(id);
+  EXPECT_EQ(tok.encode("a</s>b"), expected);
+  EXPECT_EQ(tok.decode(expected), tiny().decode(expected));
 }
 
 // Issue 16 (kind 7): bos_token / eos_token are honoured as transformers 4.36's from_pretrained does:
