@@ -90,11 +90,11 @@ void check_layout(const std::vector<Entry>& entries, uint64_t data_size, const F
   }
 }
 
-// The JSON header: `header_len` bytes after the 8-byte length. Duplicate
-// top-level keys are refused (nlohmann keeps the last; the format forbids them).
-nlohmann::json parse_header(const unsigned char* data, uint64_t header_len, const Fail& fail) {
-  // nlohmann stops at a NUL byte as at the end of the input; the format's
-  // reader (serde_json) allows only whitespace after the JSON.
+// Header bytes that nlohmann would read past but the format's reader
+// (serde_json) refuses.
+void check_header_bytes(const unsigned char* data, uint64_t header_len, const Fail& fail) {
+  // nlohmann stops at a NUL byte as at the end of the input; serde_json
+  // allows only whitespace after the JSON.
   if (const void* nul = std::memchr(data + 8, 0, header_len)) {
     throw fail("header holds a NUL byte at offset " +
                std::to_string(static_cast<const uint8_t*>(nul) - (data + 8)) +
@@ -105,6 +105,12 @@ nlohmann::json parse_header(const unsigned char* data, uint64_t header_len, cons
   if (header_len >= 3 && std::memcmp(data + 8, "\xEF\xBB\xBF", 3) == 0) {
     throw fail("header starts with a UTF-8 byte-order mark (the format's reader refuses it)");
   }
+}
+
+// The JSON header: `header_len` bytes after the 8-byte length. Duplicate
+// top-level keys are refused (nlohmann keeps the last; the format forbids them).
+nlohmann::json parse_header(const unsigned char* data, uint64_t header_len, const Fail& fail) {
+  check_header_bytes(data, header_len, fail);
   nlohmann::json doc;
   // serde_json stops at its recursion limit of 128 nested arrays and
   // objects (the header object counts); nlohmann has no limit.
