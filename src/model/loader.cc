@@ -22,6 +22,12 @@ void check_vocab(const std::string& dir, const Tokenizer& tok, int64_t model_voc
                               " ids, but config.json's vocab_size is " + std::to_string(model_vocab));
 }
 
+constexpr const char* kLlamaVocabSource = "tokenizer.model: its pieces and added tokens";
+std::string t5_vocab_source(const text::T5Tokenizer& tok) {
+  return "tokenizer_config.json: field 'extra_ids': " + std::to_string(tok.extra_ids()) + " sentinels after the " +
+         std::to_string(tok.vocab_size() - tok.extra_ids()) + " pieces of spiece.model";
+}
+
 }  // namespace
 
 std::shared_ptr<const Tokenizer> load_tokenizer(const std::string& dir) {
@@ -38,7 +44,7 @@ LoadedModel load_model(const std::string& dir, c10::ScalarType dtype, c10::Devic
     out.model = std::make_shared<llama::LlamaModel>(ck.config, ck.weights,
                                                     read_generation_config(dir, ck.config.generation_defaults()));
     out.tokenizer = std::make_shared<text::LlamaTokenizer>(text::LlamaTokenizer::from_dir(dir));
-    check_vocab(dir, *out.tokenizer, ck.config.vocab_size, "tokenizer.model: its pieces and added tokens");
+    check_vocab(dir, *out.tokenizer, ck.config.vocab_size, kLlamaVocabSource);
     return out;
   }
   // Weights first: their errors are the ones a bad directory reports.
@@ -46,11 +52,22 @@ LoadedModel load_model(const std::string& dir, c10::ScalarType dtype, c10::Devic
   out.model = std::make_shared<t5::T5Model>(ck.config, ck.weights,
                                             read_generation_config(dir, ck.config.generation_defaults()));
   const auto tok = std::make_shared<text::T5Tokenizer>(text::T5Tokenizer::from_dir(dir));
-  check_vocab(dir, *tok, ck.config.vocab_size,
-              "tokenizer_config.json: field 'extra_ids': " + std::to_string(tok->extra_ids()) + " sentinels after the " +
-                  std::to_string(tok->vocab_size() - tok->extra_ids()) + " pieces of spiece.model");
+  check_vocab(dir, *tok, ck.config.vocab_size, t5_vocab_source(*tok));
   out.tokenizer = tok;
   return out;
+}
+
+void check_model_files(const std::string& dir) {
+  if (model_family(dir) == Family::kLlama) {
+    const auto config = llama::LlamaConfig::from_file(dir + "/config.json");
+    read_generation_config(dir, config.generation_defaults());
+    check_vocab(dir, text::LlamaTokenizer::from_dir(dir), config.vocab_size, kLlamaVocabSource);
+    return;
+  }
+  const auto config = t5::T5Config::from_file(dir + "/config.json");
+  read_generation_config(dir, config.generation_defaults());
+  const auto tok = text::T5Tokenizer::from_dir(dir);
+  check_vocab(dir, tok, config.vocab_size, t5_vocab_source(tok));
 }
 
 }  // namespace lorahub::model

@@ -28,4 +28,11 @@ LoadedModel load_model(const std::string& dir, c10::ScalarType dtype = c10::kFlo
 // The tokenizer of `dir` alone (no weights read).
 std::shared_ptr<const Tokenizer> load_tokenizer(const std::string& dir);
 
+// Reads and checks everything of `dir` but its weights, with the errors
+// load_model throws for them: the family's config.json, generation_config.json
+// and the tokenizer files (and that the tokenizer fits the vocabulary). For
+// refusing a sweep's model before any work (`lorahub run` and `plan` on rank 0,
+// which loads no model).
+void check_model_files(const std::string& dir);
+
 }  // namespace lorahub::model

@@ -1,5 +1,6 @@
 #include "run/runner.h"
 
+#include "model/loader.h"
 #include "run/comm.h"
 #include "run/coordinator.h"
 #include "run/devices.h"
@@ -161,6 +162,7 @@ int run_sweep(const RunOptions& options) {
       check_output(c, options.output.empty() ? "output" : "--output");
       expand_plan(c);  // trial ids distinct
       check_tasks(c);
+      model::check_model_files(c.model);  // a model refused at load leaves no results file behind
       msg = {{"ok", true}, {"text", c.text}, {"path", c.path}};
     } catch (const std::exception& e) {
       msg = {{"ok", false}, {"error", e.what()}};
@@ -211,6 +213,7 @@ int print_plan(const std::string& config_path) {
   const Config c = load_config(config_path);
   const auto plan = expand_plan(c);
   check_tasks(c);
+  model::check_model_files(c.model);
   std::map<std::string, int64_t> per_method;
   for (const auto& t : plan) {
     std::printf("%s\n", t.id.c_str());

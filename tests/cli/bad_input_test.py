@@ -478,6 +478,8 @@ model_files("gen_ngram", base, {"generation_config.json": saved_generation(no_re
 model_files("llama_gen_beams", llama_base, {"generation_config.json": saved_generation(num_beams=4)})
 model_files("cfg_beams", base, {"config.json": lambda c: c.update(num_beams=4)})  # config.json's own generation field
 model_files("gen_no_start", base, {"generation_config.json": saved_generation(decoder_start_token_id=None)})
+model_line = next(l for l in cfg_text.splitlines() if l.startswith("model:"))
+open("yaml_gen_model.yaml", "w").write(cfg_text.replace(model_line, "model: gen_ngram"))  # refused before any file
 model_files("cfg_act_bogus", base, {"config.json": lambda c: c.update(dense_act_fn="gelu_bogus")})
 model_files("cfg_not_gated", base, {"config.json": lambda c: c.update(is_gated_act=False)})
 model_files("cfg_rmd8", base, {"config.json": lambda c: c.update(relative_attention_max_distance=8)})
@@ -1029,6 +1031,9 @@ tiny_density = ("expected a number in (0, 1] whose reciprocal is finite in float
                 "least 2.93874e-39, found 1e-320")
 cases += [
     # F1: generation settings that change greedy outputs, in generation_config.json or config.json
+    ('run: a model refused at load, before the results file', ["run", "yaml_gen_model.yaml", "--output", "gen.h5"], 1,
+     f"lorahub run: error: gen_ngram/generation_config.json: field 'no_repeat_ngram_size': n-gram blocking "
+     f"{greedy_only}; expected 0, found 2"),
     ('generation_config.json: no_repeat_ngram_size', ["generate", "--model", "gen_ngram", "--input", "Q: a"], 1,
      f"lorahub generate: error: gen_ngram/generation_config.json: field 'no_repeat_ngram_size': n-gram blocking "
      f"{greedy_only}; expected 0, found 2"),
