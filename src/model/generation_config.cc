@@ -146,13 +146,24 @@ std::vector<int64_t> read_token_ids(const io::JsonFields& f, const std::string& 
   return ids;
 }
 
+namespace {
+// A JSON value's truth value once json.load has made it a Python object.
+bool truthy(const nlohmann::json& v) {
+  if (v.is_boolean()) return v.get<bool>();
+  if (v.is_number()) return v.get<double>() != 0;
+  if (v.is_string()) return !v.get_ref<const std::string&>().empty();
+  return (v.is_array() || v.is_object()) && !v.empty();
+}
+}  // namespace
+
 GenerationConfig read_generation_config(const std::string& dir, const GenerationConfig& from_config) {
   const std::string file = dir + "/generation_config.json";
   if (std::filesystem::is_regular_file(file)) {
     const nlohmann::json doc = io::read_json_file(file);
     if (!doc.is_object()) throw std::invalid_argument(file + ": expected a JSON object");
     const io::JsonFields f(doc, file);
-    const bool copy_of_config = doc.contains("_from_model_config") && doc.at("_from_model_config") == true;
+    // transformers tests the field's Python truth value: "true", 1, [0] count too.
+    const bool copy_of_config = doc.contains("_from_model_config") && truthy(doc.at("_from_model_config"));
     if (!copy_of_config) {
       GenerationConfig g;
       g.source = file;

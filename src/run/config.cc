@@ -453,9 +453,18 @@ void parse_modules(const Reader& r, const YAML::Node& modules, Config& c) {
     for (auto& id : io::read_list_file(c.modules_list)) c.module_ids.push_back(std::move(id));
   }
   if (c.module_ids.empty()) r.fail(modules, "modules", "no module ids (give modules.ids or modules.list)");
-  for (size_t i = 0; i < c.module_ids.size(); ++i) {  // ids and list together
-    if (std::count(c.module_ids.begin(), c.module_ids.begin() + static_cast<long>(i), c.module_ids[i]) > 0) {
-      r.fail(modules, "modules", "module id '" + c.module_ids[i] + "' is listed twice");
+  // ids and list together; "org/./a" and "org//a/" are the directory "org/a"
+  const auto directory = [](const std::string& id) {
+    std::string d = fs::path(id).lexically_normal().string();
+    while (d.size() > 1 && d.back() == '/') d.pop_back();
+    return d;
+  };
+  for (size_t i = 0; i < c.module_ids.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (c.module_ids[j] == c.module_ids[i]) r.fail(modules, "modules", "module id '" + c.module_ids[i] + "' is listed twice");
+      if (directory(c.module_ids[j]) == directory(c.module_ids[i])) {
+        r.fail(modules, "modules", "module ids '" + c.module_ids[j] + "' and '" + c.module_ids[i] + "' name one directory");
+      }
     }
   }
   const YAML::Node per_task = modules["per_task"];

@@ -511,7 +511,13 @@ std::set<std::string> ResultsStore::read_journal(const std::string& journal) {
       }
       continue;
     }
-    TrialRecord r = record_from_json(j);
+    TrialRecord r;
+    try {
+      r = record_from_json(j);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(journal + ":" + std::to_string(n) + ": " + e.what() +
+                                  "; mend or delete that line (its trial is then run again) and rerun with --resume");
+    }
     ids.insert(r.id);
     records_[r.id] = std::move(r);
   }

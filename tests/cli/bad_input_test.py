@@ -452,6 +452,8 @@ os.makedirs("bbh_small/bbh")
 os.makedirs("bbh_small/cot-prompts")
 open("bbh_small/bbh/t.json", "w").write(json.dumps({"examples": [{"input": f"q{i}", "target": "a"} for i in range(5)]}))
 open("bbh_small/cot-prompts/t.txt", "w").write("instruction\n-----\nDo it.\n")
+open("yaml_same_dir.yaml", "w").write(cfg_text.replace("ids: [lora0, lora1, lora2, lora3, lora4]",
+                                                      "ids: [lora0, lora1, lora2, lora3, lora4, ./lora1/]"))
 open("yaml_small_task.yaml", "w").write(
     cfg_text.replace(bbh_line, "  dir: bbh_small").replace("tasks: [boolean_expressions, navigate, word_sorting]",
                                                            "tasks: [t]"))
@@ -1020,6 +1022,8 @@ cases += [
      "lorahub plan: error: yaml_collide.yaml: two trials get the id 'boolean_expressions.single-org_lora0.s1.n1.k3' "
      "(method 'single' with module 'org/lora0'; method 'single' with module 'org_lora0'): labels and module ids must "
      "stay distinct with '.', '/' and ' ' read as '_'"),
+    ('YAML: module ids that name one directory', run_yaml("yaml_same_dir"), 1,
+     "lorahub run: error: yaml_same_dir.yaml:6: 'modules': module ids 'lora1' and './lora1/' name one directory"),
     ('YAML: a task with no examples left to evaluate', run_yaml("yaml_small_task"), 1,
      "lorahub run: error: yaml_small_task.yaml: sweep.n_shots 5 leaves no evaluation examples of task 't' "
      "(5 examples in bbh_small/bbh/t.json)"),

@@ -51,6 +51,13 @@ TEST(GenerationConfig, TheFileReplacesConfigJsonUnlessItIsACopyOfIt) {
                              t5_defaults());
   EXPECT_EQ(g.eos_token_ids, (std::vector<int64_t>{1}));
   EXPECT_EQ(g.decoder_start(), 0);
+  // transformers tests the field's Python truth value: the string "true" counts, 0 does not.
+  g = read_generation_config(model_dir("copy-str", config, {{"_from_model_config", "true"}, {"eos_token_id", {1, 357}}}),
+                             t5_defaults());
+  EXPECT_EQ(g.eos_token_ids, (std::vector<int64_t>{1}));
+  g = read_generation_config(model_dir("copy-0", config, {{"_from_model_config", 0}, {"eos_token_id", {1, 357}}}),
+                             t5_defaults());
+  EXPECT_EQ(g.eos_token_ids, (std::vector<int64_t>{1, 357}));
   // A saved generation config: its own ids, a list of EOS ids included (Llama 3 Instruct).
   const std::string own = model_dir("own", config, {{"eos_token_id", {1, 357}}, {"decoder_start_token_id", 5},
                                                     {"transformers_version", "4.36.2"}});

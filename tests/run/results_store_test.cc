@@ -192,6 +192,31 @@ TEST(ResultsStore, JournalCoversTrialsNotYetInTheFile) {
   const auto records = read_results_h5(path);
   ASSERT_EQ(records.size(), 2u);
   expect_same(records[0], sample("t1", true));
+  // The cut line is gone: the journal ends with a whole line.
+  std::ifstream journal(path + ".journal");
+  const std::string text((std::istreambuf_iterator<char>(journal)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.back(), '\n');
+  EXPECT_EQ(text.find("\"t3\""), std::string::npos);
+}
+
+TEST(ResultsStore, AJournalRecordThatDoesNotReadNamesItsLine) {
+  const std::string path = testing::temp_dir("store-bad-line") + "/r.h5";
+  RunInfo info{"cfg", "hash-1", "cmd", 1, ""};
+  {
+    ResultsStore store(path, info, false, 1e9);
+    store.add(sample("t1", true));
+  }
+  std::filesystem::remove(path);
+  auto j = to_json(sample("t2", true));
+  j.erase("correct");  // parses, but is not a record
+  std::ofstream(path + ".journal", std::ios::app) << j.dump() << "\n";
+  try {
+    ResultsStore resumed(path, info, true, 1e9);
+    FAIL() << "resumed past a record without 'correct'";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()), path + ".journal:3: trial record: field 'correct' missing; mend or delete that "
+                                            "line (its trial is then run again) and rerun with --resume");
+  }
 }
 
 }  // namespace
