@@ -50,7 +50,9 @@ CONF
   export SLURM_CONF=$d/slurm.conf
   slurmctld -f "$SLURM_CONF"
   slurmd -f "$SLURM_CONF"
-  for _ in $(seq 1 100); do
+  # slurmd registers in about a second on an idle machine; under load
+  # (a build beside the tests) it took over ten.
+  for _ in $(seq 1 600); do
     [[ $(sinfo -h -o %T 2>/dev/null) == idle* ]] && return 0
     sleep 0.1
   done
