@@ -65,6 +65,8 @@ void read_activation(const io::JsonFields& f, T5Config& c) {
   if (!split_feed_forward_proj(c.feed_forward_proj, c.is_gated, act)) {
     f.fail("feed_forward_proj", "expected \"<activation>\" or \"gated-<activation>\", found \"" + c.feed_forward_proj + "\"");
   }
+  // null: transformers looks ACT2FN[None] up and fails (KeyError).
+  if (f.is_null("dense_act_fn")) f.fail("dense_act_fn", "expected an activation name, found null");
   const bool own_act = f.has("dense_act_fn");
   c.dense_act_fn = own_act ? f.get_string("dense_act_fn") : act;
   if (const std::string problem = unknown_activation(c.dense_act_fn, c.activation); !problem.empty()) {

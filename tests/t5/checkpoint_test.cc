@@ -231,6 +231,8 @@ TEST(Checkpoint, ActivationAndGatingAreReadAsTransformersReadsThem) {
   EXPECT_EQ(error([](nlohmann::json& d) { d["feed_forward_proj"] = "double-gated-gelu"; }),
             "dir/config.json: field 'feed_forward_proj': expected \"<activation>\" or \"gated-<activation>\", found "
             "\"double-gated-gelu\"");
+  EXPECT_EQ(error([](nlohmann::json& d) { d["dense_act_fn"] = nullptr; }),  // transformers: KeyError on ACT2FN[None]
+            "dir/config.json: field 'dense_act_fn': expected an activation name, found null");
   const std::string msg = error([](nlohmann::json& d) { d["dense_act_fn"] = "gelu_bogus"; });
   EXPECT_EQ(msg.rfind("dir/config.json: field 'dense_act_fn': expected an activation of transformers' ACT2FN (relu, ", 0),
             0u) << msg;
