@@ -120,7 +120,7 @@ std::vector<double> FewShotObjective::losses(const at::Tensor& weights) const {
     const int64_t q = std::min(pass_, w.size(0) - start);
     try {
       chunks.push_back(chunk_token_losses(w.narrow(0, start, q)));
-    } catch (const c10::OutOfMemoryError& e) {
+    } catch (const c10::OutOfMemoryError&) {
       if (q == 1) throw;
       pass_ = q / 2;
       std::fprintf(stderr, "note: LoraHub objective: out of device memory at %lld candidates per pass; %lld from now on\n",

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -383,10 +384,21 @@ void write_file(const Ctx& c, const std::string& tmp, const RunInfo& info, const
 // a full disk: it was never reported done. It is cut off, so that the next
 // record starts a line of its own.
 void cut_after_last_line(const std::string& journal) {
-  std::ifstream in(journal, std::ios::binary);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (text.empty() || text.back() == '\n') return;
-  const size_t keep = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
+  // Read from the end only: a journal of a long sweep holds every trial's history.
+  std::ifstream in(journal, std::ios::binary | std::ios::ate);
+  const std::streamoff end = in.tellg();
+  std::streamoff keep = 0;
+  char chunk[4096];
+  for (std::streamoff stop = end; stop > 0 && keep == 0;) {
+    const std::streamoff from = std::max<std::streamoff>(0, stop - static_cast<std::streamoff>(sizeof(chunk)));
+    in.seekg(from);
+    in.read(chunk, stop - from);
+    for (std::streamoff i = stop - from; i > 0 && keep == 0; --i) {
+      if (chunk[i - 1] == '\n') keep = from + i;
+    }
+    stop = from;
+  }
+  if (end <= 0 || keep == end) return;
   if (::truncate(journal.c_str(), static_cast<off_t>(keep)) != 0) {
     throw std::runtime_error(journal + ": cannot cut its unfinished last line: " + std::strerror(errno));
   }
